@@ -1,0 +1,49 @@
+// vhmn/core/config.hpp — build switches, index type and the Dynamic extent.
+//
+// Switches a user may define before including vhmn:
+//   VHMN_NO_SIMD     scalar kernels only; xsimd is not included at all.
+//   VHMN_NO_OPENMP   never use OpenMP even when compiled with -fopenmp.
+// OpenMP is used only when the compiler enables it (_OPENMP).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#if defined(_OPENMP) && !defined(VHMN_NO_OPENMP)
+#define VHMN_HAS_OPENMP 1
+#include <omp.h>
+#else
+#define VHMN_HAS_OPENMP 0
+#endif
+
+#if !defined(VHMN_NO_SIMD) && __has_include(<xsimd/xsimd.hpp>)
+#define VHMN_HAS_SIMD 1
+#else
+#define VHMN_HAS_SIMD 0
+#endif
+
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS)
+#define VHMN_HAS_EXCEPTIONS 1
+#else
+#define VHMN_HAS_EXCEPTIONS 0
+#endif
+
+// OpenMP pragmas written once; empty when OpenMP is off.
+#if VHMN_HAS_OPENMP
+#define VHMN_PRAGMA(x) _Pragma(#x)
+#define VHMN_OMP_FOR VHMN_PRAGMA(omp parallel for schedule(static))
+#define VHMN_OMP_FOR_IF(cond) VHMN_PRAGMA(omp parallel for schedule(static) if (cond))
+#else
+#define VHMN_OMP_FOR
+#define VHMN_OMP_FOR_IF(cond)
+#endif
+
+namespace vhmn {
+
+/// Signed index used for every size and offset (like Eigen::Index).
+using index_t = std::ptrdiff_t;
+
+/// Marks a template dimension that is only known at run time (like Eigen::Dynamic).
+inline constexpr int Dynamic = -1;
+
+}  // namespace vhmn
