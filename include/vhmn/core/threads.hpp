@@ -9,7 +9,7 @@
 #include "vhmn/core/config.hpp"
 #include "vhmn/core/error.hpp"
 
-#include <Eigen/Core>
+#include "vhmn/core/eigen.hpp"
 
 namespace vhmn {
 

@@ -1,0 +1,97 @@
+// vhmn/nn/memory_path.hpp — query, refine against a bank, project back.
+//
+// What this represents: the part the local and global memories share
+// (SPEC.md §2), over R rows of some input x:
+//   q = W_q x + b_q            (L)
+//   z = refine(q; M, beta)     (L)
+//   o = W_o [z ; q] + b_o      (D)   refined first, then initial
+// with parameters `<prefix>query.*`, `<prefix>out.*`, `<prefix>beta` and the
+// bank state `<prefix>memory` / `<prefix>writes`.
+// Ensures: the queries q of the last forward stay readable (they are what
+// training writes into the bank).
+#pragma once
+
+#include <string>
+
+#include "vhmn/nn/linear.hpp"
+#include "vhmn/nn/memory_bank.hpp"
+#include "vhmn/nn/refinement.hpp"
+#include "vhmn/ops/tokens.hpp"
+
+namespace vhmn {
+
+template <class T, int In = Dynamic, int Dim = Dynamic, int Latent = Dynamic>
+class MemoryPath {
+ public:
+  MemoryPath() = default;
+  MemoryPath(const std::string& prefix, index_t in, index_t dim, index_t latent, index_t slots, index_t classes,
+             index_t iters, double inv_temperature)
+      : query(prefix + "query.", in, latent),
+        out(prefix + "out.", 2 * latent, dim),
+        refine(prefix, latent, iters, inv_temperature),
+        bank(slots, latent, classes),
+        prefix_(prefix) {}
+
+  Linear<T, In, Latent> query;     // (L, In)
+  Linear<T, Dynamic, Dim> out;     // (D, 2L)
+  HopfieldRefinement<T, Latent> refine;
+  MemoryBank<T> bank;
+
+  index_t latent() const { return query.out(); }
+  index_t dim() const { return out.out(); }
+  const std::string& prefix() const { return prefix_; }
+
+  void init(Rng& rng) {
+    query.init(rng);
+    out.init(rng);
+    refine.beta.value[0] = T(0.2);
+  }
+
+  // x: (R, In). Returns the owned output o: (R, D).
+  const T* forward(const T* x, index_t R) {
+    const index_t L = latent();
+    input_ = x;
+    rows_ = R;
+    q_.resize({R, L});
+    z_.resize({R, L});
+    cat_.resize({R, 2 * L});
+    out_.resize({R, dim()});
+    query.forward(q_.data(), x, R);
+    refine.forward(z_.data(), q_.data(), R, bank);
+    ops::concat_forward(cat_.data(), z_.data(), q_.data(), R, L, L);
+    out.forward(out_.data(), cat_.data(), R);
+    return out_.data();
+  }
+
+  // dx: (R, In) accumulated; parameter grads accumulated.  dout: (R, D)
+  void backward(T* dx, const T* dout) {
+    const index_t R = rows_, L = latent();
+    dcat_.resize_zero({R, 2 * L});
+    dz_.resize_zero({R, L});
+    dq_.resize_zero({R, L});
+    out.backward(dcat_.data(), dout, cat_.data(), R);
+    ops::concat_backward(dz_.data(), dq_.data(), dcat_.data(), R, L, L);
+    refine.backward(dq_.data(), dz_.data(), R);
+    query.backward(dx, dq_.data(), input_, R);
+  }
+
+  /// Queries of the last forward (before refinement): (R, L).
+  const Tensor<T>& queries() const { return q_; }
+  /// Refined latents of the last forward: (R, L).
+  const Tensor<T>& refined() const { return z_; }
+
+  void collect_params(ParamList<T>& list) {
+    query.collect_params(list);
+    out.collect_params(list);
+    refine.collect_params(list);
+  }
+
+ private:
+  std::string prefix_;
+  const T* input_ = nullptr;
+  index_t rows_ = 0;
+  Tensor<T> q_, z_, cat_, out_;  // (R, L), (R, L), (R, 2L), (R, D)
+  Tensor<T> dcat_, dz_, dq_;     // backward workspaces
+};
+
+}  // namespace vhmn

@@ -1,0 +1,126 @@
+// vhmn/nn/refinement.hpp — T steps of predictive-coding refinement against a bank.
+//
+// What this represents: refine(q; M, beta) of SPEC.md §3,
+//   z_0 = q;   z_{t+1} = z_t + beta (retrieve(z_t; M) - z_t),   t < T
+// with a learnable scalar beta (init 0.2). T = 0, or a bank with no written
+// slot, returns q unchanged. The bank is constant for autodiff.
+// Ensures: after forward(), the retrieval weights of every step and the slot
+// numbers they refer to stay readable (interpretability) until the next
+// forward; backward() uses only cached values, so bank writes between the
+// forward and the backward change nothing.
+#pragma once
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "vhmn/core/extent.hpp"
+#include "vhmn/nn/memory_bank.hpp"
+#include "vhmn/nn/param.hpp"
+#include "vhmn/ops/retrieval.hpp"
+
+namespace vhmn {
+
+template <class T, int Latent = Dynamic>
+class HopfieldRefinement {
+ public:
+  HopfieldRefinement() = default;
+  /// iters = T >= 0; inv_temperature <= 0 selects the default sqrt(L).
+  HopfieldRefinement(const std::string& prefix, index_t latent, index_t iters, double inv_temperature)
+      : latent_(latent, "latent dim L"), iters_(iters) {
+    VHMN_CHECK(iters >= 0, "refinement iterations T must be >= 0, got " << iters);
+    tau_ = static_cast<T>(inv_temperature > 0 ? inv_temperature : std::sqrt(static_cast<double>(latent)));
+    beta.init(prefix + "beta", {1}, false);
+    beta.value[0] = T(0.2);
+  }
+
+  Param<T> beta;  // [1]
+
+  index_t latent() const { return latent_(); }
+  index_t iters() const { return iters_; }
+  void set_iters(index_t iters) {
+    VHMN_CHECK(iters >= 0, "refinement iterations T must be >= 0, got " << iters);
+    iters_ = iters;
+  }
+  T inv_temperature() const { return tau_; }
+
+  // z = refine(q); q, z: (R, L). The bank is read once per call.
+  void forward(T* z, const T* q, index_t R, const MemoryBank<T>& bank) {
+    const index_t L = latent();
+    rows_ = R;
+    slots_ = bank.gather_written(slot_values_, slot_unit_, slot_ids_);
+    steps_ = (slots_.slots > 0) ? iters_ : 0;
+    const index_t S = slots_.slots;
+    z_.resize({steps_ + 1, R, L});
+    std::copy(q, q + R * L, z_.data());
+    if (steps_ > 0) {
+      zh_.resize({steps_, R, L});
+      norm_.resize({steps_, R});
+      attn_.resize({steps_, R, S});
+      m_.resize({steps_, R, L});
+    }
+    const T b = beta.value[0];
+    for (index_t t = 0; t < steps_; ++t) {
+      const T* zt = z_.data() + t * R * L;
+      ops::retrieval_forward(m_.data() + t * R * L, attn_.data() + t * R * S, zh_.data() + t * R * L,
+                             norm_.data() + t * R, zt, slots_, tau_, R, L);
+      ops::refine_update_forward(z_.data() + (t + 1) * R * L, zt, m_.data() + t * R * L, b, R * L);
+    }
+    std::copy(z_.data() + steps_ * R * L, z_.data() + (steps_ + 1) * R * L, z);
+  }
+
+  // Backward: dq += d refine / dq (dz);  beta.grad += d/d beta.   dz, dq: (R, L)
+  void backward(T* dq, const T* dz, index_t R) {
+    VHMN_CHECK(R == rows_, "refinement backward with " << R << " rows after a forward of " << rows_);
+    const index_t L = latent(), S = slots_.slots;
+    if (steps_ == 0) {
+      simd::add_to(R * L, dz, dq);
+      return;
+    }
+    grad_next_.resize({R, L});
+    grad_cur_.resize({R, L});
+    dm_.resize({R, L});
+    ds_.resize({R, S});
+    dzh_.resize({R, L});
+    std::copy(dz, dz + R * L, grad_next_.data());
+    const T b = beta.value[0];
+    T dbeta = T(0);
+    for (index_t t = steps_ - 1; t >= 0; --t) {
+      const T* zt = z_.data() + t * R * L;
+      const T* mt = m_.data() + t * R * L;
+      grad_cur_.zero();
+      dbeta += ops::refine_update_backward(grad_cur_.data(), dm_.data(), grad_next_.data(), zt, mt, b, R, L);
+      ops::retrieval_backward(grad_cur_.data(), ds_.data(), dzh_.data(), dm_.data(), attn_.data() + t * R * S,
+                              zh_.data() + t * R * L, norm_.data() + t * R, slots_, tau_, R, L);
+      std::swap(grad_cur_, grad_next_);
+    }
+    simd::add_to(R * L, grad_next_.data(), dq);
+    beta.grad[0] += dbeta;
+  }
+
+  void collect_params(ParamList<T>& out) { out.push_back(&beta); }
+
+  // ---- inspection of the last forward ----
+  /// Retrieval steps actually run (0 when T = 0 or the bank was empty).
+  index_t steps_run() const { return steps_; }
+  /// Written slots the last forward retrieved from, in column order of attention().
+  const std::vector<index_t>& slot_ids() const { return slot_ids_; }
+  /// Retrieval weights of step t: (R, n_written), rows sum to 1.
+  const T* attention(index_t t) const { return attn_.data() + t * rows_ * slots_.slots; }
+
+ private:
+  Extent<Latent> latent_;
+  index_t iters_ = 1;
+  T tau_ = T(1);
+  // Frozen bank view for the current forward/backward.
+  Tensor<T> slot_values_, slot_unit_;
+  std::vector<index_t> slot_ids_;
+  ops::SlotView<T> slots_;
+  index_t rows_ = 0, steps_ = 0;
+  // Forward cache: z_t (T+1, R, L), zh_t (T, R, L), |z_t| (T, R), a_t (T, R, S), m_t (T, R, L)
+  Tensor<T> z_, zh_, norm_, attn_, m_;
+  // Backward workspaces
+  Tensor<T> grad_next_, grad_cur_, dm_, ds_, dzh_;
+};
+
+}  // namespace vhmn

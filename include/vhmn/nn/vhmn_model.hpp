@@ -1,0 +1,181 @@
+// vhmn/nn/vhmn_model.hpp — the whole Vision Hopfield Memory Network.
+//
+// What this represents (SPEC.md §1-§5):
+//   X_0    = PatchEmbed(images)                          (B, N, D)
+//   X_i+1  = HMNBlock_i(X_i)                             i < depth
+//   logits = head(AttentionPool(LayerNorm_f(X_depth)))   (B, K)
+// plus the memory banks of every block, written by remember() after a
+// training forward and frozen otherwise.
+// Use:
+//   VHMN<float> model(ModelConfig::preset("cifar-small"), /*seed=*/0);
+//   const float* logits = model.forward(images, B);      // caches for backward
+//   model.zero_grad(); model.backward(dlogits);           // grads in parameters()
+//   model.remember(labels, sample_ids);                   // training only
+// Requires: images are (B, C, H, W), already normalised. Buffers returned by
+// forward() stay valid until the next forward().
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "vhmn/core/rng.hpp"
+#include "vhmn/nn/attention_pool.hpp"
+#include "vhmn/nn/hmn_block.hpp"
+#include "vhmn/nn/model_config.hpp"
+#include "vhmn/nn/patch_embed.hpp"
+
+namespace vhmn {
+
+template <class T, int Dim = Dynamic, int Latent = Dynamic>
+class VHMN {
+ public:
+  using Block = HMNBlock<T, Dim, Latent>;
+
+  /// Builds the model and initialises it per SPEC.md §6 from `seed`.
+  explicit VHMN(const ModelConfig& config, std::uint64_t seed = 0) : config_(config), memory_rng_(seed ^ 0x6d656d6fULL) {
+    config_.validate();
+    patch_embed = PatchEmbed<T, Dim>(config.image, config.channels, config.patch, config.dim);
+    BlockShape s;
+    s.grid = config.grid();
+    s.dim = config.dim;
+    s.latent = config.latent;
+    s.window = config.window;
+    s.local_slots = config.local_slots;
+    s.global_slots = config.global_slots;
+    s.classes = config.classes;
+    s.hidden = config.hidden();
+    s.iters = config.iters;
+    s.inv_temperature = config.inv_temperature;
+    blocks.reserve(static_cast<std::size_t>(config.depth));
+    for (index_t i = 0; i < config.depth; ++i)
+      blocks.push_back(std::make_unique<Block>("blocks." + std::to_string(i) + ".", s));
+    norm = LayerNorm<T, Dim>("norm.", config.dim);
+    pool = AttentionPool<T, Dim>("pool.", config.dim);
+    head = Linear<T, Dim, Dynamic>("head.", config.dim, config.classes);
+    Rng rng(seed);
+    init(rng);
+  }
+
+  PatchEmbed<T, Dim> patch_embed;
+  std::vector<std::unique_ptr<Block>> blocks;  // stable addresses: layers keep pointers
+  LayerNorm<T, Dim> norm;
+  AttentionPool<T, Dim> pool;
+  Linear<T, Dim, Dynamic> head;
+
+  const ModelConfig& config() const { return config_; }
+
+  /// Re-initialises every parameter (SPEC.md §6). Banks are left as they are.
+  void init(Rng& rng) {
+    patch_embed.init(rng);
+    for (auto& b : blocks) b->init(rng);
+    norm.init(rng);
+    pool.init(rng);
+    head.init(rng);
+  }
+
+  /// Every parameter, in SPEC.md §7 order.
+  ParamList<T> parameters() {
+    ParamList<T> list;
+    patch_embed.collect_params(list);
+    for (auto& b : blocks) b->collect_params(list);
+    norm.collect_params(list);
+    pool.collect_params(list);
+    head.collect_params(list);
+    return list;
+  }
+  void zero_grad() {
+    for (Param<T>* p : parameters()) p->grad.zero();
+  }
+
+  /// Training mode: remember() may write the banks. Eval mode never writes.
+  void train(bool on = true) { training_ = on; }
+  void eval() { training_ = false; }
+  bool training() const { return training_; }
+
+  /// Overrides T (refinement iterations) of every memory path, e.g. the T = 0 ablation.
+  void set_iters(index_t iters) {
+    config_.iters = iters;
+    for (auto& b : blocks) {
+      b->local.path.refine.set_iters(iters);
+      b->global.path.refine.set_iters(iters);
+    }
+  }
+
+  // images: (B, C, H, W). Returns logits (B, K), owned by the model.
+  template <class In>
+  const T* forward(const In* images, index_t B) {
+    VHMN_CHECK(B > 0, "forward needs a batch of at least one image, got " << B);
+    batch_ = B;
+    const index_t N = config_.tokens();
+    const T* x = patch_embed.forward(images, B);
+    for (auto& b : blocks) x = b->forward(x, B);
+    last_tokens_ = x;
+    const T* v = norm.forward(x, B * N);
+    const T* z = pool.forward(v, B, N);
+    logits_.resize({B, config_.classes});
+    head.forward(logits_.data(), z, B);
+    return logits_.data();
+  }
+  const Tensor<T>& logits() const { return logits_; }
+
+  /// Backward of the last forward. dlogits: (B, K). Gradients accumulate into
+  /// parameters() (call zero_grad() first).
+  void backward(const T* dlogits) {
+    const index_t B = batch_, N = config_.tokens(), D = config_.dim;
+    dpooled_.resize_zero({B, D});
+    head.backward(dpooled_.data(), dlogits, pool.output(), B);
+    dv_.resize_zero({B * N, D});
+    pool.backward(dv_.data(), dpooled_.data());
+    dx_.resize_zero({B * N, D});
+    norm.backward(dx_.data(), dv_.data());
+    for (index_t i = static_cast<index_t>(blocks.size()) - 1; i >= 0; --i) {
+      dx_prev_.resize_zero({B * N, D});
+      blocks[static_cast<std::size_t>(i)]->backward(dx_prev_.data(), dx_.data());
+      std::swap(dx_, dx_prev_);
+    }
+    patch_embed.backward(dx_.data());
+  }
+
+  /// Writes the last forward's queries into the banks (SPEC.md §4): for every
+  /// block, each sample's global query q_g, and its local queries q_n at
+  /// `local_writes` token positions drawn from the model's memory generator,
+  /// all under the sample's label, with the sample id as provenance.
+  /// labels, sample_ids: (B). Fails in eval mode: eval never writes.
+  void remember(const std::int32_t* labels, const std::int64_t* sample_ids) {
+    VHMN_CHECK(training_, "remember() called in eval mode: memory banks are frozen at inference");
+    const index_t B = batch_, N = config_.tokens(), L = config_.latent;
+    for (index_t b = 0; b < B; ++b)
+      VHMN_CHECK(labels[b] >= 0 && labels[b] < config_.classes,
+                 "label " << labels[b] << " of sample " << b << " is outside [0, " << config_.classes << ")");
+    for (auto& blk : blocks) {
+      const T* q_local = blk->local.path.queries().data();   // (B*N, L)
+      const T* q_global = blk->global.path.queries().data(); // (B, L)
+      for (index_t b = 0; b < B; ++b) {
+        for (index_t w = 0; w < config_.local_writes; ++w) {
+          const index_t n = memory_rng_.below(N);
+          blk->local.path.bank.write(labels[b], q_local + (b * N + n) * L, sample_ids[b], n);
+        }
+        blk->global.path.bank.write(labels[b], q_global + b * L, sample_ids[b], -1);
+      }
+    }
+  }
+
+  /// Generator that picks the token positions of local bank writes.
+  Rng& memory_rng() { return memory_rng_; }
+
+  /// Tokens entering the head in the last forward: (B, N, D).
+  const T* last_tokens() const { return last_tokens_; }
+  index_t last_batch() const { return batch_; }
+
+ private:
+  ModelConfig config_;
+  Rng memory_rng_;
+  bool training_ = false;
+  index_t batch_ = 0;
+  const T* last_tokens_ = nullptr;
+  Tensor<T> logits_;                              // (B, K)
+  Tensor<T> dpooled_, dv_, dx_, dx_prev_;         // backward workspaces
+};
+
+}  // namespace vhmn
