@@ -270,7 +270,24 @@ void check_shape(const Tensor<T>& t, const Shape& expected, const std::string& w
 #include <thread>
 
 
+// ---- begin vhmn/core/eigen.hpp ----
+// vhmn/core/eigen.hpp — the one place vhmn includes Eigen.
+//
+// Why: GCC 12 reports false -W(maybe-)uninitialized warnings inside Eigen's
+// AVX-512 packet code (in GCC's own intrinsics headers). They are silenced
+// here, at the library's boundary, so users' -Wall -Wextra builds stay clean
+// without any flag on their side.
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <Eigen/Core>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+// ---- end vhmn/core/eigen.hpp ----
 
 namespace vhmn {
 
