@@ -1,7 +1,9 @@
 // vhmn/core/threads.hpp — the run-time thread count, honoured by every kernel.
 //
 // Defaults to the machine's cores (OpenMP's default). set_num_threads(n)
-// changes it for vhmn's own loops and for Eigen's GEMM alike.
+// changes it for every vhmn kernel. Matrix products are threaded by vhmn
+// itself (ops/gemm.hpp: one single-threaded Eigen call per tile), so the
+// count never changes a result.
 #pragma once
 
 #include <thread>
@@ -9,7 +11,6 @@
 #include "vhmn/core/config.hpp"
 #include "vhmn/core/error.hpp"
 
-#include "vhmn/core/eigen.hpp"
 
 namespace vhmn {
 
@@ -28,7 +29,6 @@ inline void set_num_threads(int n) {
   if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 #if VHMN_HAS_OPENMP
   omp_set_num_threads(n);
-  Eigen::setNbThreads(n);
 #else
   (void)n;
 #endif

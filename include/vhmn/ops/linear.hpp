@@ -1,7 +1,8 @@
 // vhmn/ops/linear.hpp — affine map over rows: the GEMM every layer uses.
 #pragma once
 
-#include "vhmn/ops/eigen_maps.hpp"
+#include "vhmn/core/simd.hpp"
+#include "vhmn/ops/gemm.hpp"
 
 namespace vhmn::ops {
 
@@ -9,9 +10,8 @@ namespace vhmn::ops {
 // y: (R, O)   x: (R, I)   W: (O, I) (PyTorch nn.Linear layout)   b: (O) or null
 template <class T>
 void linear_forward(T* y, const T* x, const T* W, const T* b, index_t R, index_t I, index_t O) {
-  MatMap<T> Y(y, R, O);
-  Y.noalias() = ConstMatMap<T>(x, R, I) * ConstMatMap<T>(W, O, I).transpose();
-  if (b) Y.rowwise() += ConstVecMap<T>(b, O);
+  gemm(y, x, W, R, O, I, Trans::No, Trans::Yes);
+  if (b) MatMap<T>(y, R, O).rowwise() += ConstVecMap<T>(b, O);
 }
 
 // Backward of y = x W^T + b; every output is accumulated (+=), any may be null.
@@ -19,10 +19,10 @@ void linear_forward(T* y, const T* x, const T* W, const T* b, index_t R, index_t
 template <class T>
 void linear_backward(T* dx, T* dW, T* db, const T* dy, const T* x, const T* W, index_t R, index_t I,
                      index_t O) {
-  ConstMatMap<T> dY(dy, R, O);
-  if (dx) MatMap<T>(dx, R, I).noalias() += dY * ConstMatMap<T>(W, O, I);
-  if (dW) MatMap<T>(dW, O, I).noalias() += dY.transpose() * ConstMatMap<T>(x, R, I);
-  if (db) VecMap<T>(db, O) += dY.colwise().sum();
+  if (dx) gemm(dx, dy, W, R, I, O, Trans::No, Trans::No, T(1), true);
+  if (dW) gemm(dW, dy, x, O, I, R, Trans::Yes, Trans::No, T(1), true);
+  if (db)
+    for (index_t r = 0; r < R; ++r) simd::add_to(O, dy + r * O, db);  // rows in order
 }
 
 }  // namespace vhmn::ops

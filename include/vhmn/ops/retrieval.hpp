@@ -10,7 +10,7 @@
 #include <cmath>
 
 #include "vhmn/core/simd.hpp"
-#include "vhmn/ops/eigen_maps.hpp"
+#include "vhmn/ops/gemm.hpp"
 #include "vhmn/ops/softmax.hpp"
 
 namespace vhmn::ops {
@@ -65,11 +65,10 @@ void retrieval_forward(T* m, T* attn, T* zh, T* norm, const T* z, const SlotView
                        index_t L) {
   const index_t S = slots.slots;
   normalize_rows(zh, norm, z, R, L);
-  MatMap<T> A(attn, R, S);
-  A.noalias() = tau * (ConstMatMap<T>(zh, R, L) * ConstMatMap<T>(slots.memory_hat, S, L).transpose());
+  gemm(attn, zh, slots.memory_hat, R, S, L, Trans::No, Trans::Yes, tau);
   VHMN_OMP_FOR_IF(R * S > 32768)
   for (index_t r = 0; r < R; ++r) softmax_inplace(attn + r * S, S);
-  MatMap<T>(m, R, L).noalias() = A * ConstMatMap<T>(slots.memory, S, L);
+  gemm(m, attn, slots.memory, R, L, S, Trans::No, Trans::No);
 }
 
 // Backward of the above.
@@ -80,11 +79,10 @@ template <class T>
 void retrieval_backward(T* dz, T* ds, T* dzh, const T* dm, const T* attn, const T* zh, const T* norm,
                         const SlotView<T>& slots, T tau, index_t R, index_t L) {
   const index_t S = slots.slots;
-  MatMap<T> dS(ds, R, S);
-  dS.noalias() = ConstMatMap<T>(dm, R, L) * ConstMatMap<T>(slots.memory, S, L).transpose();
+  gemm(ds, dm, slots.memory, R, S, L, Trans::No, Trans::Yes);
   VHMN_OMP_FOR_IF(R * S > 32768)
   for (index_t r = 0; r < R; ++r) softmax_backward(ds + r * S, ds + r * S, attn + r * S, S);
-  MatMap<T>(dzh, R, L).noalias() = tau * (dS * ConstMatMap<T>(slots.memory_hat, S, L));
+  gemm(dzh, ds, slots.memory_hat, R, L, S, Trans::No, Trans::No, tau);
   normalize_rows_backward(dz, dzh, zh, norm, R, L);
 }
 
