@@ -790,7 +790,7 @@ def cmd_golden(args):
     out["gelu_erf"] = {str(x): F.gelu(torch.tensor(x, dtype=d)).item() for x in (-1.0, 0.5, 2.0)}
     ln = F.layer_norm(torch.tensor([1.0, 2.0, 4.0], dtype=d), (3,), eps=1e-5)
     out["layernorm_1_2_4"] = ln.tolist()
-    print(json.dumps(out, indent=1))
+    print("{\n" + ",\n".join(" %s: %s" % (json.dumps(k), json.dumps(v)) for k, v in out.items()) + "\n}")
     return 0
 
 
