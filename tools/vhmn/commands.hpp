@@ -1,0 +1,12 @@
+// tools/vhmn/commands.hpp — the subcommands of the `vhmn` program.
+// Each lives in its own cmd_<name>.cpp and returns the process exit code.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace vhmn::cli {
+
+int cmd_forward(const std::vector<std::string>& args);
+
+}  // namespace vhmn::cli
