@@ -95,7 +95,7 @@ def config_to_metadata(cfg):
             val = int(val)
         meta["vhmn." + key] = str(val)
     if cfg.get("inv_temp") is not None:
-        meta["vhmn.inv_temp"] = repr(float(cfg["inv_temp"]))
+        meta["vhmn.inv_temperature"] = repr(float(cfg["inv_temp"]))
     return meta
 
 
@@ -112,9 +112,9 @@ def metadata_to_config(meta):
             raise ValueError("checkpoint metadata lacks vhmn.%s" % key)
         num = float(text)
         cfg[key] = int(num) if num.is_integer() else num
-    for name in ("vhmn.inv_temp", "vhmn.inverse_temperature"):
-        if name in meta:
-            cfg["inv_temp"] = float(meta[name])
+    # optional key (SPEC 3 choice); absent or <= 0 means the default sqrt(L)
+    if "vhmn.inv_temperature" in meta and float(meta["vhmn.inv_temperature"]) > 0:
+        cfg["inv_temp"] = float(meta["vhmn.inv_temperature"])
     return make_config(cfg)
 
 
@@ -502,6 +502,8 @@ VARIANTS = {
     "empty": (dict(), [[0, 0, 0], [0, 0, 0]], [[0, 0, 0], [0, 0, 0]], 3),
     "partial": (dict(iters=3), [[0, 1, 0], [0, 0, 3]], [[0, 0, 1], [2, 0, 0]], 4),
     "wrapped": (dict(), [[7, 13, 4], [5, 9, 100]], [[3, 2, 5], [4, 7, 2]], 4),
+    # configurable inverse temperature (metadata vhmn.inv_temperature), sharp softmax
+    "temp": (dict(inv_temp=7.5), [[4, 3, 2], [2, 4, 1]], [[2, 1, 2], [1, 2, 0]], 4),
     # one channel, 3x3 token grid smaller than the 5x5 window, odd sizes, 3 blocks
     "mono": (dict(image=12, channels=1, patch=4, dim=6, latent=5, depth=3, window=5,
                   local_slots=8, global_slots=4, classes=2, mlp_ratio=3, iters=3),
@@ -1100,6 +1102,12 @@ def cmd_selftest(args):
             keys_ok = set("vhmn." + k for k in CONFIG_KEYS) | {"vhmn.format"} <= set(hdr["__metadata__"])
             check("metadata: string values, all SPEC 7 keys (%s)" % name,
                   meta_ok and keys_ok and hl % 8 == 0)
+        tmodel, _, _ = build_random_model("temp", seed=6)
+        tpath = os.path.join(tmp, "temp.safetensors")
+        save_model(tmodel, tpath)
+        check("inverse temperature survives the round trip",
+              load_model(tpath).blocks[0].local.inv_temp == 7.5
+              and load_safetensors(tpath)[1]["vhmn.inv_temperature"] == "7.5")
         ipath = os.path.join(tmp, "in.safetensors")
         save_safetensors(ipath, {"images": images, "labels": labels})
         t, _ = load_safetensors(ipath)
