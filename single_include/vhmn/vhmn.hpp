@@ -265,29 +265,13 @@ void check_shape(const Tensor<T>& t, const Shape& expected, const std::string& w
 // vhmn/core/threads.hpp — the run-time thread count, honoured by every kernel.
 //
 // Defaults to the machine's cores (OpenMP's default). set_num_threads(n)
-// changes it for vhmn's own loops and for Eigen's GEMM alike.
+// changes it for every vhmn kernel. Matrix products are threaded by vhmn
+// itself (ops/gemm.hpp: one single-threaded Eigen call per tile), so the
+// count never changes a result.
 
 #include <thread>
 
 
-// ---- begin vhmn/core/eigen.hpp ----
-// vhmn/core/eigen.hpp — the one place vhmn includes Eigen.
-//
-// Why: GCC 12 reports false -W(maybe-)uninitialized warnings inside Eigen's
-// AVX-512 packet code (in GCC's own intrinsics headers). They are silenced
-// here, at the library's boundary, so users' -Wall -Wextra builds stay clean
-// without any flag on their side.
-
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <Eigen/Core>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
-// ---- end vhmn/core/eigen.hpp ----
 
 namespace vhmn {
 
@@ -306,7 +290,6 @@ inline void set_num_threads(int n) {
   if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 #if VHMN_HAS_OPENMP
   omp_set_num_threads(n);
-  Eigen::setNbThreads(n);
 #else
   (void)n;
 #endif
@@ -427,3 +410,3600 @@ class Rng {
 
 }  // namespace vhmn
 // ---- end vhmn/core/rng.hpp ----
+// ---- begin vhmn/core/extent.hpp ----
+// vhmn/core/extent.hpp — one template for static and run-time dimensions.
+//
+// What this represents: a dimension that is either fixed at compile time
+// (Extent<128>) or carried at run time (Extent<Dynamic>), in the manner of
+// Eigen's fixed/Dynamic sizes. Layers store their dimensions as extents, so
+// `LayerNorm<float, 128>` and `LayerNorm<float>` share one code path; the
+// static form lets the compiler see constant loop bounds.
+// Requires: a static extent constructed with a run-time value must agree
+// with it (checked, so a mismatched config names the dimension).
+
+
+namespace vhmn {
+
+template <int N>
+struct Extent {
+  static_assert(N > 0, "static extents must be positive (use Dynamic for run-time sizes)");
+  Extent() = default;
+  Extent(index_t n, const char* what = "dimension") {
+    VHMN_CHECK(n == N, what << " is " << n << " but the layer type fixes it to " << N);
+  }
+  constexpr index_t operator()() const { return N; }
+  static constexpr bool is_static = true;
+};
+
+template <>
+struct Extent<Dynamic> {
+  Extent() = default;
+  Extent(index_t n, const char* what = "dimension") : n_(n) {
+    VHMN_CHECK(n > 0, what << " must be positive, got " << n);
+  }
+  index_t operator()() const { return n_; }
+  static constexpr bool is_static = false;
+
+ private:
+  index_t n_ = 0;
+};
+
+}  // namespace vhmn
+// ---- end vhmn/core/extent.hpp ----
+// ---- begin vhmn/core/eigen.hpp ----
+// vhmn/core/eigen.hpp — the one place vhmn includes Eigen.
+//
+// Why: GCC 12 reports false -W(maybe-)uninitialized warnings inside Eigen's
+// AVX-512 packet code (in GCC's own intrinsics headers). They are silenced
+// here, at the library's boundary, so users' -Wall -Wextra builds stay clean
+// without any flag on their side.
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <Eigen/Core>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+// ---- end vhmn/core/eigen.hpp ----
+// ---- begin vhmn/core/simd.hpp ----
+// vhmn/core/simd.hpp — vectorised element-wise loops and reductions.
+//
+// One generic kernel per op: the functor is written once with generic
+// lambdas (`[](auto x) { ... }`) and runs on xsimd batches for the body and
+// on plain scalars for the tail — or everywhere when VHMN_NO_SIMD is set.
+// Inside a functor, call math as `using std::exp; exp(x)`: for batches ADL
+// finds xsimd's overload, for scalars the std one.
+// Reductions use a fixed order (lane-wise partial sums, then the lanes in
+// order, then the tail), so a result never depends on the thread count.
+
+#include <cmath>
+
+
+#if VHMN_HAS_SIMD
+// GCC 12 warns falsely inside its AVX-512 intrinsics; silenced at our boundary.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <xsimd/xsimd.hpp>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+#endif
+
+namespace vhmn::simd {
+
+#if VHMN_HAS_SIMD
+template <class T>
+using batch = xsimd::batch<T>;
+template <class T>
+inline constexpr index_t lanes = static_cast<index_t>(batch<T>::size);
+#endif
+
+/// out[i] = f(a[i]) for i in [0, n).  out may alias a.
+template <class T, class F>
+inline void map(index_t n, const T* a, T* out, F f) {
+  index_t i = 0;
+#if VHMN_HAS_SIMD
+  for (; i + lanes<T> <= n; i += lanes<T>) f(batch<T>::load_unaligned(a + i)).store_unaligned(out + i);
+#endif
+  for (; i < n; ++i) out[i] = f(a[i]);
+}
+
+/// out[i] = f(a[i], b[i]).  out may alias a or b.
+template <class T, class F>
+inline void map2(index_t n, const T* a, const T* b, T* out, F f) {
+  index_t i = 0;
+#if VHMN_HAS_SIMD
+  for (; i + lanes<T> <= n; i += lanes<T>)
+    f(batch<T>::load_unaligned(a + i), batch<T>::load_unaligned(b + i)).store_unaligned(out + i);
+#endif
+  for (; i < n; ++i) out[i] = f(a[i], b[i]);
+}
+
+/// out[i] = f(a[i], b[i], c[i]).  out may alias any input.
+template <class T, class F>
+inline void map3(index_t n, const T* a, const T* b, const T* c, T* out, F f) {
+  index_t i = 0;
+#if VHMN_HAS_SIMD
+  for (; i + lanes<T> <= n; i += lanes<T>)
+    f(batch<T>::load_unaligned(a + i), batch<T>::load_unaligned(b + i), batch<T>::load_unaligned(c + i))
+        .store_unaligned(out + i);
+#endif
+  for (; i < n; ++i) out[i] = f(a[i], b[i], c[i]);
+}
+
+/// sum_i f(a[i]) in a fixed order.
+template <class T, class F>
+inline T reduce(index_t n, const T* a, F f) {
+  T total = T(0);
+  index_t i = 0;
+#if VHMN_HAS_SIMD
+  if (n >= lanes<T>) {
+    batch<T> acc(T(0));
+    for (; i + lanes<T> <= n; i += lanes<T>) acc += f(batch<T>::load_unaligned(a + i));
+    alignas(64) T part[lanes<T>];
+    acc.store_aligned(part);
+    for (index_t l = 0; l < lanes<T>; ++l) total += part[l];
+  }
+#endif
+  for (; i < n; ++i) total += f(a[i]);
+  return total;
+}
+
+/// sum_i f(a[i], b[i]) in a fixed order.
+template <class T, class F>
+inline T reduce2(index_t n, const T* a, const T* b, F f) {
+  T total = T(0);
+  index_t i = 0;
+#if VHMN_HAS_SIMD
+  if (n >= lanes<T>) {
+    batch<T> acc(T(0));
+    for (; i + lanes<T> <= n; i += lanes<T>)
+      acc += f(batch<T>::load_unaligned(a + i), batch<T>::load_unaligned(b + i));
+    alignas(64) T part[lanes<T>];
+    acc.store_aligned(part);
+    for (index_t l = 0; l < lanes<T>; ++l) total += part[l];
+  }
+#endif
+  for (; i < n; ++i) total += f(a[i], b[i]);
+  return total;
+}
+
+template <class T>
+inline T sum(index_t n, const T* a) {
+  return reduce(n, a, [](auto x) { return x; });
+}
+template <class T>
+inline T dot(index_t n, const T* a, const T* b) {
+  return reduce2(n, a, b, [](auto x, auto y) { return x * y; });
+}
+template <class T>
+inline T max(index_t n, const T* a) {
+  T m = a[0];
+  for (index_t i = 1; i < n; ++i) m = a[i] > m ? a[i] : m;
+  return m;
+}
+
+/// y[i] += alpha * x[i]
+template <class T>
+inline void axpy(index_t n, T alpha, const T* x, T* y) {
+  map2(n, x, y, y, [alpha](auto xv, auto yv) { return yv + alpha * xv; });
+}
+/// y[i] += x[i]
+template <class T>
+inline void add_to(index_t n, const T* x, T* y) {
+  map2(n, x, y, y, [](auto xv, auto yv) { return yv + xv; });
+}
+/// y[i] *= alpha
+template <class T>
+inline void scale(index_t n, T alpha, T* y) {
+  map(n, y, y, [alpha](auto v) { return v * alpha; });
+}
+
+}  // namespace vhmn::simd
+// ---- end vhmn/core/simd.hpp ----
+
+// ---- begin vhmn/ops/eigen_maps.hpp ----
+// vhmn/ops/eigen_maps.hpp — row-major Eigen views over raw buffers.
+//
+// vhmn buffers are row-major and contiguous (PyTorch layout); these aliases
+// let kernels hand them to Eigen's GEMM without copies.
+
+
+
+namespace vhmn::ops {
+
+template <class T>
+using RowMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <class T>
+using MatMap = Eigen::Map<RowMat<T>>;
+template <class T>
+using ConstMatMap = Eigen::Map<const RowMat<T>>;
+template <class T>
+using VecMap = Eigen::Map<Eigen::Matrix<T, 1, Eigen::Dynamic>>;
+template <class T>
+using ConstVecMap = Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>;
+
+}  // namespace vhmn::ops
+// ---- end vhmn/ops/eigen_maps.hpp ----
+// ---- begin vhmn/ops/gemm.hpp ----
+// vhmn/ops/gemm.hpp — the one matrix-product entry point of vhmn.
+//
+//   C (M x N)  =/+=  alpha * op(A) op(B),   op(X) = X or X^T
+// Row-major buffers. Why a wrapper instead of calling Eigen directly: Eigen's
+// own threading picks its blocking from the thread count, which changes the
+// summation order and hence the last bits of results. Here the output is cut
+// into tiles by a rule that depends only on (M, N); each tile is one
+// single-threaded Eigen product and tiles run on OpenMP threads. Results are
+// therefore bit-identical for any thread count.
+
+
+namespace vhmn::ops {
+
+enum class Trans { No, Yes };
+
+namespace detail {
+inline constexpr index_t kGemmTile = 64;
+
+// C[r0:r1, c0:c1] (+)= alpha op(A)[r0:r1, :] op(B)[:, c0:c1]
+template <class T>
+void gemm_tile(T* c, const T* a, const T* b, index_t M, index_t N, index_t K, Trans ta, Trans tb, T alpha,
+               bool accumulate, index_t r0, index_t r1, index_t c0, index_t c1) {
+  auto C = MatMap<T>(c, M, N).block(r0, c0, r1 - r0, c1 - c0);
+  auto run = [&](const auto& A, const auto& B) {
+    if (accumulate)
+      C.noalias() += alpha * (A * B);
+    else
+      C.noalias() = alpha * (A * B);
+  };
+  auto with_b = [&](const auto& A) {
+    if (tb == Trans::No)
+      run(A, ConstMatMap<T>(b, K, N).middleCols(c0, c1 - c0));
+    else
+      run(A, ConstMatMap<T>(b, N, K).middleRows(c0, c1 - c0).transpose());
+  };
+  if (ta == Trans::No)
+    with_b(ConstMatMap<T>(a, M, K).middleRows(r0, r1 - r0));
+  else
+    with_b(ConstMatMap<T>(a, K, M).middleCols(r0, r1 - r0).transpose());
+}
+}  // namespace detail
+
+// a: (M, K) or, with ta = Yes, (K, M).  b: (K, N) or, with tb = Yes, (N, K).
+template <class T>
+void gemm(T* c, const T* a, const T* b, index_t M, index_t N, index_t K, Trans ta, Trans tb, T alpha = T(1),
+          bool accumulate = false) {
+  if (M == 0 || N == 0) return;
+  if (K == 0) {
+    if (!accumulate) MatMap<T>(c, M, N).setZero();
+    return;
+  }
+  constexpr index_t tile = detail::kGemmTile;
+  // Split the longer output side into tiles of `tile` (shape-only rule).
+  const bool split_rows = M >= N;
+  const index_t extent = split_rows ? M : N;
+  const index_t tiles = (extent + tile - 1) / tile;
+  const bool big = M * N * K >= 32 * 32 * 32;
+  VHMN_OMP_FOR_IF(big && tiles > 1)
+  for (index_t t = 0; t < tiles; ++t) {
+    const index_t lo = t * tile, hi = std::min(extent, lo + tile);
+    if (split_rows)
+      detail::gemm_tile(c, a, b, M, N, K, ta, tb, alpha, accumulate, lo, hi, index_t(0), N);
+    else
+      detail::gemm_tile(c, a, b, M, N, K, ta, tb, alpha, accumulate, index_t(0), M, lo, hi);
+  }
+}
+
+}  // namespace vhmn::ops
+// ---- end vhmn/ops/gemm.hpp ----
+// ---- begin vhmn/ops/linear.hpp ----
+// vhmn/ops/linear.hpp — affine map over rows: the GEMM every layer uses.
+
+
+namespace vhmn::ops {
+
+// y = x W^T + b
+// y: (R, O)   x: (R, I)   W: (O, I) (PyTorch nn.Linear layout)   b: (O) or null
+template <class T>
+void linear_forward(T* y, const T* x, const T* W, const T* b, index_t R, index_t I, index_t O) {
+  gemm(y, x, W, R, O, I, Trans::No, Trans::Yes);
+  if (b) MatMap<T>(y, R, O).rowwise() += ConstVecMap<T>(b, O);
+}
+
+// Backward of y = x W^T + b; every output is accumulated (+=), any may be null.
+// dx: (R, I) += dy W     dW: (O, I) += dy^T x     db: (O) += sum_r dy
+template <class T>
+void linear_backward(T* dx, T* dW, T* db, const T* dy, const T* x, const T* W, index_t R, index_t I,
+                     index_t O) {
+  if (dx) gemm(dx, dy, W, R, I, O, Trans::No, Trans::No, T(1), true);
+  if (dW) gemm(dW, dy, x, O, I, R, Trans::Yes, Trans::No, T(1), true);
+  if (db)
+    for (index_t r = 0; r < R; ++r) simd::add_to(O, dy + r * O, db);  // rows in order
+}
+
+}  // namespace vhmn::ops
+// ---- end vhmn/ops/linear.hpp ----
+// ---- begin vhmn/ops/layernorm.hpp ----
+// vhmn/ops/layernorm.hpp — LayerNorm over the last dimension (eps 1e-5, affine).
+
+#include <cmath>
+
+
+namespace vhmn::ops {
+
+inline constexpr double kLayerNormEps = 1e-5;
+
+// y = (x - mean) * rstd * gamma + beta, per row
+// y, x: (R, D)   gamma, beta: (D)   mean, rstd: (R) saved for the backward
+template <class T>
+void layernorm_forward(T* y, T* mean, T* rstd, const T* x, const T* gamma, const T* beta, index_t R,
+                       index_t D) {
+  VHMN_OMP_FOR_IF(R * D > 4096)
+  for (index_t r = 0; r < R; ++r) {
+    const T* xr = x + r * D;
+    T* yr = y + r * D;
+    const T mu = simd::sum(D, xr) / T(D);
+    // two-pass variance: no cancellation when |mean| >> std
+    const T var = simd::reduce(D, xr, [mu](auto v) { return (v - mu) * (v - mu); }) / T(D);
+    const T rs = T(1) / std::sqrt(var + T(kLayerNormEps));
+    mean[r] = mu;
+    rstd[r] = rs;
+    simd::map3(D, xr, gamma, beta, yr, [mu, rs](auto v, auto g, auto b) { return (v - mu) * rs * g + b; });
+  }
+}
+
+// Backward of the above, with xhat = (x - mean) * rstd:
+//   dx += rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)),  dxhat = dy * gamma
+//   dgamma += sum_r dy * xhat     dbeta += sum_r dy
+// dx: (R, D) accumulated; dgamma, dbeta: (D) accumulated (rows in order:
+// deterministic for any thread count).
+template <class T>
+void layernorm_backward(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, const T* mean, const T* rstd,
+                        const T* gamma, index_t R, index_t D) {
+  VHMN_OMP_FOR_IF(R * D > 4096)
+  for (index_t r = 0; r < R; ++r) {
+    const T* xr = x + r * D;
+    const T* dyr = dy + r * D;
+    T* dxr = dx + r * D;
+    const T mu = mean[r], rs = rstd[r];
+    T mean_dxhat = T(0), mean_dxhat_xhat = T(0);
+    for (index_t d = 0; d < D; ++d) {
+      const T dxhat = dyr[d] * gamma[d];
+      mean_dxhat += dxhat;
+      mean_dxhat_xhat += dxhat * (xr[d] - mu) * rs;
+    }
+    mean_dxhat /= T(D);
+    mean_dxhat_xhat /= T(D);
+    for (index_t d = 0; d < D; ++d) {
+      const T xhat = (xr[d] - mu) * rs;
+      dxr[d] += rs * (dyr[d] * gamma[d] - mean_dxhat - xhat * mean_dxhat_xhat);
+    }
+  }
+  if (!dgamma && !dbeta) return;
+  for (index_t r = 0; r < R; ++r) {
+    const T* xr = x + r * D;
+    const T* dyr = dy + r * D;
+    const T mu = mean[r], rs = rstd[r];
+    if (dgamma)
+      simd::map3(D, xr, dyr, dgamma, dgamma, [mu, rs](auto v, auto g, auto acc) { return acc + g * ((v - mu) * rs); });
+    if (dbeta) simd::add_to(D, dyr, dbeta);
+  }
+}
+
+}  // namespace vhmn::ops
+// ---- end vhmn/ops/layernorm.hpp ----
+// ---- begin vhmn/ops/gelu.hpp ----
+// vhmn/ops/gelu.hpp — exact (erf) GELU, element-wise.
+
+#include <cmath>
+
+
+namespace vhmn::ops {
+
+// y = x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2))
+// y, x: (n)
+template <class T>
+void gelu_forward(T* y, const T* x, index_t n) {
+  const T half = T(0.5), inv_sqrt2 = T(0.70710678118654752440);
+  VHMN_OMP_FOR_IF(n > 16384)
+  for (index_t start = 0; start < n; start += 4096) {
+    const index_t len = std::min<index_t>(4096, n - start);
+    simd::map(len, x + start, y + start, [=](auto v) {
+      using std::erf;
+      return half * v * (T(1) + erf(v * inv_sqrt2));
+    });
+  }
+}
+
+// dx += dy * (Phi(x) + x phi(x)),  phi(x) = exp(-x^2/2) / sqrt(2 pi)
+template <class T>
+void gelu_backward(T* dx, const T* dy, const T* x, index_t n) {
+  const T half = T(0.5), inv_sqrt2 = T(0.70710678118654752440), inv_sqrt2pi = T(0.39894228040143267794);
+  VHMN_OMP_FOR_IF(n > 16384)
+  for (index_t start = 0; start < n; start += 4096) {
+    const index_t len = std::min<index_t>(4096, n - start);
+    simd::map3(len, x + start, dy + start, dx + start, dx + start, [=](auto v, auto g, auto acc) {
+      using std::erf;
+      using std::exp;
+      const auto cdf = half * (T(1) + erf(v * inv_sqrt2));
+      const auto pdf = inv_sqrt2pi * exp(-half * v * v);
+      return acc + g * (cdf + v * pdf);
+    });
+  }
+}
+
+}  // namespace vhmn::ops
+// ---- end vhmn/ops/gelu.hpp ----
+// ---- begin vhmn/ops/softmax.hpp ----
+// vhmn/ops/softmax.hpp — numerically stable softmax over a row, and its backward.
+
+#include <cmath>
+
+
+namespace vhmn::ops {
+
+// x[i] <- exp(x[i] - max x) / sum_j exp(x[j] - max x)
+// x: (n), n >= 1
+template <class T>
+void softmax_inplace(T* x, index_t n) {
+  const T mx = simd::max(n, x);
+  simd::map(n, x, x, [mx](auto v) {
+    using std::exp;
+    return exp(v - mx);
+  });
+  simd::scale(n, T(1) / simd::sum(n, x), x);
+}
+
+// Backward of a = softmax(s):  ds = a * (da - <a, da>)
+// ds may alias da.
+template <class T>
+void softmax_backward(T* ds, const T* da, const T* a, index_t n) {
+  const T inner = simd::dot(n, a, da);
+  simd::map2(n, a, da, ds, [inner](auto av, auto dav) { return av * (dav - inner); });
+}
+
+}  // namespace vhmn::ops
+// ---- end vhmn/ops/softmax.hpp ----
+// ---- begin vhmn/ops/unfold.hpp ----
+// vhmn/ops/unfold.hpp — k x k window unfold of a token grid, zero padded.
+//
+// Orders each token's window exactly as torch.nn.functional.unfold(grid, k,
+// padding=k/2) on a [D, h, w] grid: column index d*k*k + i*k + j holds
+// channel d of the token at offset (i - k/2, j - k/2); outside the grid, 0.
+
+#include <algorithm>
+
+
+namespace vhmn::ops {
+
+// col[b*N + n, d*k*k + i*k + j] = u[b, row+i-k/2, colm+j-k/2, d]  (0 outside)
+// u: (B, h, w, D) token rows   col: (B*h*w, D*k*k)
+template <class T>
+void unfold_forward(T* col, const T* u, index_t B, index_t h, index_t w, index_t D, index_t k) {
+  const index_t N = h * w, kk = k * k, half = k / 2;
+  VHMN_OMP_FOR_IF(B * N * D * kk > 32768)
+  for (index_t bn = 0; bn < B * N; ++bn) {
+    const index_t b = bn / N, n = bn % N, row = n / w, cm = n % w;
+    T* out = col + bn * D * kk;
+    for (index_t i = 0; i < k; ++i) {
+      const index_t rr = row + i - half;
+      for (index_t j = 0; j < k; ++j) {
+        const index_t cc = cm + j - half;
+        const index_t ij = i * k + j;
+        if (rr < 0 || rr >= h || cc < 0 || cc >= w) {
+          for (index_t d = 0; d < D; ++d) out[d * kk + ij] = T(0);
+        } else {
+          const T* src = u + (b * N + rr * w + cc) * D;
+          for (index_t d = 0; d < D; ++d) out[d * kk + ij] = src[d];
+        }
+      }
+    }
+  }
+}
+
+// Backward: du[b, row+i-k/2, colm+j-k/2, d] += dcol[b*N + n, d*k*k + i*k + j]
+// du: (B, h, w, D) accumulated. Parallel over images, so no two threads
+// touch the same du row.
+template <class T>
+void unfold_backward(T* du, const T* dcol, index_t B, index_t h, index_t w, index_t D, index_t k) {
+  const index_t N = h * w, kk = k * k, half = k / 2;
+  VHMN_OMP_FOR_IF(B > 1 && N * D * kk > 32768)
+  for (index_t b = 0; b < B; ++b) {
+    for (index_t n = 0; n < N; ++n) {
+      const index_t row = n / w, cm = n % w;
+      const T* g = dcol + (b * N + n) * D * kk;
+      for (index_t i = 0; i < k; ++i) {
+        const index_t rr = row + i - half;
+        if (rr < 0 || rr >= h) continue;
+        for (index_t j = 0; j < k; ++j) {
+          const index_t cc = cm + j - half;
+          if (cc < 0 || cc >= w) continue;
+          T* dst = du + (b * N + rr * w + cc) * D;
+          const index_t ij = i * k + j;
+          for (index_t d = 0; d < D; ++d) dst[d] += g[d * kk + ij];
+        }
+      }
+    }
+  }
+}
+
+}  // namespace vhmn::ops
+// ---- end vhmn/ops/unfold.hpp ----
+// ---- begin vhmn/ops/patchify.hpp ----
+// vhmn/ops/patchify.hpp — cut images into non-overlapping p x p patches.
+//
+// Patch (b, n) with n = row*w + col is vec'd channel-major, then patch row,
+// then patch column, so a linear map over it has the layout of a PyTorch
+// Conv2d(C, D, p, stride=p) weight [D, C, p, p].
+
+
+namespace vhmn::ops {
+
+// patches[b*N + n, c*p*p + y*p + x] = images[b, c, row*p + y, col*p + x]
+// images: (B, C, H, W)   patches: (B*N, C*p*p) with N = (H/p)*(W/p)
+template <class T, class In>
+void patchify(T* patches, const In* images, index_t B, index_t C, index_t H, index_t W, index_t p) {
+  const index_t h = H / p, w = W / p, N = h * w, P = C * p * p;
+  VHMN_OMP_FOR_IF(B * N * P > 32768)
+  for (index_t bn = 0; bn < B * N; ++bn) {
+    const index_t b = bn / N, n = bn % N, row = n / w, col = n % w;
+    T* out = patches + bn * P;
+    for (index_t c = 0; c < C; ++c)
+      for (index_t y = 0; y < p; ++y) {
+        const In* src = images + ((b * C + c) * H + row * p + y) * W + col * p;
+        for (index_t x = 0; x < p; ++x) out[(c * p + y) * p + x] = static_cast<T>(src[x]);
+      }
+  }
+}
+
+}  // namespace vhmn::ops
+// ---- end vhmn/ops/patchify.hpp ----
+// ---- begin vhmn/ops/tokens.hpp ----
+// vhmn/ops/tokens.hpp — token mean-pool, broadcast add, concat along features.
+
+
+namespace vhmn::ops {
+
+// g[b] = (1/N) sum_n u[b, n]
+// u: (B, N, D)   g: (B, D)
+template <class T>
+void mean_pool_forward(T* g, const T* u, index_t B, index_t N, index_t D) {
+  for (index_t b = 0; b < B; ++b) {
+    T* gb = g + b * D;
+    for (index_t d = 0; d < D; ++d) gb[d] = T(0);
+    for (index_t n = 0; n < N; ++n) simd::add_to(D, u + (b * N + n) * D, gb);
+    simd::scale(D, T(1) / T(N), gb);
+  }
+}
+
+// du[b, n] += dg[b] / N
+template <class T>
+void mean_pool_backward(T* du, const T* dg, index_t B, index_t N, index_t D) {
+  const T inv = T(1) / T(N);
+  VHMN_OMP_FOR_IF(B * N * D > 32768)
+  for (index_t bn = 0; bn < B * N; ++bn) simd::axpy(D, inv, dg + (bn / N) * D, du + bn * D);
+}
+
+// y[b, n] = x[b, n] + a[b, n] + c[b]       (c broadcast over the N tokens)
+// y, x, a: (B, N, D)   c: (B, D)
+template <class T>
+void residual_broadcast_forward(T* y, const T* x, const T* a, const T* c, index_t B, index_t N, index_t D) {
+  VHMN_OMP_FOR_IF(B * N * D > 32768)
+  for (index_t bn = 0; bn < B * N; ++bn)
+    simd::map3(D, x + bn * D, a + bn * D, c + (bn / N) * D, y + bn * D,
+               [](auto xv, auto av, auto cv) { return xv + av + cv; });
+}
+
+// dc[b] += sum_n dy[b, n]   (dx and da equal dy: the caller reuses dy)
+template <class T>
+void broadcast_backward(T* dc, const T* dy, index_t B, index_t N, index_t D) {
+  for (index_t b = 0; b < B; ++b)
+    for (index_t n = 0; n < N; ++n) simd::add_to(D, dy + (b * N + n) * D, dc + b * D);
+}
+
+// out[r] = [x[r] ; y[r]]
+// x: (R, A)   y: (R, Bw)   out: (R, A + Bw)
+template <class T>
+void concat_forward(T* out, const T* x, const T* y, index_t R, index_t A, index_t Bw) {
+  VHMN_OMP_FOR_IF(R * (A + Bw) > 32768)
+  for (index_t r = 0; r < R; ++r) {
+    T* o = out + r * (A + Bw);
+    for (index_t i = 0; i < A; ++i) o[i] = x[r * A + i];
+    for (index_t i = 0; i < Bw; ++i) o[A + i] = y[r * Bw + i];
+  }
+}
+
+// dx[r] += dout[r, :A]    dy[r] += dout[r, A:]
+template <class T>
+void concat_backward(T* dx, T* dy, const T* dout, index_t R, index_t A, index_t Bw) {
+  VHMN_OMP_FOR_IF(R * (A + Bw) > 32768)
+  for (index_t r = 0; r < R; ++r) {
+    const T* g = dout + r * (A + Bw);
+    if (dx) simd::add_to(A, g, dx + r * A);
+    if (dy) simd::add_to(Bw, g + A, dy + r * Bw);
+  }
+}
+
+}  // namespace vhmn::ops
+// ---- end vhmn/ops/tokens.hpp ----
+// ---- begin vhmn/ops/retrieval.hpp ----
+// vhmn/ops/retrieval.hpp — cosine Hopfield retrieval over a memory bank's written slots.
+//
+//   zh   = z / max(|z|, eps)             mh_j = M_j / max(|M_j|, eps)
+//   s_j  = tau <zh, mh_j>                a = softmax_j(s)   (written slots only)
+//   m    = sum_j a_j M_j                 (unnormalised slots)
+// The bank is a constant for autodiff: gradients reach z, never M.
+// Scores and the weighted sum are two GEMMs (Eigen) over a tile of rows.
+
+#include <cmath>
+
+
+namespace vhmn::ops {
+
+/// Norm clamp of the cosine similarity (SPEC.md §3).
+inline constexpr double kCosineEps = 1e-6;
+
+/// What: a frozen, compacted view of the written slots of a bank.
+/// memory: (slots, L) the slot values; memory_hat: (slots, L) unit rows.
+template <class T>
+struct SlotView {
+  const T* memory = nullptr;
+  const T* memory_hat = nullptr;
+  index_t slots = 0;
+};
+
+// out[r] = x[r] / max(|x[r]|, eps);   norm[r] = |x[r]| (unclamped, for the backward)
+// x, out: (R, L)   norm: (R)
+template <class T>
+void normalize_rows(T* out, T* norm, const T* x, index_t R, index_t L) {
+  VHMN_OMP_FOR_IF(R * L > 32768)
+  for (index_t r = 0; r < R; ++r) {
+    const T nr = std::sqrt(simd::dot(L, x + r * L, x + r * L));
+    if (norm) norm[r] = nr;
+    const T inv = T(1) / std::max(nr, T(kCosineEps));
+    simd::map(L, x + r * L, out + r * L, [inv](auto v) { return v * inv; });
+  }
+}
+
+// Backward of xh = x / max(|x|, eps):
+//   |x| > eps:  dx += (dxh - xh <xh, dxh>) / |x|        else: dx += dxh / eps
+template <class T>
+void normalize_rows_backward(T* dx, const T* dxh, const T* xh, const T* norm, index_t R, index_t L) {
+  VHMN_OMP_FOR_IF(R * L > 32768)
+  for (index_t r = 0; r < R; ++r) {
+    const T* g = dxh + r * L;
+    const T* xr = xh + r * L;
+    T* out = dx + r * L;
+    if (norm[r] > T(kCosineEps)) {
+      const T inner = simd::dot(L, xr, g), inv = T(1) / norm[r];
+      simd::map3(L, g, xr, out, out, [inner, inv](auto gv, auto xv, auto acc) { return acc + (gv - xv * inner) * inv; });
+    } else {
+      simd::axpy(L, T(1) / T(kCosineEps), g, out);
+    }
+  }
+}
+
+// Forward, R query rows against the written slots.
+// z: (R, L)   norm: (R)   zh: (R, L)   attn: (R, S)   m: (R, L)   S = slots.slots >= 1
+template <class T>
+void retrieval_forward(T* m, T* attn, T* zh, T* norm, const T* z, const SlotView<T>& slots, T tau, index_t R,
+                       index_t L) {
+  const index_t S = slots.slots;
+  normalize_rows(zh, norm, z, R, L);
+  gemm(attn, zh, slots.memory_hat, R, S, L, Trans::No, Trans::Yes, tau);
+  VHMN_OMP_FOR_IF(R * S > 32768)
+  for (index_t r = 0; r < R; ++r) softmax_inplace(attn + r * S, S);
+  gemm(m, attn, slots.memory, R, L, S, Trans::No, Trans::No);
+}
+
+// Backward of the above.
+//   da  = dm M^T               ds = a * (da - <a, da>)      (softmax)
+//   dzh = tau ds Mh            dz += normalize_rows_backward(dzh)
+// dz: (R, L) accumulated.  Workspaces: ds (R, S), dzh (R, L).
+template <class T>
+void retrieval_backward(T* dz, T* ds, T* dzh, const T* dm, const T* attn, const T* zh, const T* norm,
+                        const SlotView<T>& slots, T tau, index_t R, index_t L) {
+  const index_t S = slots.slots;
+  gemm(ds, dm, slots.memory, R, S, L, Trans::No, Trans::Yes);
+  VHMN_OMP_FOR_IF(R * S > 32768)
+  for (index_t r = 0; r < R; ++r) softmax_backward(ds + r * S, ds + r * S, attn + r * S, S);
+  gemm(dzh, ds, slots.memory_hat, R, L, S, Trans::No, Trans::No, tau);
+  normalize_rows_backward(dz, dzh, zh, norm, R, L);
+}
+
+// The refinement update:  z_next = z + beta (m - z)
+// z, m, z_next: (n)
+template <class T>
+void refine_update_forward(T* z_next, const T* z, const T* m, T beta, index_t n) {
+  simd::map2(n, z, m, z_next, [beta](auto zv, auto mv) { return zv + beta * (mv - zv); });
+}
+
+// Backward: dz += (1 - beta) dz_next;  dm += beta dz_next (into dm, overwritten);
+// returns d beta = sum dz_next * (m - z), summed per row then rows in order.
+template <class T>
+T refine_update_backward(T* dz, T* dm, const T* dz_next, const T* z, const T* m, T beta, index_t R, index_t L) {
+  T dbeta = T(0);
+  for (index_t r = 0; r < R; ++r) {
+    const index_t o = r * L;
+    dbeta += simd::reduce2(L, dz_next + o, m + o, [](auto g, auto mv) { return g * mv; }) -
+             simd::dot(L, dz_next + o, z + o);
+    simd::map(L, dz_next + o, dm + o, [beta](auto g) { return beta * g; });
+    simd::axpy(L, T(1) - beta, dz_next + o, dz + o);
+  }
+  return dbeta;
+}
+
+}  // namespace vhmn::ops
+// ---- end vhmn/ops/retrieval.hpp ----
+// ---- begin vhmn/ops/attention_pool.hpp ----
+// vhmn/ops/attention_pool.hpp — softmax-weighted pooling of tokens (the head).
+//
+//   e_n = <w, v_n> + b      pi = softmax_n(e)      z = sum_n pi_n v_n
+
+
+namespace vhmn::ops {
+
+// v: (B, N, D)   w: (D)   pi: (B, N) pooling weights   z: (B, D)
+template <class T>
+void attention_pool_forward(T* z, T* pi, const T* v, const T* w, T bias, index_t B, index_t N, index_t D) {
+  VHMN_OMP_FOR_IF(B > 1 && N * D > 4096)
+  for (index_t b = 0; b < B; ++b) {
+    T* pb = pi + b * N;
+    for (index_t n = 0; n < N; ++n) pb[n] = simd::dot(D, w, v + (b * N + n) * D) + bias;
+    softmax_inplace(pb, N);
+    T* zb = z + b * D;
+    for (index_t d = 0; d < D; ++d) zb[d] = T(0);
+    for (index_t n = 0; n < N; ++n) simd::axpy(D, pb[n], v + (b * N + n) * D, zb);
+  }
+}
+
+// Backward:
+//   dv_n += pi_n dz + de_n w        dpi_n = <dz, v_n>      de = pi * (dpi - <pi, dpi>)
+//   dw += sum_{b,n} de_n v_n        db += sum_{b,n} de_n
+// Workspace de: (B, N). dw, db accumulated over images in order.
+template <class T>
+void attention_pool_backward(T* dv, T* dw, T* dbias, T* de, const T* dz, const T* pi, const T* v, const T* w,
+                             index_t B, index_t N, index_t D) {
+  VHMN_OMP_FOR_IF(B > 1 && N * D > 4096)
+  for (index_t b = 0; b < B; ++b) {
+    const T* dzb = dz + b * D;
+    T* deb = de + b * N;
+    for (index_t n = 0; n < N; ++n) deb[n] = simd::dot(D, dzb, v + (b * N + n) * D);
+    softmax_backward(deb, deb, pi + b * N, N);
+    for (index_t n = 0; n < N; ++n) {
+      T* dvn = dv + (b * N + n) * D;
+      simd::axpy(D, pi[b * N + n], dzb, dvn);
+      simd::axpy(D, deb[n], w, dvn);
+    }
+  }
+  for (index_t b = 0; b < B; ++b)
+    for (index_t n = 0; n < N; ++n) {
+      if (dw) simd::axpy(D, de[b * N + n], v + (b * N + n) * D, dw);
+      if (dbias) *dbias += de[b * N + n];
+    }
+}
+
+}  // namespace vhmn::ops
+// ---- end vhmn/ops/attention_pool.hpp ----
+// ---- begin vhmn/ops/cross_entropy.hpp ----
+// vhmn/ops/cross_entropy.hpp — softmax cross-entropy against soft targets.
+//
+//   loss = (1/B) sum_b  -sum_k t[b,k] log softmax(logits[b])_k
+// Targets need not be one-hot (label smoothing, MixUp, CutMix); each row
+// is expected to sum to 1 but the gradient is exact for any row sum.
+
+#include <cmath>
+
+
+namespace vhmn::ops {
+
+// logits, targets, probs: (B, K). Returns the mean loss; probs = softmax(logits).
+template <class T>
+T cross_entropy_forward(T* probs, const T* logits, const T* targets, index_t B, index_t K) {
+  double total = 0.0;
+  for (index_t b = 0; b < B; ++b) {
+    const T* lb = logits + b * K;
+    T* pb = probs + b * K;
+    const T mx = simd::max(K, lb);
+    double sum_exp = 0.0;
+    for (index_t k = 0; k < K; ++k) sum_exp += std::exp(static_cast<double>(lb[k] - mx));
+    const double log_z = static_cast<double>(mx) + std::log(sum_exp);
+    for (index_t k = 0; k < K; ++k) {
+      const double log_p = static_cast<double>(lb[k]) - log_z;
+      pb[k] = static_cast<T>(std::exp(log_p));
+      if (targets[b * K + k] != T(0)) total -= static_cast<double>(targets[b * K + k]) * log_p;
+    }
+  }
+  return static_cast<T>(total / static_cast<double>(B));
+}
+
+// dlogits += (probs * sum_k t - t) / B
+template <class T>
+void cross_entropy_backward(T* dlogits, const T* probs, const T* targets, index_t B, index_t K) {
+  const T inv_b = T(1) / T(B);
+  for (index_t b = 0; b < B; ++b) {
+    T tsum = T(0);
+    for (index_t k = 0; k < K; ++k) tsum += targets[b * K + k];
+    for (index_t k = 0; k < K; ++k)
+      dlogits[b * K + k] += (probs[b * K + k] * tsum - targets[b * K + k]) * inv_b;
+  }
+}
+
+}  // namespace vhmn::ops
+// ---- end vhmn/ops/cross_entropy.hpp ----
+
+// ---- begin vhmn/nn/param.hpp ----
+// vhmn/nn/param.hpp — a named, trainable tensor and its gradient.
+//
+// What this represents: one entry of the model's state_dict (SPEC.md §7):
+// its checkpoint name, its value, the gradient the backward accumulates
+// into, and whether decoupled weight decay applies to it (not to biases,
+// norms, betas or the positional embedding).
+
+#include <string>
+#include <vector>
+
+
+namespace vhmn {
+
+template <class T>
+struct Param {
+  std::string name;
+  Tensor<T> value;
+  Tensor<T> grad;
+  bool decay = false;
+
+  void init(std::string param_name, Shape shape, bool weight_decay) {
+    name = std::move(param_name);
+    value.resize_zero(shape);
+    grad.resize_zero(std::move(shape));
+    decay = weight_decay;
+  }
+  T* data() { return value.data(); }
+  const T* data() const { return value.data(); }
+  T* grad_data() { return grad.data(); }
+  index_t numel() const { return value.numel(); }
+
+  /// Truncated normal(0, std) cut at +-2 std (SPEC.md §6).
+  void init_trunc_normal(Rng& rng, double std = 0.02) {
+    for (auto& v : value) v = static_cast<T>(rng.truncated_normal(std));
+  }
+};
+
+/// Pointers to every parameter of a model, in state_dict order.
+template <class T>
+using ParamList = std::vector<Param<T>*>;
+
+}  // namespace vhmn
+// ---- end vhmn/nn/param.hpp ----
+// ---- begin vhmn/nn/memory_bank.hpp ----
+// vhmn/nn/memory_bank.hpp — a class-balanced ring buffer of latent prototypes.
+//
+// What this represents: the S x L bank of one memory path (SPEC.md §4).
+// Slot j belongs to class j / (S/K); class y's next write goes to slot
+// y*(S/K) + writes[y] % (S/K); slot i of class y is *written* once
+// i < min(writes[y], S/K). Each written slot records its provenance: the
+// dataset index of the training sample and the token position that wrote
+// it (-1 for a global, whole-image entry).
+// Banks are state, not parameters: never touched by the optimiser, written
+// only by training-mode bank writes, saved in checkpoints.
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+
+namespace vhmn {
+
+template <class T>
+class MemoryBank {
+ public:
+  MemoryBank() = default;
+  MemoryBank(index_t slots, index_t latent, index_t classes) { reset(slots, latent, classes); }
+
+  void reset(index_t slots, index_t latent, index_t classes) {
+    VHMN_CHECK(slots > 0 && latent > 0 && classes > 0,
+               "memory bank sizes must be positive (slots " << slots << ", latent " << latent << ", classes "
+                                                            << classes << ")");
+    VHMN_CHECK(slots % classes == 0,
+               "memory bank slots (" << slots << ") must be divisible by the number of classes (" << classes << ")");
+    memory_.resize_zero({slots, latent});
+    writes_.assign(static_cast<std::size_t>(classes), 0);
+    source_index_.assign(static_cast<std::size_t>(slots), -1);
+    source_token_.assign(static_cast<std::size_t>(slots), -1);
+  }
+  /// Forgets every entry (slots unwritten, counters zero).
+  void clear() { reset(slots(), latent(), classes()); }
+
+  index_t slots() const { return memory_.dim(0); }
+  index_t latent() const { return memory_.dim(1); }
+  index_t classes() const { return static_cast<index_t>(writes_.size()); }
+  index_t slots_per_class() const { return slots() / classes(); }
+
+  /// The class that owns `slot`.
+  index_t slot_class(index_t slot) const { return slot / slots_per_class(); }
+  /// How many slots of `label` hold an entry.
+  index_t filled(index_t label) const {
+    return static_cast<index_t>(std::min<std::int64_t>(writes_[static_cast<std::size_t>(label)], slots_per_class()));
+  }
+  bool is_written(index_t slot) const { return slot % slots_per_class() < filled(slot_class(slot)); }
+  index_t written_count() const {
+    index_t n = 0;
+    for (index_t y = 0; y < classes(); ++y) n += filled(y);
+    return n;
+  }
+
+  /// Writes a detached copy of `value` (L values) under `label`; returns the slot.
+  index_t write(index_t label, const T* value, std::int64_t sample_index, std::int64_t token) {
+    VHMN_CHECK(label >= 0 && label < classes(),
+               "memory write with label " << label << " outside [0, " << classes() << ")");
+    auto& count = writes_[static_cast<std::size_t>(label)];
+    const index_t slot = label * slots_per_class() + static_cast<index_t>(count % slots_per_class());
+    std::copy(value, value + latent(), memory_.data() + slot * latent());
+    source_index_[static_cast<std::size_t>(slot)] = sample_index;
+    source_token_[static_cast<std::size_t>(slot)] = token;
+    ++count;
+    return slot;
+  }
+
+  /// Compacts the written slots, in slot order, into `values` (n, L) and
+  /// `unit` (n, L; rows normalised once here, not once per query), and lists
+  /// their slot numbers. The view stays valid while the buffers live, so
+  /// writes after a forward pass never disturb its backward.
+  ops::SlotView<T> gather_written(Tensor<T>& values, Tensor<T>& unit, std::vector<index_t>& slot_ids) const {
+    slot_ids.clear();
+    for (index_t s = 0; s < slots(); ++s)
+      if (is_written(s)) slot_ids.push_back(s);
+    const index_t n = static_cast<index_t>(slot_ids.size()), L = latent();
+    values.resize({n, L});
+    unit.resize({n, L});
+    for (index_t i = 0; i < n; ++i)
+      std::copy(memory_.data() + slot_ids[static_cast<std::size_t>(i)] * L,
+                memory_.data() + (slot_ids[static_cast<std::size_t>(i)] + 1) * L, values.data() + i * L);
+    if (n) ops::normalize_rows<T>(unit.data(), nullptr, values.data(), n, L);
+    return ops::SlotView<T>{values.data(), unit.data(), n};
+  }
+
+  // Read access for inspection and checkpoints.
+  const Tensor<T>& memory() const { return memory_; }                       // (S, L)
+  const std::vector<std::int64_t>& writes() const { return writes_; }       // (K)
+  const std::vector<std::int64_t>& source_index() const { return source_index_; }  // (S), -1 if unwritten
+  const std::vector<std::int64_t>& source_token() const { return source_token_; }  // (S), -1: whole image
+
+  /// Restores the whole state (checkpoint load); shapes must match the bank.
+  void restore(const Tensor<T>& memory, const std::vector<std::int64_t>& writes,
+               const std::vector<std::int64_t>* source_index = nullptr,
+               const std::vector<std::int64_t>* source_token = nullptr) {
+    check_shape(memory, memory_.shape(), "memory bank");
+    VHMN_CHECK(writes.size() == writes_.size(),
+               "memory bank write counters have " << writes.size() << " entries, expected " << writes_.size());
+    for (auto w : writes) VHMN_CHECK(w >= 0, "memory bank write counter is negative (" << w << ")");
+    memory_ = memory;
+    writes_ = writes;
+    if (source_index) {
+      VHMN_CHECK(source_index->size() == source_index_.size(), "memory bank provenance has the wrong length");
+      source_index_ = *source_index;
+    } else {
+      std::fill(source_index_.begin(), source_index_.end(), -1);
+    }
+    if (source_token) {
+      VHMN_CHECK(source_token->size() == source_token_.size(), "memory bank provenance has the wrong length");
+      source_token_ = *source_token;
+    } else {
+      std::fill(source_token_.begin(), source_token_.end(), -1);
+    }
+  }
+
+  /// Writable access for tools that build banks by hand (tests, imports).
+  Tensor<T>& mutable_memory() { return memory_; }
+  std::vector<std::int64_t>& mutable_writes() { return writes_; }
+
+ private:
+  Tensor<T> memory_;
+  std::vector<std::int64_t> writes_;
+  std::vector<std::int64_t> source_index_;
+  std::vector<std::int64_t> source_token_;
+};
+
+}  // namespace vhmn
+// ---- end vhmn/nn/memory_bank.hpp ----
+// ---- begin vhmn/nn/refinement.hpp ----
+// vhmn/nn/refinement.hpp — T steps of predictive-coding refinement against a bank.
+//
+// What this represents: refine(q; M, beta) of SPEC.md §3,
+//   z_0 = q;   z_{t+1} = z_t + beta (retrieve(z_t; M) - z_t),   t < T
+// with a learnable scalar beta (init 0.2). T = 0, or a bank with no written
+// slot, returns q unchanged. The bank is constant for autodiff.
+// Ensures: after forward(), the retrieval weights of every step and the slot
+// numbers they refer to stay readable (interpretability) until the next
+// forward; backward() uses only cached values, so bank writes between the
+// forward and the backward change nothing.
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+
+namespace vhmn {
+
+template <class T, int Latent = Dynamic>
+class HopfieldRefinement {
+ public:
+  HopfieldRefinement() = default;
+  /// iters = T >= 0; inv_temperature <= 0 selects the default sqrt(L).
+  HopfieldRefinement(const std::string& prefix, index_t latent, index_t iters, double inv_temperature)
+      : latent_(latent, "latent dim L"), iters_(iters) {
+    VHMN_CHECK(iters >= 0, "refinement iterations T must be >= 0, got " << iters);
+    tau_ = static_cast<T>(inv_temperature > 0 ? inv_temperature : std::sqrt(static_cast<double>(latent)));
+    beta.init(prefix + "beta", {1}, false);
+    beta.value[0] = T(0.2);
+  }
+
+  Param<T> beta;  // [1]
+
+  index_t latent() const { return latent_(); }
+  index_t iters() const { return iters_; }
+  void set_iters(index_t iters) {
+    VHMN_CHECK(iters >= 0, "refinement iterations T must be >= 0, got " << iters);
+    iters_ = iters;
+  }
+  T inv_temperature() const { return tau_; }
+
+  // z = refine(q); q, z: (R, L). The bank is read once per call.
+  void forward(T* z, const T* q, index_t R, const MemoryBank<T>& bank) {
+    const index_t L = latent();
+    rows_ = R;
+    slots_ = bank.gather_written(slot_values_, slot_unit_, slot_ids_);
+    steps_ = (slots_.slots > 0) ? iters_ : 0;
+    const index_t S = slots_.slots;
+    z_.resize({steps_ + 1, R, L});
+    std::copy(q, q + R * L, z_.data());
+    if (steps_ > 0) {
+      zh_.resize({steps_, R, L});
+      norm_.resize({steps_, R});
+      attn_.resize({steps_, R, S});
+      m_.resize({steps_, R, L});
+    }
+    const T b = beta.value[0];
+    for (index_t t = 0; t < steps_; ++t) {
+      const T* zt = z_.data() + t * R * L;
+      ops::retrieval_forward(m_.data() + t * R * L, attn_.data() + t * R * S, zh_.data() + t * R * L,
+                             norm_.data() + t * R, zt, slots_, tau_, R, L);
+      ops::refine_update_forward(z_.data() + (t + 1) * R * L, zt, m_.data() + t * R * L, b, R * L);
+    }
+    std::copy(z_.data() + steps_ * R * L, z_.data() + (steps_ + 1) * R * L, z);
+  }
+
+  // Backward: dq += d refine / dq (dz);  beta.grad += d/d beta.   dz, dq: (R, L)
+  void backward(T* dq, const T* dz, index_t R) {
+    VHMN_CHECK(R == rows_, "refinement backward with " << R << " rows after a forward of " << rows_);
+    const index_t L = latent(), S = slots_.slots;
+    if (steps_ == 0) {
+      simd::add_to(R * L, dz, dq);
+      return;
+    }
+    grad_next_.resize({R, L});
+    grad_cur_.resize({R, L});
+    dm_.resize({R, L});
+    ds_.resize({R, S});
+    dzh_.resize({R, L});
+    std::copy(dz, dz + R * L, grad_next_.data());
+    const T b = beta.value[0];
+    T dbeta = T(0);
+    for (index_t t = steps_ - 1; t >= 0; --t) {
+      const T* zt = z_.data() + t * R * L;
+      const T* mt = m_.data() + t * R * L;
+      grad_cur_.zero();
+      dbeta += ops::refine_update_backward(grad_cur_.data(), dm_.data(), grad_next_.data(), zt, mt, b, R, L);
+      ops::retrieval_backward(grad_cur_.data(), ds_.data(), dzh_.data(), dm_.data(), attn_.data() + t * R * S,
+                              zh_.data() + t * R * L, norm_.data() + t * R, slots_, tau_, R, L);
+      std::swap(grad_cur_, grad_next_);
+    }
+    simd::add_to(R * L, grad_next_.data(), dq);
+    beta.grad[0] += dbeta;
+  }
+
+  void collect_params(ParamList<T>& out) { out.push_back(&beta); }
+
+  // ---- inspection of the last forward ----
+  /// Retrieval steps actually run (0 when T = 0 or the bank was empty).
+  index_t steps_run() const { return steps_; }
+  /// Written slots the last forward retrieved from, in column order of attention().
+  const std::vector<index_t>& slot_ids() const { return slot_ids_; }
+  /// Retrieval weights of step t: (R, n_written), rows sum to 1.
+  const T* attention(index_t t) const { return attn_.data() + t * rows_ * slots_.slots; }
+
+ private:
+  Extent<Latent> latent_;
+  index_t iters_ = 1;
+  T tau_ = T(1);
+  // Frozen bank view for the current forward/backward.
+  Tensor<T> slot_values_, slot_unit_;
+  std::vector<index_t> slot_ids_;
+  ops::SlotView<T> slots_;
+  index_t rows_ = 0, steps_ = 0;
+  // Forward cache: z_t (T+1, R, L), zh_t (T, R, L), |z_t| (T, R), a_t (T, R, S), m_t (T, R, L)
+  Tensor<T> z_, zh_, norm_, attn_, m_;
+  // Backward workspaces
+  Tensor<T> grad_next_, grad_cur_, dm_, ds_, dzh_;
+};
+
+}  // namespace vhmn
+// ---- end vhmn/nn/refinement.hpp ----
+// ---- begin vhmn/nn/linear.hpp ----
+// vhmn/nn/linear.hpp — a fully connected layer, y = x W^T + b.
+//
+// What this represents: nn.Linear(In, Out) with weight (Out, In) and bias
+// (Out), named `<prefix>weight` / `<prefix>bias`. Holds parameters only;
+// callers own activations (the forward input must outlive the backward).
+
+#include <string>
+
+
+namespace vhmn {
+
+template <class T, int In = Dynamic, int Out = Dynamic>
+class Linear {
+ public:
+  Linear() = default;
+  Linear(const std::string& prefix, index_t in, index_t out) : in_(in, "linear input"), out_(out, "linear output") {
+    weight.init(prefix + "weight", {out, in}, true);
+    bias.init(prefix + "bias", {out}, false);
+  }
+
+  Param<T> weight;  // (Out, In)
+  Param<T> bias;    // (Out)
+
+  index_t in() const { return in_(); }
+  index_t out() const { return out_(); }
+
+  void init(Rng& rng) {
+    weight.init_trunc_normal(rng);
+    bias.value.zero();
+  }
+
+  // y: (R, Out)   x: (R, In)
+  void forward(T* y, const T* x, index_t R) const {
+    ops::linear_forward(y, x, weight.data(), bias.data(), R, in(), out());
+  }
+  // dx: (R, In) accumulated (may be null); weight/bias grads accumulated.
+  void backward(T* dx, const T* dy, const T* x, index_t R) {
+    ops::linear_backward(dx, weight.grad_data(), bias.grad_data(), dy, x, weight.data(), R, in(), out());
+  }
+
+  void collect_params(ParamList<T>& out_list) {
+    out_list.push_back(&weight);
+    out_list.push_back(&bias);
+  }
+
+ private:
+  Extent<In> in_;
+  Extent<Out> out_;
+};
+
+}  // namespace vhmn
+// ---- end vhmn/nn/linear.hpp ----
+// ---- begin vhmn/nn/layer_norm.hpp ----
+// vhmn/nn/layer_norm.hpp — LayerNorm over the feature dimension D.
+//
+// What this represents: nn.LayerNorm(D, eps=1e-5) with `<prefix>weight`
+// (init 1) and `<prefix>bias` (init 0). Owns its output and the per-row
+// statistics the backward needs; the input must outlive the backward.
+
+#include <string>
+
+
+namespace vhmn {
+
+template <class T, int Dim = Dynamic>
+class LayerNorm {
+ public:
+  LayerNorm() = default;
+  LayerNorm(const std::string& prefix, index_t dim) : dim_(dim, "layer norm dim") {
+    weight.init(prefix + "weight", {dim}, false);
+    bias.init(prefix + "bias", {dim}, false);
+    weight.value.fill(T(1));
+  }
+
+  Param<T> weight;  // (D)
+  Param<T> bias;    // (D)
+
+  index_t dim() const { return dim_(); }
+  void init(Rng&) {
+    weight.value.fill(T(1));
+    bias.value.zero();
+  }
+
+  // out = LN(x);  x: (R, D). Returns the owned output (R, D).
+  const T* forward(const T* x, index_t R) {
+    input_ = x;
+    rows_ = R;
+    out_.resize({R, dim()});
+    mean_.resize({R});
+    rstd_.resize({R});
+    ops::layernorm_forward(out_.data(), mean_.data(), rstd_.data(), x, weight.data(), bias.data(), R, dim());
+    return out_.data();
+  }
+  // dx: (R, D) accumulated.
+  void backward(T* dx, const T* dout) {
+    ops::layernorm_backward(dx, weight.grad_data(), bias.grad_data(), dout, input_, mean_.data(), rstd_.data(),
+                            weight.data(), rows_, dim());
+  }
+  const T* output() const { return out_.data(); }
+
+  void collect_params(ParamList<T>& out) {
+    out.push_back(&weight);
+    out.push_back(&bias);
+  }
+
+ private:
+  Extent<Dim> dim_;
+  const T* input_ = nullptr;
+  index_t rows_ = 0;
+  Tensor<T> out_, mean_, rstd_;  // (R, D), (R), (R)
+};
+
+}  // namespace vhmn
+// ---- end vhmn/nn/layer_norm.hpp ----
+// ---- begin vhmn/nn/mlp.hpp ----
+// vhmn/nn/mlp.hpp — the block's feed-forward network, fc2(GELU(fc1(x))).
+//
+// What this represents: `<prefix>fc1` (rD x D) and `<prefix>fc2` (D x rD)
+// with exact erf GELU between them. Owns its activations.
+
+#include <string>
+
+
+namespace vhmn {
+
+template <class T, int Dim = Dynamic>
+class MLP {
+ public:
+  MLP() = default;
+  MLP(const std::string& prefix, index_t dim, index_t hidden)
+      : fc1(prefix + "fc1.", dim, hidden), fc2(prefix + "fc2.", hidden, dim) {}
+
+  Linear<T, Dim, Dynamic> fc1;  // (rD, D)
+  Linear<T, Dynamic, Dim> fc2;  // (D, rD)
+
+  index_t dim() const { return fc1.in(); }
+  index_t hidden() const { return fc1.out(); }
+  void init(Rng& rng) {
+    fc1.init(rng);
+    fc2.init(rng);
+  }
+
+  // y = fc2(gelu(fc1(x)));  x: (R, D). Returns the owned output (R, D).
+  const T* forward(const T* x, index_t R) {
+    input_ = x;
+    rows_ = R;
+    pre_.resize({R, hidden()});
+    act_.resize({R, hidden()});
+    out_.resize({R, dim()});
+    fc1.forward(pre_.data(), x, R);
+    ops::gelu_forward(act_.data(), pre_.data(), R * hidden());
+    fc2.forward(out_.data(), act_.data(), R);
+    return out_.data();
+  }
+  // dx: (R, D) accumulated.
+  void backward(T* dx, const T* dout) {
+    const index_t R = rows_;
+    dact_.resize_zero({R, hidden()});
+    dpre_.resize_zero({R, hidden()});
+    fc2.backward(dact_.data(), dout, act_.data(), R);
+    ops::gelu_backward(dpre_.data(), dact_.data(), pre_.data(), R * hidden());
+    fc1.backward(dx, dpre_.data(), input_, R);
+  }
+
+  void collect_params(ParamList<T>& out) {
+    fc1.collect_params(out);
+    fc2.collect_params(out);
+  }
+
+ private:
+  const T* input_ = nullptr;
+  index_t rows_ = 0;
+  Tensor<T> pre_, act_, out_;  // (R, rD), (R, rD), (R, D)
+  Tensor<T> dact_, dpre_;      // backward workspaces (R, rD)
+};
+
+}  // namespace vhmn
+// ---- end vhmn/nn/mlp.hpp ----
+// ---- begin vhmn/nn/patch_embed.hpp ----
+// vhmn/nn/patch_embed.hpp — image to tokens: patch projection plus positions.
+//
+// What this represents: X[b,n] = W_pe vec(patch(b,n)) + b_pe + P[n]
+// (SPEC.md §1), with `patch_embed.weight` (D, C, p, p) in PyTorch Conv2d
+// layout, `patch_embed.bias` (D) and `pos_embed` (N, D).
+
+
+namespace vhmn {
+
+template <class T, int Dim = Dynamic>
+class PatchEmbed {
+ public:
+  PatchEmbed() = default;
+  PatchEmbed(index_t image, index_t channels, index_t patch, index_t dim)
+      : image_(image), channels_(channels), patch_(patch), dim_(dim, "embedding dim D") {
+    VHMN_CHECK(patch > 0 && image % patch == 0,
+               "image size " << image << " is not a multiple of the patch size " << patch);
+    weight.init("patch_embed.weight", {dim, channels, patch, patch}, true);
+    bias.init("patch_embed.bias", {dim}, false);
+    pos.init("pos_embed", {tokens(), dim}, false);
+  }
+
+  Param<T> weight;  // (D, C, p, p)
+  Param<T> bias;    // (D)
+  Param<T> pos;     // (N, D)
+
+  index_t grid() const { return image_ / patch_; }
+  index_t tokens() const { return grid() * grid(); }
+  index_t dim() const { return dim_(); }
+  index_t patch_size() const { return channels_ * patch_ * patch_; }
+
+  void init(Rng& rng) {
+    weight.init_trunc_normal(rng);
+    bias.value.zero();
+    pos.init_trunc_normal(rng);
+  }
+
+  // images: (B, C, H, W), any arithmetic type. Returns the owned tokens (B*N, D).
+  template <class In>
+  const T* forward(const In* images, index_t B) {
+    const index_t N = tokens(), P = patch_size(), D = dim();
+    batch_ = B;
+    patches_.resize({B * N, P});
+    out_.resize({B * N, D});
+    ops::patchify(patches_.data(), images, B, channels_, image_, image_, patch_);
+    ops::linear_forward(out_.data(), patches_.data(), weight.data(), bias.data(), B * N, P, D);
+    VHMN_OMP_FOR_IF(B * N * D > 32768)
+    for (index_t bn = 0; bn < B * N; ++bn) simd::add_to(D, pos.data() + (bn % N) * D, out_.data() + bn * D);
+    return out_.data();
+  }
+  // Backward to the parameters (images get no gradient).  dout: (B*N, D)
+  void backward(const T* dout) {
+    const index_t N = tokens(), P = patch_size(), D = dim();
+    ops::linear_backward<T>(nullptr, weight.grad_data(), bias.grad_data(), dout, patches_.data(), weight.data(),
+                            batch_ * N, P, D);
+    for (index_t b = 0; b < batch_; ++b) simd::add_to(N * D, dout + b * N * D, pos.grad_data());
+  }
+
+  void collect_params(ParamList<T>& out) {
+    out.push_back(&weight);
+    out.push_back(&bias);
+    out.push_back(&pos);
+  }
+
+ private:
+  index_t image_ = 0, channels_ = 0, patch_ = 0;
+  Extent<Dim> dim_;
+  index_t batch_ = 0;
+  Tensor<T> patches_, out_;  // (B*N, C*p*p), (B*N, D)
+};
+
+}  // namespace vhmn
+// ---- end vhmn/nn/patch_embed.hpp ----
+// ---- begin vhmn/nn/attention_pool.hpp ----
+// vhmn/nn/attention_pool.hpp — the head's attention pooling over tokens.
+//
+// What this represents: e_n = w . V_n + b, pi = softmax_n(e), z = sum pi_n V_n
+// with `pool.weight` (1, D) and `pool.bias` (1). The pooling weights pi of
+// the last forward stay readable: they say which tokens the decision used.
+
+
+namespace vhmn {
+
+template <class T, int Dim = Dynamic>
+class AttentionPool {
+ public:
+  AttentionPool() = default;
+  AttentionPool(const std::string& prefix, index_t dim) : dim_(dim, "embedding dim D") {
+    weight.init(prefix + "weight", {1, dim}, true);
+    bias.init(prefix + "bias", {1}, false);
+  }
+
+  Param<T> weight;  // (1, D)
+  Param<T> bias;    // (1)
+
+  index_t dim() const { return dim_(); }
+  void init(Rng& rng) {
+    weight.init_trunc_normal(rng);
+    bias.value.zero();
+  }
+
+  // v: (B, N, D). Returns the owned pooled features (B, D).
+  const T* forward(const T* v, index_t B, index_t N) {
+    input_ = v;
+    batch_ = B;
+    tokens_ = N;
+    pi_.resize({B, N});
+    out_.resize({B, dim()});
+    ops::attention_pool_forward(out_.data(), pi_.data(), v, weight.data(), bias.value[0], B, N, dim());
+    return out_.data();
+  }
+  // dv: (B, N, D) accumulated.
+  void backward(T* dv, const T* dz) {
+    de_.resize({batch_, tokens_});
+    ops::attention_pool_backward(dv, weight.grad_data(), bias.grad_data(), de_.data(), dz, pi_.data(), input_,
+                                 weight.data(), batch_, tokens_, dim());
+  }
+  /// Pooled features of the last forward: (B, D).
+  const T* output() const { return out_.data(); }
+  /// Pooling weights of the last forward: (B, N), rows sum to 1.
+  const Tensor<T>& weights() const { return pi_; }
+
+  void collect_params(ParamList<T>& out) {
+    out.push_back(&weight);
+    out.push_back(&bias);
+  }
+
+ private:
+  Extent<Dim> dim_;
+  const T* input_ = nullptr;
+  index_t batch_ = 0, tokens_ = 0;
+  Tensor<T> pi_, out_, de_;  // (B, N), (B, D), (B, N)
+};
+
+}  // namespace vhmn
+// ---- end vhmn/nn/attention_pool.hpp ----
+// ---- begin vhmn/nn/memory_path.hpp ----
+// vhmn/nn/memory_path.hpp — query, refine against a bank, project back.
+//
+// What this represents: the part the local and global memories share
+// (SPEC.md §2), over R rows of some input x:
+//   q = W_q x + b_q            (L)
+//   z = refine(q; M, beta)     (L)
+//   o = W_o [z ; q] + b_o      (D)   refined first, then initial
+// with parameters `<prefix>query.*`, `<prefix>out.*`, `<prefix>beta` and the
+// bank state `<prefix>memory` / `<prefix>writes`.
+// Ensures: the queries q of the last forward stay readable (they are what
+// training writes into the bank).
+
+#include <string>
+
+
+namespace vhmn {
+
+template <class T, int In = Dynamic, int Dim = Dynamic, int Latent = Dynamic>
+class MemoryPath {
+ public:
+  MemoryPath() = default;
+  MemoryPath(const std::string& prefix, index_t in, index_t dim, index_t latent, index_t slots, index_t classes,
+             index_t iters, double inv_temperature)
+      : query(prefix + "query.", in, latent),
+        out(prefix + "out.", 2 * latent, dim),
+        refine(prefix, latent, iters, inv_temperature),
+        bank(slots, latent, classes),
+        prefix_(prefix) {}
+
+  Linear<T, In, Latent> query;     // (L, In)
+  Linear<T, Dynamic, Dim> out;     // (D, 2L)
+  HopfieldRefinement<T, Latent> refine;
+  MemoryBank<T> bank;
+
+  index_t latent() const { return query.out(); }
+  index_t dim() const { return out.out(); }
+  const std::string& prefix() const { return prefix_; }
+
+  void init(Rng& rng) {
+    query.init(rng);
+    out.init(rng);
+    refine.beta.value[0] = T(0.2);
+  }
+
+  // x: (R, In). Returns the owned output o: (R, D).
+  const T* forward(const T* x, index_t R) {
+    const index_t L = latent();
+    input_ = x;
+    rows_ = R;
+    q_.resize({R, L});
+    z_.resize({R, L});
+    cat_.resize({R, 2 * L});
+    out_.resize({R, dim()});
+    query.forward(q_.data(), x, R);
+    refine.forward(z_.data(), q_.data(), R, bank);
+    ops::concat_forward(cat_.data(), z_.data(), q_.data(), R, L, L);
+    out.forward(out_.data(), cat_.data(), R);
+    return out_.data();
+  }
+
+  // dx: (R, In) accumulated; parameter grads accumulated.  dout: (R, D)
+  void backward(T* dx, const T* dout) {
+    const index_t R = rows_, L = latent();
+    dcat_.resize_zero({R, 2 * L});
+    dz_.resize_zero({R, L});
+    dq_.resize_zero({R, L});
+    out.backward(dcat_.data(), dout, cat_.data(), R);
+    ops::concat_backward(dz_.data(), dq_.data(), dcat_.data(), R, L, L);
+    refine.backward(dq_.data(), dz_.data(), R);
+    query.backward(dx, dq_.data(), input_, R);
+  }
+
+  /// Queries of the last forward (before refinement): (R, L).
+  const Tensor<T>& queries() const { return q_; }
+  /// Refined latents of the last forward: (R, L).
+  const Tensor<T>& refined() const { return z_; }
+
+  void collect_params(ParamList<T>& list) {
+    query.collect_params(list);
+    out.collect_params(list);
+    refine.collect_params(list);
+  }
+
+ private:
+  std::string prefix_;
+  const T* input_ = nullptr;
+  index_t rows_ = 0;
+  Tensor<T> q_, z_, cat_, out_;  // (R, L), (R, L), (R, 2L), (R, D)
+  Tensor<T> dcat_, dz_, dq_;     // backward workspaces
+};
+
+}  // namespace vhmn
+// ---- end vhmn/nn/memory_path.hpp ----
+// ---- begin vhmn/nn/local_memory.hpp ----
+// vhmn/nn/local_memory.hpp — local window memory: every token recalls
+// prototypes of its k x k neighbourhood.
+//
+// What this represents (SPEC.md §2):
+//   col_n = unfold_k(U)[n]                 (D*k*k, zero padded)
+//   a_n   = W_lo [refine(q_n) ; q_n] + b_lo,   q_n = W_lq col_n + b_lq
+// under the names `blocks.i.local.*`. U is the (B, h, w, D) token grid.
+
+
+namespace vhmn {
+
+template <class T, int Dim = Dynamic, int Latent = Dynamic>
+class LocalWindowMemory {
+ public:
+  LocalWindowMemory() = default;
+  LocalWindowMemory(const std::string& prefix, index_t grid, index_t dim, index_t latent, index_t window,
+                    index_t slots, index_t classes, index_t iters, double inv_temperature)
+      : path(prefix, dim * window * window, dim, latent, slots, classes, iters, inv_temperature),
+        grid_(grid),
+        window_(window) {
+    VHMN_CHECK(window >= 1 && window % 2 == 1, "window k must be odd and >= 1, got " << window);
+  }
+
+  MemoryPath<T, Dynamic, Dim, Latent> path;
+
+  index_t window() const { return window_; }
+  index_t grid() const { return grid_; }
+  index_t dim() const { return path.dim(); }
+  void init(Rng& rng) { path.init(rng); }
+
+  // u: (B, N, D). Returns the owned a: (B*N, D).
+  const T* forward(const T* u, index_t B) {
+    const index_t N = grid_ * grid_, D = dim(), kk = window_ * window_;
+    batch_ = B;
+    col_.resize({B * N, D * kk});
+    ops::unfold_forward(col_.data(), u, B, grid_, grid_, D, window_);
+    return path.forward(col_.data(), B * N);
+  }
+  // du: (B, N, D) accumulated.  da: (B*N, D)
+  void backward(T* du, const T* da) {
+    const index_t N = grid_ * grid_, D = dim(), kk = window_ * window_;
+    dcol_.resize_zero({batch_ * N, D * kk});
+    path.backward(dcol_.data(), da);
+    ops::unfold_backward(du, dcol_.data(), batch_, grid_, grid_, D, window_);
+  }
+
+  void collect_params(ParamList<T>& list) { path.collect_params(list); }
+
+ private:
+  index_t grid_ = 0, window_ = 1, batch_ = 0;
+  Tensor<T> col_, dcol_;  // (B*N, D*k*k)
+};
+
+}  // namespace vhmn
+// ---- end vhmn/nn/local_memory.hpp ----
+// ---- begin vhmn/nn/global_memory.hpp ----
+// vhmn/nn/global_memory.hpp — global template memory: the whole image
+// recalls templates, and the result is broadcast back to every token.
+//
+// What this represents (SPEC.md §2):
+//   g = (1/N) sum_n U_n
+//   c = W_go [refine(q_g) ; q_g] + b_go,   q_g = W_gq g + b_gq
+// under the names `blocks.i.global.*`.
+
+
+namespace vhmn {
+
+template <class T, int Dim = Dynamic, int Latent = Dynamic>
+class GlobalTemplateMemory {
+ public:
+  GlobalTemplateMemory() = default;
+  GlobalTemplateMemory(const std::string& prefix, index_t dim, index_t latent, index_t slots, index_t classes,
+                       index_t iters, double inv_temperature)
+      : path(prefix, dim, dim, latent, slots, classes, iters, inv_temperature) {}
+
+  MemoryPath<T, Dim, Dim, Latent> path;
+
+  index_t dim() const { return path.dim(); }
+  void init(Rng& rng) { path.init(rng); }
+
+  // u: (B, N, D). Returns the owned c: (B, D).
+  const T* forward(const T* u, index_t B, index_t N) {
+    batch_ = B;
+    tokens_ = N;
+    pooled_.resize({B, dim()});
+    ops::mean_pool_forward(pooled_.data(), u, B, N, dim());
+    return path.forward(pooled_.data(), B);
+  }
+  // du: (B, N, D) accumulated.  dc: (B, D)
+  void backward(T* du, const T* dc) {
+    dpooled_.resize_zero({batch_, dim()});
+    path.backward(dpooled_.data(), dc);
+    ops::mean_pool_backward(du, dpooled_.data(), batch_, tokens_, dim());
+  }
+
+  void collect_params(ParamList<T>& list) { path.collect_params(list); }
+
+ private:
+  index_t batch_ = 0, tokens_ = 0;
+  Tensor<T> pooled_, dpooled_;  // (B, D)
+};
+
+}  // namespace vhmn
+// ---- end vhmn/nn/global_memory.hpp ----
+// ---- begin vhmn/nn/hmn_block.hpp ----
+// vhmn/nn/hmn_block.hpp — one Hopfield memory block (pre-norm, two residuals).
+//
+// What this represents (SPEC.md §2), for tokens X (B, N, D):
+//   U   = LayerNorm_1(X)
+//   Y_n = X_n + local(U)_n + global(U)        (global broadcast over tokens)
+//   Out = Y + MLP(LayerNorm_2(Y))
+// with parameters `blocks.i.{norm1,local,global,norm2,mlp}.*`.
+// Requires: the input X outlives the backward. Owns every activation.
+
+#include <string>
+
+
+namespace vhmn {
+
+/// Sizes of one block (a slice of the model config).
+struct BlockShape {
+  index_t grid = 0, dim = 0, latent = 0, window = 3, local_slots = 0, global_slots = 0, classes = 0, hidden = 0,
+          iters = 1;
+  double inv_temperature = 0;
+};
+
+template <class T, int Dim = Dynamic, int Latent = Dynamic>
+class HMNBlock {
+ public:
+  HMNBlock() = default;
+  HMNBlock(const std::string& prefix, const BlockShape& s)
+      : norm1(prefix + "norm1.", s.dim),
+        local(prefix + "local.", s.grid, s.dim, s.latent, s.window, s.local_slots, s.classes, s.iters,
+              s.inv_temperature),
+        global(prefix + "global.", s.dim, s.latent, s.global_slots, s.classes, s.iters, s.inv_temperature),
+        norm2(prefix + "norm2.", s.dim),
+        mlp(prefix + "mlp.", s.dim, s.hidden),
+        tokens_(s.grid * s.grid) {}
+
+  LayerNorm<T, Dim> norm1;
+  LocalWindowMemory<T, Dim, Latent> local;
+  GlobalTemplateMemory<T, Dim, Latent> global;
+  LayerNorm<T, Dim> norm2;
+  MLP<T, Dim> mlp;
+
+  index_t dim() const { return norm1.dim(); }
+  index_t tokens() const { return tokens_; }
+
+  void init(Rng& rng) {
+    norm1.init(rng);
+    local.init(rng);
+    global.init(rng);
+    norm2.init(rng);
+    mlp.init(rng);
+  }
+
+  // x: (B, N, D). Returns the owned output (B, N, D).
+  const T* forward(const T* x, index_t B) {
+    const index_t N = tokens_, D = dim(), R = B * N;
+    batch_ = B;
+    const T* u = norm1.forward(x, R);
+    const T* a = local.forward(u, B);
+    const T* c = global.forward(u, B, N);
+    y_.resize({R, D});
+    ops::residual_broadcast_forward(y_.data(), x, a, c, B, N, D);
+    const T* v = norm2.forward(y_.data(), R);
+    const T* f = mlp.forward(v, R);
+    out_.resize({R, D});
+    simd::map2(R * D, y_.data(), f, out_.data(), [](auto yv, auto fv) { return yv + fv; });
+    return out_.data();
+  }
+
+  // dx: (B, N, D) accumulated.  dout: (B, N, D)
+  void backward(T* dx, const T* dout) {
+    const index_t N = tokens_, D = dim(), R = batch_ * N;
+    // Out = Y + MLP(LN2(Y)):  dY = dOut + LN2^T(MLP^T(dOut))
+    dv_.resize_zero({R, D});
+    mlp.backward(dv_.data(), dout);
+    dy_.resize({R, D});
+    std::copy(dout, dout + R * D, dy_.data());
+    norm2.backward(dy_.data(), dv_.data());
+    // Y = X + a + c:  dX += dY, da = dY, dc = sum_n dY
+    simd::add_to(R * D, dy_.data(), dx);
+    du_.resize_zero({R, D});
+    dc_.resize_zero({batch_, D});
+    ops::broadcast_backward(dc_.data(), dy_.data(), batch_, N, D);
+    global.backward(du_.data(), dc_.data());
+    local.backward(du_.data(), dy_.data());
+    norm1.backward(dx, du_.data());
+  }
+
+  void collect_params(ParamList<T>& list) {
+    norm1.collect_params(list);
+    local.collect_params(list);
+    global.collect_params(list);
+    norm2.collect_params(list);
+    mlp.collect_params(list);
+  }
+
+ private:
+  index_t tokens_ = 0, batch_ = 0;
+  Tensor<T> y_, out_;            // (B*N, D)
+  Tensor<T> dv_, dy_, du_, dc_;  // backward workspaces
+};
+
+}  // namespace vhmn
+// ---- end vhmn/nn/hmn_block.hpp ----
+// ---- begin vhmn/nn/model_config.hpp ----
+// vhmn/nn/model_config.hpp — every size of a V-HMN, the named presets, and
+// their round trip through checkpoint metadata (SPEC.md §6, §7).
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <vector>
+
+
+namespace vhmn {
+
+struct ModelConfig {
+  index_t image = 32;          // input height = width
+  index_t channels = 3;        // C
+  index_t patch = 4;           // p
+  index_t dim = 128;           // D
+  index_t latent = 128;        // L
+  index_t depth = 4;           // blocks
+  index_t window = 3;          // k (odd)
+  index_t local_slots = 500;   // S_l
+  index_t global_slots = 200;  // S_g
+  index_t classes = 10;        // K
+  index_t mlp_ratio = 2;       // r: MLP hidden = r * D
+  index_t iters = 1;           // T
+  index_t local_writes = 1;    // local bank writes per sample per block
+  double inv_temperature = 0;  // retrieval inverse temperature; <= 0: sqrt(L)
+
+  index_t grid() const { return image / patch; }
+  index_t tokens() const { return grid() * grid(); }
+  index_t hidden() const { return mlp_ratio * dim; }
+  double effective_inv_temperature() const {
+    return inv_temperature > 0 ? inv_temperature : std::sqrt(static_cast<double>(latent));
+  }
+
+  /// The SPEC.md §6 presets: "paper-cifar", "cifar-small", "fmnist-small".
+  static ModelConfig preset(const std::string& name) {
+    ModelConfig c;
+    if (name == "cifar-small") return c;
+    if (name == "paper-cifar") {
+      c.dim = c.latent = 300;
+      c.depth = 6;
+      c.local_slots = 2500;
+      c.global_slots = 1000;
+      return c;
+    }
+    if (name == "fmnist-small") {
+      c.image = 28;
+      c.channels = 1;
+      c.dim = c.latent = 96;
+      return c;
+    }
+    VHMN_FAIL("unknown model config '" << name << "' (known: " << preset_names_joined() << ")");
+  }
+  static std::vector<std::string> preset_names() { return {"paper-cifar", "cifar-small", "fmnist-small"}; }
+  static std::string preset_names_joined() {
+    std::string s;
+    for (const auto& n : preset_names()) s += (s.empty() ? "" : ", ") + n;
+    return s;
+  }
+
+  /// Fails with a message naming the first inconsistent size.
+  void validate() const {
+    auto positive = [](index_t v, const char* what) {
+      VHMN_CHECK(v > 0, "config: " << what << " must be positive, got " << v);
+    };
+    positive(image, "image");
+    positive(channels, "channels");
+    positive(patch, "patch");
+    positive(dim, "dim");
+    positive(latent, "latent");
+    positive(depth, "depth");
+    positive(window, "window");
+    positive(local_slots, "local_slots");
+    positive(global_slots, "global_slots");
+    positive(classes, "classes");
+    positive(mlp_ratio, "mlp_ratio");
+    positive(local_writes, "local_writes");
+    VHMN_CHECK(iters >= 0, "config: iters must be >= 0, got " << iters);
+    VHMN_CHECK(image % patch == 0, "config: image " << image << " is not a multiple of patch " << patch);
+    VHMN_CHECK(window % 2 == 1, "config: window must be odd, got " << window);
+    VHMN_CHECK(local_slots % classes == 0,
+               "config: local_slots " << local_slots << " is not divisible by classes " << classes);
+    VHMN_CHECK(global_slots % classes == 0,
+               "config: global_slots " << global_slots << " is not divisible by classes " << classes);
+    VHMN_CHECK(std::isfinite(inv_temperature), "config: inv_temperature must be finite");
+  }
+
+  /// `vhmn.*` checkpoint metadata (string values).
+  std::map<std::string, std::string> to_metadata() const {
+    std::map<std::string, std::string> m;
+    m["vhmn.format"] = "1";
+    m["vhmn.image"] = std::to_string(image);
+    m["vhmn.channels"] = std::to_string(channels);
+    m["vhmn.patch"] = std::to_string(patch);
+    m["vhmn.dim"] = std::to_string(dim);
+    m["vhmn.latent"] = std::to_string(latent);
+    m["vhmn.depth"] = std::to_string(depth);
+    m["vhmn.window"] = std::to_string(window);
+    m["vhmn.local_slots"] = std::to_string(local_slots);
+    m["vhmn.global_slots"] = std::to_string(global_slots);
+    m["vhmn.classes"] = std::to_string(classes);
+    m["vhmn.mlp_ratio"] = std::to_string(mlp_ratio);
+    m["vhmn.iters"] = std::to_string(iters);
+    m["vhmn.local_writes"] = std::to_string(local_writes);
+    if (inv_temperature > 0) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%.17g", inv_temperature);
+      m["vhmn.inv_temperature"] = buf;
+    }
+    return m;
+  }
+
+  /// Rebuilds a config from checkpoint metadata; names every missing or bad key.
+  static ModelConfig from_metadata(const std::map<std::string, std::string>& m, const std::string& source) {
+    auto get = [&](const char* key) -> const std::string& {
+      auto it = m.find(key);
+      VHMN_CHECK(it != m.end(), source << ": checkpoint metadata lacks the config key '" << key << "'");
+      return it->second;
+    };
+    auto get_int = [&](const char* key) -> index_t {
+      const std::string& s = get(key);
+      char* end = nullptr;
+      errno = 0;
+      const long long v = std::strtoll(s.c_str(), &end, 10);
+      VHMN_CHECK(!s.empty() && end && *end == '\0' && errno == 0,
+                 source << ": checkpoint metadata '" << key << "' is '" << s << "', not an integer");
+      return static_cast<index_t>(v);
+    };
+    const std::string& format = get("vhmn.format");
+    VHMN_CHECK(format == "1", source << ": unsupported vhmn.format '" << format << "' (this reader knows '1')");
+    ModelConfig c;
+    c.image = get_int("vhmn.image");
+    c.channels = get_int("vhmn.channels");
+    c.patch = get_int("vhmn.patch");
+    c.dim = get_int("vhmn.dim");
+    c.latent = get_int("vhmn.latent");
+    c.depth = get_int("vhmn.depth");
+    c.window = get_int("vhmn.window");
+    c.local_slots = get_int("vhmn.local_slots");
+    c.global_slots = get_int("vhmn.global_slots");
+    c.classes = get_int("vhmn.classes");
+    c.mlp_ratio = get_int("vhmn.mlp_ratio");
+    c.iters = get_int("vhmn.iters");
+    c.local_writes = get_int("vhmn.local_writes");
+    auto it = m.find("vhmn.inv_temperature");
+    if (it != m.end()) {
+      char* end = nullptr;
+      c.inv_temperature = std::strtod(it->second.c_str(), &end);
+      VHMN_CHECK(end && *end == '\0' && !it->second.empty(),
+                 source << ": checkpoint metadata 'vhmn.inv_temperature' is not a number");
+    }
+    try_validate(c, source);
+    return c;
+  }
+
+ private:
+  static void try_validate(const ModelConfig& c, const std::string& source) {
+#if VHMN_HAS_EXCEPTIONS
+    try {
+      c.validate();
+    } catch (const Error& e) {
+      VHMN_FAIL(source << ": " << e.what());
+    }
+#else
+    (void)source;
+    c.validate();
+#endif
+  }
+};
+
+}  // namespace vhmn
+// ---- end vhmn/nn/model_config.hpp ----
+// ---- begin vhmn/nn/vhmn_model.hpp ----
+// vhmn/nn/vhmn_model.hpp — the whole Vision Hopfield Memory Network.
+//
+// What this represents (SPEC.md §1-§5):
+//   X_0    = PatchEmbed(images)                          (B, N, D)
+//   X_i+1  = HMNBlock_i(X_i)                             i < depth
+//   logits = head(AttentionPool(LayerNorm_f(X_depth)))   (B, K)
+// plus the memory banks of every block, written by remember() after a
+// training forward and frozen otherwise.
+// Use:
+//   VHMN<float> model(ModelConfig::preset("cifar-small"), /*seed=*/0);
+//   const float* logits = model.forward(images, B);      // caches for backward
+//   model.zero_grad(); model.backward(dlogits);           // grads in parameters()
+//   model.remember(labels, sample_ids);                   // training only
+// Requires: images are (B, C, H, W), already normalised. Buffers returned by
+// forward() stay valid until the next forward().
+
+#include <memory>
+#include <string>
+#include <vector>
+
+
+namespace vhmn {
+
+template <class T, int Dim = Dynamic, int Latent = Dynamic>
+class VHMN {
+ public:
+  using Block = HMNBlock<T, Dim, Latent>;
+
+  /// Builds the model and initialises it per SPEC.md §6 from `seed`.
+  explicit VHMN(const ModelConfig& config, std::uint64_t seed = 0) : config_(config), memory_rng_(seed ^ 0x6d656d6fULL) {
+    config_.validate();
+    patch_embed = PatchEmbed<T, Dim>(config.image, config.channels, config.patch, config.dim);
+    BlockShape s;
+    s.grid = config.grid();
+    s.dim = config.dim;
+    s.latent = config.latent;
+    s.window = config.window;
+    s.local_slots = config.local_slots;
+    s.global_slots = config.global_slots;
+    s.classes = config.classes;
+    s.hidden = config.hidden();
+    s.iters = config.iters;
+    s.inv_temperature = config.inv_temperature;
+    blocks.reserve(static_cast<std::size_t>(config.depth));
+    for (index_t i = 0; i < config.depth; ++i)
+      blocks.push_back(std::make_unique<Block>("blocks." + std::to_string(i) + ".", s));
+    norm = LayerNorm<T, Dim>("norm.", config.dim);
+    pool = AttentionPool<T, Dim>("pool.", config.dim);
+    head = Linear<T, Dim, Dynamic>("head.", config.dim, config.classes);
+    Rng rng(seed);
+    init(rng);
+  }
+
+  PatchEmbed<T, Dim> patch_embed;
+  std::vector<std::unique_ptr<Block>> blocks;  // stable addresses: layers keep pointers
+  LayerNorm<T, Dim> norm;
+  AttentionPool<T, Dim> pool;
+  Linear<T, Dim, Dynamic> head;
+
+  const ModelConfig& config() const { return config_; }
+
+  /// Re-initialises every parameter (SPEC.md §6). Banks are left as they are.
+  void init(Rng& rng) {
+    patch_embed.init(rng);
+    for (auto& b : blocks) b->init(rng);
+    norm.init(rng);
+    pool.init(rng);
+    head.init(rng);
+  }
+
+  /// Every parameter, in SPEC.md §7 order.
+  ParamList<T> parameters() {
+    ParamList<T> list;
+    patch_embed.collect_params(list);
+    for (auto& b : blocks) b->collect_params(list);
+    norm.collect_params(list);
+    pool.collect_params(list);
+    head.collect_params(list);
+    return list;
+  }
+  void zero_grad() {
+    for (Param<T>* p : parameters()) p->grad.zero();
+  }
+
+  /// Training mode: remember() may write the banks. Eval mode never writes.
+  void train(bool on = true) { training_ = on; }
+  void eval() { training_ = false; }
+  bool training() const { return training_; }
+
+  /// Overrides T (refinement iterations) of every memory path, e.g. the T = 0 ablation.
+  void set_iters(index_t iters) {
+    config_.iters = iters;
+    for (auto& b : blocks) {
+      b->local.path.refine.set_iters(iters);
+      b->global.path.refine.set_iters(iters);
+    }
+  }
+
+  // images: (B, C, H, W). Returns logits (B, K), owned by the model.
+  template <class In>
+  const T* forward(const In* images, index_t B) {
+    VHMN_CHECK(B > 0, "forward needs a batch of at least one image, got " << B);
+    batch_ = B;
+    const index_t N = config_.tokens();
+    const T* x = patch_embed.forward(images, B);
+    for (auto& b : blocks) x = b->forward(x, B);
+    last_tokens_ = x;
+    const T* v = norm.forward(x, B * N);
+    const T* z = pool.forward(v, B, N);
+    logits_.resize({B, config_.classes});
+    head.forward(logits_.data(), z, B);
+    return logits_.data();
+  }
+  const Tensor<T>& logits() const { return logits_; }
+
+  /// Backward of the last forward. dlogits: (B, K). Gradients accumulate into
+  /// parameters() (call zero_grad() first).
+  void backward(const T* dlogits) {
+    const index_t B = batch_, N = config_.tokens(), D = config_.dim;
+    dpooled_.resize_zero({B, D});
+    head.backward(dpooled_.data(), dlogits, pool.output(), B);
+    dv_.resize_zero({B * N, D});
+    pool.backward(dv_.data(), dpooled_.data());
+    dx_.resize_zero({B * N, D});
+    norm.backward(dx_.data(), dv_.data());
+    for (index_t i = static_cast<index_t>(blocks.size()) - 1; i >= 0; --i) {
+      dx_prev_.resize_zero({B * N, D});
+      blocks[static_cast<std::size_t>(i)]->backward(dx_prev_.data(), dx_.data());
+      std::swap(dx_, dx_prev_);
+    }
+    patch_embed.backward(dx_.data());
+  }
+
+  /// Writes the last forward's queries into the banks (SPEC.md §4): for every
+  /// block, each sample's global query q_g, and its local queries q_n at
+  /// `local_writes` token positions drawn from the model's memory generator,
+  /// all under the sample's label, with the sample id as provenance.
+  /// labels, sample_ids: (B). Fails in eval mode: eval never writes.
+  void remember(const std::int32_t* labels, const std::int64_t* sample_ids) {
+    VHMN_CHECK(training_, "remember() called in eval mode: memory banks are frozen at inference");
+    const index_t B = batch_, N = config_.tokens(), L = config_.latent;
+    for (index_t b = 0; b < B; ++b)
+      VHMN_CHECK(labels[b] >= 0 && labels[b] < config_.classes,
+                 "label " << labels[b] << " of sample " << b << " is outside [0, " << config_.classes << ")");
+    for (auto& blk : blocks) {
+      const T* q_local = blk->local.path.queries().data();   // (B*N, L)
+      const T* q_global = blk->global.path.queries().data(); // (B, L)
+      for (index_t b = 0; b < B; ++b) {
+        for (index_t w = 0; w < config_.local_writes; ++w) {
+          const index_t n = memory_rng_.below(N);
+          blk->local.path.bank.write(labels[b], q_local + (b * N + n) * L, sample_ids[b], n);
+        }
+        blk->global.path.bank.write(labels[b], q_global + b * L, sample_ids[b], -1);
+      }
+    }
+  }
+
+  /// Generator that picks the token positions of local bank writes.
+  Rng& memory_rng() { return memory_rng_; }
+
+  /// Tokens entering the head in the last forward: (B, N, D).
+  const T* last_tokens() const { return last_tokens_; }
+  index_t last_batch() const { return batch_; }
+
+ private:
+  ModelConfig config_;
+  Rng memory_rng_;
+  bool training_ = false;
+  index_t batch_ = 0;
+  const T* last_tokens_ = nullptr;
+  Tensor<T> logits_;                              // (B, K)
+  Tensor<T> dpooled_, dv_, dx_, dx_prev_;         // backward workspaces
+};
+
+}  // namespace vhmn
+// ---- end vhmn/nn/vhmn_model.hpp ----
+
+// ---- begin vhmn/io/json.hpp ----
+// vhmn/io/json.hpp — a small, strict JSON value with a parser and a writer.
+//
+// Used for the safetensors header (SPEC.md section 7) and for metrics.jsonl
+// lines. Strict on purpose: a checkpoint header that is only "almost JSON"
+// is a corrupt file, so the parser accepts exactly RFC 8259 text (UTF-8,
+// no comments, no trailing commas, no NaN) and says where it stopped.
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <locale>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+
+namespace vhmn {
+namespace io {
+
+namespace json_detail {
+
+/// Length of the valid UTF-8 sequence starting at s[i], or 0 if invalid
+/// (overlong forms, surrogates and code points past U+10FFFF are invalid).
+inline std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = byte(i);
+  if (c < 0x80) return 1;
+  std::size_t len = 0;
+  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+  if (c >= 0xC2 && c <= 0xDF) {
+    len = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    len = 3;
+    if (c == 0xE0) lo = 0xA0;  // overlong
+    if (c == 0xED) hi = 0x9F;  // UTF-16 surrogates
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    len = 4;
+    if (c == 0xF0) lo = 0x90;  // overlong
+    if (c == 0xF4) hi = 0x8F;  // past U+10FFFF
+  } else {
+    return 0;
+  }
+  if (i + len > s.size()) return 0;
+  if (byte(i + 1) < lo || byte(i + 1) > hi) return 0;
+  for (std::size_t k = 2; k < len; ++k)
+    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
+  return len;
+}
+
+inline void append_utf8(std::string& out, std::uint32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+/// A byte as it should appear in an error message: 'x' or 0xNN.
+inline std::string describe_byte(char ch) {
+  const auto c = static_cast<unsigned char>(ch);
+  if (c >= 0x21 && c < 0x7F) return std::string("'") + ch + "'";
+  static const char* hex = "0123456789abcdef";
+  return std::string("byte 0x") + hex[c >> 4] + hex[c & 15];
+}
+
+/// Decimal text -> double, independent of the global C/C++ locale.
+inline double text_to_double(const std::string& text, bool* ok) {
+  std::istringstream in(text);
+  in.imbue(std::locale::classic());
+  double v = 0.0;
+  in >> v;
+  *ok = !in.fail() && std::isfinite(v);
+  return v;
+}
+
+inline std::string double_to_text(double v, int precision) {
+  std::ostringstream out;
+  out.imbue(std::locale::classic());
+  out.precision(precision);
+  out << v;
+  return out.str();
+}
+
+}  // namespace json_detail
+
+/// What this represents: one JSON value — null, bool, number, string, array
+///   or object. A number keeps its double value and, when it was written as
+///   an integer (or built from one) that fits, its exact int64 value.
+///   Objects keep their members in insertion order.
+/// Requires: as_*() / at() only on values of the matching kind (checked).
+/// Ensures: parse() accepts only strict JSON, rejects duplicate keys and
+///   nesting deeper than max_depth, and fails with the byte offset and what
+///   was expected; dump() writes compact JSON that parse() reads back equal.
+class Json {
+ public:
+  enum class Type { Null, Bool, Number, String, Array, Object };
+  using Member = std::pair<std::string, Json>;
+  static constexpr int max_depth = 128;
+
+  Json() = default;
+  Json(std::nullptr_t) {}
+  Json(bool b) : type_(Type::Bool), bool_(b) {}
+  Json(double d) : type_(Type::Number), double_(d) {}
+  Json(float f) : Json(static_cast<double>(f)) {}
+  template <class I, std::enable_if_t<std::is_integral_v<I> && !std::is_same_v<I, bool>, int> = 0>
+  Json(I v) : type_(Type::Number) {
+    if constexpr (std::is_unsigned_v<I>) {
+      VHMN_CHECK(static_cast<std::uint64_t>(v) <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()),
+                 "JSON integer " << v << " does not fit in int64");
+    }
+    int_ = static_cast<std::int64_t>(v);
+    is_int_ = true;
+    double_ = static_cast<double>(int_);
+  }
+  Json(const char* s) : type_(Type::String), string_(s) {}
+  Json(std::string s) : type_(Type::String), string_(std::move(s)) {}
+  Json(std::string_view s) : type_(Type::String), string_(s) {}
+
+  static Json array() {
+    Json j;
+    j.type_ = Type::Array;
+    return j;
+  }
+  static Json object() {
+    Json j;
+    j.type_ = Type::Object;
+    return j;
+  }
+
+  /// Parses strict JSON text. `context` (e.g. a file name) prefixes errors.
+  static Json parse(std::string_view text, std::string_view context = {});
+
+  /// Compact JSON text. Fails on non-finite numbers and invalid UTF-8 strings.
+  std::string dump() const {
+    std::string out;
+    dump_to(out);
+    return out;
+  }
+
+  Type type() const { return type_; }
+  bool is_null() const { return type_ == Type::Null; }
+  bool is_bool() const { return type_ == Type::Bool; }
+  bool is_number() const { return type_ == Type::Number; }
+  /// True for numbers holding an exact int64 (written without '.'/exponent).
+  bool is_int64() const { return type_ == Type::Number && is_int_; }
+  bool is_string() const { return type_ == Type::String; }
+  bool is_array() const { return type_ == Type::Array; }
+  bool is_object() const { return type_ == Type::Object; }
+
+  static const char* type_name(Type t) {
+    switch (t) {
+      case Type::Null: return "null";
+      case Type::Bool: return "bool";
+      case Type::Number: return "number";
+      case Type::String: return "string";
+      case Type::Array: return "array";
+      case Type::Object: return "object";
+    }
+    return "?";
+  }
+  const char* type_name() const { return type_name(type_); }
+
+  bool as_bool() const {
+    expect(Type::Bool);
+    return bool_;
+  }
+  double as_double() const {
+    expect(Type::Number);
+    return double_;
+  }
+  /// The exact integer; fails for 1.5, 1.0, 1e3 or integers beyond int64.
+  std::int64_t as_int64() const {
+    expect(Type::Number);
+    VHMN_CHECK(is_int_, "JSON number " << json_detail::double_to_text(double_, 17)
+                                       << " is not an exact int64 integer");
+    return int_;
+  }
+  const std::string& as_string() const {
+    expect(Type::String);
+    return string_;
+  }
+  const std::vector<Json>& as_array() const {
+    expect(Type::Array);
+    return array_;
+  }
+  const std::vector<Member>& as_object() const {
+    expect(Type::Object);
+    return object_;
+  }
+
+  /// Number of array elements or object members.
+  std::size_t size() const {
+    VHMN_CHECK(is_array() || is_object(), "JSON " << type_name() << " has no size");
+    return is_array() ? array_.size() : object_.size();
+  }
+  const Json& at(std::size_t i) const {
+    expect(Type::Array);
+    VHMN_CHECK(i < array_.size(), "JSON array index " << i << " out of range (size " << array_.size() << ")");
+    return array_[i];
+  }
+  /// The member named `key`, or nullptr. Linear: objects here are small.
+  const Json* find(std::string_view key) const {
+    expect(Type::Object);
+    for (const Member& m : object_)
+      if (m.first == key) return &m.second;
+    return nullptr;
+  }
+  bool contains(std::string_view key) const { return find(key) != nullptr; }
+  const Json& at(std::string_view key) const {
+    const Json* v = find(key);
+    VHMN_CHECK(v != nullptr, "JSON object has no key \"" << key << "\"");
+    return *v;
+  }
+
+  /// Appends to an array.
+  Json& push_back(Json value) {
+    expect(Type::Array);
+    array_.push_back(std::move(value));
+    return *this;
+  }
+  /// Sets `key` in an object: replaces the value in place, or appends.
+  Json& set(std::string_view key, Json value) {
+    expect(Type::Object);
+    for (Member& m : object_) {
+      if (m.first == key) {
+        m.second = std::move(value);
+        return *this;
+      }
+    }
+    object_.emplace_back(std::string(key), std::move(value));
+    return *this;
+  }
+
+  /// Deep equality; numbers compare exactly as int64 when both are, else as double.
+  friend bool operator==(const Json& a, const Json& b) {
+    if (a.type_ != b.type_) return false;
+    switch (a.type_) {
+      case Type::Null: return true;
+      case Type::Bool: return a.bool_ == b.bool_;
+      case Type::Number: return (a.is_int_ && b.is_int_) ? a.int_ == b.int_ : a.double_ == b.double_;
+      case Type::String: return a.string_ == b.string_;
+      case Type::Array: return a.array_ == b.array_;
+      case Type::Object: return a.object_ == b.object_;
+    }
+    return false;
+  }
+  friend bool operator!=(const Json& a, const Json& b) { return !(a == b); }
+
+ private:
+  class Parser;
+
+  void expect(Type t) const {
+    VHMN_CHECK(type_ == t, "expected JSON " << type_name(t) << ", got " << type_name());
+  }
+
+  static void dump_string(std::string& out, const std::string& s) {
+    static const char* hex = "0123456789abcdef";
+    out += '"';
+    for (std::size_t i = 0; i < s.size();) {
+      const auto c = static_cast<unsigned char>(s[i]);
+      if (c >= 0x80) {
+        // Pass valid UTF-8 through; refuse to write text our parser would reject.
+        const std::size_t len = json_detail::utf8_sequence_length(s, i);
+        VHMN_CHECK(len != 0, "cannot write JSON string with invalid UTF-8 at byte " << i);
+        out.append(s, i, len);
+        i += len;
+        continue;
+      }
+      switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+          if (c < 0x20) {
+            out += "\\u00";
+            out += hex[c >> 4];
+            out += hex[c & 15];
+          } else {
+            out += static_cast<char>(c);
+          }
+      }
+      ++i;
+    }
+    out += '"';
+  }
+
+  static void dump_number(std::string& out, const Json& j) {
+    if (j.is_int_) {
+      out += std::to_string(j.int_);
+      return;
+    }
+    VHMN_CHECK(std::isfinite(j.double_), "cannot write non-finite number " << j.double_ << " as JSON");
+    // Shortest of %.15g..%.17g that reads back bit-exact (17 always does),
+    // so 0.1 prints as 0.1 in metrics lines instead of 0.10000000000000001.
+    std::string text;
+    for (int precision = 15; precision <= 17; ++precision) {
+      text = json_detail::double_to_text(j.double_, precision);
+      bool ok = false;
+      if (json_detail::text_to_double(text, &ok) == j.double_ && ok) break;
+    }
+    // Keep it a non-integer on re-parse: 1.0 stays "1.0", not the integer 1.
+    if (text.find_first_of(".eEn") == std::string::npos) text += ".0";
+    out += text;
+  }
+
+  void dump_to(std::string& out) const {
+    switch (type_) {
+      case Type::Null: out += "null"; break;
+      case Type::Bool: out += bool_ ? "true" : "false"; break;
+      case Type::Number: dump_number(out, *this); break;
+      case Type::String: dump_string(out, string_); break;
+      case Type::Array:
+        out += '[';
+        for (std::size_t i = 0; i < array_.size(); ++i) {
+          if (i) out += ',';
+          array_[i].dump_to(out);
+        }
+        out += ']';
+        break;
+      case Type::Object:
+        out += '{';
+        for (std::size_t i = 0; i < object_.size(); ++i) {
+          if (i) out += ',';
+          dump_string(out, object_[i].first);
+          out += ':';
+          object_[i].second.dump_to(out);
+        }
+        out += '}';
+        break;
+    }
+  }
+
+  Type type_ = Type::Null;
+  bool bool_ = false;
+  bool is_int_ = false;
+  std::int64_t int_ = 0;
+  double double_ = 0.0;
+  std::string string_;
+  std::vector<Json> array_;
+  std::vector<Member> object_;
+};
+
+/// Recursive-descent parser over the text; pos_ is the byte offset in errors.
+class Json::Parser {
+ public:
+  Parser(std::string_view text, std::string_view context) : text_(text), context_(context) {}
+
+  Json parse_document() {
+    skip_ws();
+    Json v = parse_value(0);
+    skip_ws();
+    if (pos_ != text_.size()) fail("trailing characters after the JSON value (found " + found() + ")");
+    return v;
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& what) const { fail_at(pos_, what); }
+  [[noreturn]] void fail_at(std::size_t pos, const std::string& what) const {
+    if (context_.empty()) {
+      VHMN_FAIL("invalid JSON at byte " << pos << ": " << what);
+    } else {
+      VHMN_FAIL(context_ << ": invalid JSON at byte " << pos << ": " << what);
+    }
+  }
+  std::string found() const {
+    return pos_ < text_.size() ? json_detail::describe_byte(text_[pos_]) : std::string("end of input");
+  }
+  bool at_end() const { return pos_ >= text_.size(); }
+  char peek() const { return text_[pos_]; }
+
+  void skip_ws() {
+    while (!at_end() && (peek() == ' ' || peek() == '\t' || peek() == '\n' || peek() == '\r')) ++pos_;
+  }
+
+  Json parse_value(int depth) {
+    if (at_end()) fail("unexpected end of input, expected a value");
+    switch (peek()) {
+      case '{': return parse_object(depth + 1);
+      case '[': return parse_array(depth + 1);
+      case '"': return Json(parse_string());
+      case 't': parse_literal("true"); return Json(true);
+      case 'f': parse_literal("false"); return Json(false);
+      case 'n': parse_literal("null"); return Json();
+      default:
+        if (peek() == '-' || (peek() >= '0' && peek() <= '9')) return parse_number();
+        fail("invalid token " + found() + ", expected a value");
+    }
+  }
+
+  void parse_literal(std::string_view word) {
+    if (text_.substr(pos_, word.size()) != word) fail("invalid token, expected '" + std::string(word) + "'");
+    pos_ += word.size();
+  }
+
+  void check_depth(int depth) const {
+    if (depth > Json::max_depth)
+      fail("nesting deeper than " + std::to_string(Json::max_depth) + " levels");
+  }
+
+  Json parse_array(int depth) {
+    check_depth(depth);
+    ++pos_;  // '['
+    Json arr = Json::array();
+    skip_ws();
+    if (!at_end() && peek() == ']') {
+      ++pos_;
+      return arr;
+    }
+    for (;;) {
+      skip_ws();
+      arr.array_.push_back(parse_value(depth));
+      skip_ws();
+      if (at_end()) fail("unexpected end of input, expected ',' or ']' in array");
+      if (peek() == ',') {
+        ++pos_;
+        continue;
+      }
+      if (peek() == ']') {
+        ++pos_;
+        return arr;
+      }
+      fail("expected ',' or ']' in array, found " + found());
+    }
+  }
+
+  Json parse_object(int depth) {
+    check_depth(depth);
+    ++pos_;  // '{'
+    Json obj = Json::object();
+    std::unordered_set<std::string> keys;  // duplicate detection without O(n^2)
+    skip_ws();
+    if (!at_end() && peek() == '}') {
+      ++pos_;
+      return obj;
+    }
+    for (;;) {
+      skip_ws();
+      if (at_end() || peek() != '"') fail("expected a string key in object, found " + found());
+      const std::size_t key_pos = pos_;
+      std::string key = parse_string();
+      if (!keys.insert(key).second) fail_at(key_pos, "duplicate key \"" + key + "\" in object");
+      skip_ws();
+      if (at_end() || peek() != ':') fail("expected ':' after object key, found " + found());
+      ++pos_;
+      skip_ws();
+      Json value = parse_value(depth);
+      obj.object_.emplace_back(std::move(key), std::move(value));
+      skip_ws();
+      if (at_end()) fail("unexpected end of input, expected ',' or '}' in object");
+      if (peek() == ',') {
+        ++pos_;
+        continue;
+      }
+      if (peek() == '}') {
+        ++pos_;
+        return obj;
+      }
+      fail("expected ',' or '}' in object, found " + found());
+    }
+  }
+
+  std::uint32_t parse_hex4() {
+    if (pos_ + 4 > text_.size()) fail("bad \\u escape, expected 4 hex digits");
+    std::uint32_t v = 0;
+    for (int k = 0; k < 4; ++k) {
+      const char c = text_[pos_ + static_cast<std::size_t>(k)];
+      v <<= 4;
+      if (c >= '0' && c <= '9') v |= static_cast<std::uint32_t>(c - '0');
+      else if (c >= 'a' && c <= 'f') v |= static_cast<std::uint32_t>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F') v |= static_cast<std::uint32_t>(c - 'A' + 10);
+      else fail("bad \\u escape, expected 4 hex digits");
+    }
+    pos_ += 4;
+    return v;
+  }
+
+  std::string parse_string() {
+    const std::size_t start = pos_;
+    ++pos_;  // opening quote
+    std::string out;
+    for (;;) {
+      if (at_end()) fail_at(start, "unterminated string");
+      const auto c = static_cast<unsigned char>(peek());
+      if (c == '"') {
+        ++pos_;
+        return out;
+      }
+      if (c < 0x20) fail("control character " + json_detail::describe_byte(peek()) + " in string (must be escaped)");
+      if (c >= 0x80) {
+        const std::size_t len = json_detail::utf8_sequence_length(text_, pos_);
+        if (len == 0) fail("invalid UTF-8 in string");
+        out.append(text_.substr(pos_, len));
+        pos_ += len;
+        continue;
+      }
+      if (c != '\\') {
+        out += static_cast<char>(c);
+        ++pos_;
+        continue;
+      }
+      const std::size_t escape_pos = pos_;
+      ++pos_;
+      if (at_end()) fail_at(start, "unterminated string");
+      const char e = peek();
+      ++pos_;
+      switch (e) {
+        case '"': out += '"'; break;
+        case '\\': out += '\\'; break;
+        case '/': out += '/'; break;
+        case 'b': out += '\b'; break;
+        case 'f': out += '\f'; break;
+        case 'n': out += '\n'; break;
+        case 'r': out += '\r'; break;
+        case 't': out += '\t'; break;
+        case 'u': {
+          std::uint32_t cp = parse_hex4();
+          if (cp >= 0xDC00 && cp <= 0xDFFF) fail_at(escape_pos, "bad \\u escape: lone low surrogate");
+          if (cp >= 0xD800 && cp <= 0xDBFF) {
+            // A high surrogate must be followed by a \u low surrogate.
+            if (text_.substr(pos_, 2) != "\\u")
+              fail_at(escape_pos, "bad \\u escape: high surrogate not followed by a \\u low surrogate");
+            pos_ += 2;
+            const std::uint32_t low = parse_hex4();
+            if (low < 0xDC00 || low > 0xDFFF)
+              fail_at(escape_pos, "bad \\u escape: high surrogate not followed by a low surrogate");
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+          }
+          json_detail::append_utf8(out, cp);
+          break;
+        }
+        default:
+          fail_at(escape_pos, "bad escape '\\" + std::string(1, e) + "' in string");
+      }
+    }
+  }
+
+  Json parse_number() {
+    const std::size_t start = pos_;
+    const auto digit = [&] { return !at_end() && peek() >= '0' && peek() <= '9'; };
+    bool negative = false;
+    if (peek() == '-') {
+      negative = true;
+      ++pos_;
+    }
+    if (!digit()) fail("invalid number, expected a digit, found " + found());
+    if (peek() == '0') {
+      ++pos_;
+      if (digit()) fail_at(start, "invalid number, leading zeros are not allowed");
+    } else {
+      while (digit()) ++pos_;
+    }
+    bool integral = true;
+    if (!at_end() && peek() == '.') {
+      integral = false;
+      ++pos_;
+      if (!digit()) fail("invalid number, expected a digit after '.', found " + found());
+      while (digit()) ++pos_;
+    }
+    if (!at_end() && (peek() == 'e' || peek() == 'E')) {
+      integral = false;
+      ++pos_;
+      if (!at_end() && (peek() == '+' || peek() == '-')) ++pos_;
+      if (!digit()) fail("invalid number, expected a digit in the exponent, found " + found());
+      while (digit()) ++pos_;
+    }
+    const std::string text(text_.substr(start, pos_ - start));
+    Json j;
+    j.type_ = Type::Number;
+    if (integral) {
+      // Accumulate as a negative magnitude so INT64_MIN fits.
+      std::int64_t acc = 0;
+      bool fits = true;
+      constexpr std::int64_t min = std::numeric_limits<std::int64_t>::min();
+      for (std::size_t k = negative ? 1 : 0; k < text.size(); ++k) {
+        const int d = text[k] - '0';
+        if (acc < (min + d) / 10) {
+          fits = false;
+          break;
+        }
+        acc = acc * 10 - d;
+      }
+      if (fits && !negative && acc == min) fits = false;
+      if (fits) {
+        j.int_ = negative ? acc : -acc;
+        j.is_int_ = true;
+        j.double_ = static_cast<double>(j.int_);
+        return j;
+      }
+    }
+    bool ok = false;
+    j.double_ = json_detail::text_to_double(text, &ok);
+    if (!ok) fail_at(start, "number " + text + " is out of range for a double");
+    return j;
+  }
+
+  std::string_view text_;
+  std::string_view context_;
+  std::size_t pos_ = 0;
+};
+
+inline Json Json::parse(std::string_view text, std::string_view context) {
+  return Parser(text, context).parse_document();
+}
+
+}  // namespace io
+}  // namespace vhmn
+// ---- end vhmn/io/json.hpp ----
+// ---- begin vhmn/io/safetensors.hpp ----
+// vhmn/io/safetensors.hpp — the safetensors checkpoint format, read and write.
+//
+// Layout (SPEC.md section 7): an 8-byte little-endian u64 header length N,
+// N bytes of UTF-8 JSON (right-padded with spaces), then the data section.
+// The header maps each tensor name to {"dtype", "shape", "data_offsets"}
+// (offsets relative to the data section) plus an optional "__metadata__"
+// object of strings. Tensor data is little-endian.
+//
+// Endianness: RawTensor::bytes always hold the file's little-endian bytes;
+// to_tensor / make_raw assemble and split values with shifts, so the same
+// code is correct on little- and big-endian hosts without detecting either.
+// Floating point must be IEEE-754 (checked at compile time).
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <map>
+#include <random>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <unistd.h>  // fsync
+#endif
+
+
+namespace vhmn {
+namespace io {
+
+static_assert(std::numeric_limits<float>::is_iec559 && sizeof(float) == 4, "safetensors needs IEEE-754 float");
+static_assert(std::numeric_limits<double>::is_iec559 && sizeof(double) == 8, "safetensors needs IEEE-754 double");
+
+/// Element types of the safetensors format (the subset vhmn reads and writes).
+enum class DType { BOOL, U8, I8, I16, U16, I32, U32, I64, U64, F16, BF16, F32, F64 };
+
+inline const char* dtype_name(DType t) {
+  switch (t) {
+    case DType::BOOL: return "BOOL";
+    case DType::U8: return "U8";
+    case DType::I8: return "I8";
+    case DType::I16: return "I16";
+    case DType::U16: return "U16";
+    case DType::I32: return "I32";
+    case DType::U32: return "U32";
+    case DType::I64: return "I64";
+    case DType::U64: return "U64";
+    case DType::F16: return "F16";
+    case DType::BF16: return "BF16";
+    case DType::F32: return "F32";
+    case DType::F64: return "F64";
+  }
+  return "?";
+}
+
+/// Bytes per element.
+inline std::size_t dtype_size(DType t) {
+  switch (t) {
+    case DType::BOOL:
+    case DType::U8:
+    case DType::I8: return 1;
+    case DType::I16:
+    case DType::U16:
+    case DType::F16:
+    case DType::BF16: return 2;
+    case DType::I32:
+    case DType::U32:
+    case DType::F32: return 4;
+    case DType::I64:
+    case DType::U64:
+    case DType::F64: return 8;
+  }
+  return 0;
+}
+
+/// The dtype spelled `name` ("F32", ...); false if unknown.
+inline bool dtype_from_string(std::string_view name, DType* out) {
+  static const DType all[] = {DType::BOOL, DType::U8,  DType::I8,  DType::I16,  DType::U16, DType::I32, DType::U32,
+                              DType::I64,  DType::U64, DType::F16, DType::BF16, DType::F32, DType::F64};
+  for (DType t : all) {
+    if (name == dtype_name(t)) {
+      *out = t;
+      return true;
+    }
+  }
+  return false;
+}
+
+/// Like dtype_from_string, but fails naming the unknown dtype.
+inline DType dtype_from_string(std::string_view name) {
+  DType t{};
+  VHMN_CHECK(dtype_from_string(name, &t), "unknown safetensors dtype \"" << name << "\"");
+  return t;
+}
+
+/// What this represents: one named tensor exactly as stored — its dtype,
+///   shape and little-endian bytes.
+/// Requires (checked when serialized): bytes.size() == numel(shape) * dtype_size(dtype).
+struct RawTensor {
+  std::string name;
+  DType dtype = DType::F32;
+  Shape shape;
+  std::vector<std::uint8_t> bytes;
+
+  index_t numel() const { return shape_numel(shape); }
+};
+
+/// What this represents: the contents of one safetensors file.
+/// Ensures (after reading): tensors are ordered by data offset, names are
+///   unique, and each tensor's bytes match its dtype and shape.
+/// Writing keeps the order given here.
+struct SafetensorsFile {
+  std::map<std::string, std::string> metadata;
+  std::vector<RawTensor> tensors;
+
+  /// The tensor named `name`, or nullptr.
+  const RawTensor* find(const std::string& name) const {
+    for (const RawTensor& t : tensors)
+      if (t.name == name) return &t;
+    return nullptr;
+  }
+};
+
+/// Headers larger than this are treated as corrupt (same limit as the
+/// reference implementation), so a garbage length cannot make us allocate.
+inline constexpr std::uint64_t safetensors_max_header = 100000000;
+
+namespace st_detail {
+
+// Little-endian loads and stores by shifts: correct on any host byte order.
+template <class U>
+inline U load_le(const std::uint8_t* p) {
+  U v = 0;
+  for (std::size_t k = 0; k < sizeof(U); ++k) v |= static_cast<U>(static_cast<U>(p[k]) << (8 * k));
+  return v;
+}
+template <class U>
+inline void store_le(std::uint8_t* p, U v) {
+  for (std::size_t k = 0; k < sizeof(U); ++k) p[k] = static_cast<std::uint8_t>(v >> (8 * k));
+}
+
+template <class To, class From>
+inline To bit_cast(From from) {
+  static_assert(sizeof(To) == sizeof(From), "bit_cast size mismatch");
+  To to;
+  std::memcpy(&to, &from, sizeof(To));
+  return to;
+}
+
+/// IEEE binary16 bits -> float (exact).
+inline float half_to_float(std::uint16_t h) {
+  const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
+  const std::uint32_t exp = (h >> 10) & 0x1Fu;
+  const std::uint32_t mant = h & 0x3FFu;
+  float magnitude;
+  if (exp == 0) {
+    magnitude = std::ldexp(static_cast<float>(mant), -24);  // zero or subnormal
+  } else if (exp == 31) {
+    magnitude = mant ? std::numeric_limits<float>::quiet_NaN() : std::numeric_limits<float>::infinity();
+  } else {
+    magnitude = std::ldexp(static_cast<float>(mant | 0x400u), static_cast<int>(exp) - 25);
+  }
+  return bit_cast<float>(bit_cast<std::uint32_t>(magnitude) | sign);
+}
+
+/// float -> IEEE binary16 bits, round to nearest even; overflow gives inf.
+inline std::uint16_t float_to_half(float f) {
+  const std::uint32_t bits = bit_cast<std::uint32_t>(f);
+  const auto sign = static_cast<std::uint16_t>((bits >> 16) & 0x8000u);
+  const float a = std::fabs(f);
+  if (std::isnan(f)) return static_cast<std::uint16_t>(sign | 0x7E00u);
+  if (a >= 65520.0f) return static_cast<std::uint16_t>(sign | 0x7C00u);  // rounds past max half
+  if (a < std::ldexp(1.0f, -14)) {
+    // Subnormal range: value / 2^-24, rounded to nearest even (exact in float).
+    const float scaled = std::ldexp(a, 24);
+    return static_cast<std::uint16_t>(sign | static_cast<std::uint16_t>(std::nearbyint(scaled)));
+  }
+  int e = 0;
+  const float m = std::frexp(a, &e);  // a = m * 2^e, m in [0.5, 1)
+  // 11 significant bits: round m * 2^11 to an integer in [1024, 2048].
+  auto sig = static_cast<std::uint32_t>(std::nearbyint(std::ldexp(m, 11)));
+  int biased = e - 1 + 15;
+  if (sig == 2048) {
+    sig = 1024;
+    ++biased;
+  }
+  return static_cast<std::uint16_t>(sign | (static_cast<std::uint32_t>(biased) << 10) | (sig & 0x3FFu));
+}
+
+inline float bf16_to_float(std::uint16_t b) { return bit_cast<float>(static_cast<std::uint32_t>(b) << 16); }
+
+/// float -> bfloat16 bits, round to nearest even (NaN stays NaN).
+inline std::uint16_t float_to_bf16(float f) {
+  const std::uint32_t bits = bit_cast<std::uint32_t>(f);
+  if (std::isnan(f)) return static_cast<std::uint16_t>((bits >> 16) | 0x40u);
+  const std::uint32_t rounding = 0x7FFFu + ((bits >> 16) & 1u);
+  return static_cast<std::uint16_t>((bits + rounding) >> 16);
+}
+
+/// One element on its way between a file and a Tensor<T>, in the widest
+/// type of its kind so every conversion can be checked for exactness.
+struct Scalar {
+  enum Kind { Float, Signed, Unsigned } kind = Float;
+  double f = 0.0;
+  std::int64_t s = 0;
+  std::uint64_t u = 0;
+};
+
+template <class T>
+inline Scalar to_scalar(T v) {
+  Scalar x;
+  if constexpr (std::is_floating_point_v<T>) {
+    x.kind = Scalar::Float;
+    x.f = static_cast<double>(v);
+  } else if constexpr (std::is_signed_v<T>) {
+    x.kind = Scalar::Signed;
+    x.s = static_cast<std::int64_t>(v);
+  } else {
+    x.kind = Scalar::Unsigned;
+    x.u = static_cast<std::uint64_t>(v);
+  }
+  return x;
+}
+
+inline std::string describe(const Scalar& x) {
+  switch (x.kind) {
+    case Scalar::Float: return json_detail::double_to_text(x.f, 17);
+    case Scalar::Signed: return std::to_string(x.s);
+    case Scalar::Unsigned: return std::to_string(x.u);
+  }
+  return "?";
+}
+
+/// Converts `x` to T, or returns false if T cannot hold it: integers must be
+/// exact in a float T, floats must be integral and in range for an integer T,
+/// and a finite double must not overflow a float T. Rounding a double to
+/// float is allowed (that is what a narrower checkpoint means).
+template <class T>
+inline bool convert(const Scalar& x, T* out) {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (x.kind == Scalar::Float) {
+      const T v = static_cast<T>(x.f);
+      if (std::isfinite(x.f) && !std::isfinite(v)) return false;
+      *out = v;
+      return true;
+    }
+    // 2^63 and 2^64 are exact in every float type; values at or past them
+    // cannot cast back to the source type, so they are not exact.
+    if (x.kind == Scalar::Signed) {
+      const T v = static_cast<T>(x.s);
+      if (v >= std::ldexp(T(1), 63) || static_cast<std::int64_t>(v) != x.s) return false;
+      *out = v;
+      return true;
+    }
+    const T v = static_cast<T>(x.u);
+    if (v >= std::ldexp(T(1), 64) || static_cast<std::uint64_t>(v) != x.u) return false;
+    *out = v;
+    return true;
+  } else {
+    using L = std::numeric_limits<T>;
+    if (x.kind == Scalar::Float) {
+      // T's range is [-2^digits, 2^digits) (signed) or [0, 2^digits) (unsigned).
+      const double limit = std::ldexp(1.0, L::digits);
+      const double lower = std::is_signed_v<T> ? -limit : 0.0;
+      if (!(x.f >= lower && x.f < limit) || std::trunc(x.f) != x.f) return false;
+      *out = static_cast<T>(x.f);
+      return true;
+    }
+    if (x.kind == Scalar::Signed) {
+      if constexpr (std::is_signed_v<T>) {
+        if (x.s < static_cast<std::int64_t>(L::min()) || x.s > static_cast<std::int64_t>(L::max())) return false;
+      } else {
+        if (x.s < 0 || static_cast<std::uint64_t>(x.s) > static_cast<std::uint64_t>(L::max())) return false;
+      }
+      *out = static_cast<T>(x.s);
+      return true;
+    }
+    if (x.u > static_cast<std::uint64_t>(L::max())) return false;
+    *out = static_cast<T>(x.u);
+    return true;
+  }
+}
+
+/// Reads element `p` of dtype `dt` as a Scalar; false for a BOOL byte not 0/1.
+inline bool load_scalar(DType dt, const std::uint8_t* p, Scalar* x) {
+  switch (dt) {
+    case DType::BOOL:
+      if (p[0] > 1) return false;
+      *x = to_scalar<std::uint64_t>(p[0]);
+      return true;
+    case DType::U8: *x = to_scalar(p[0]); return true;
+    case DType::I8: *x = to_scalar(static_cast<std::int8_t>(p[0])); return true;
+    case DType::I16: *x = to_scalar(static_cast<std::int16_t>(load_le<std::uint16_t>(p))); return true;
+    case DType::U16: *x = to_scalar(load_le<std::uint16_t>(p)); return true;
+    case DType::I32: *x = to_scalar(static_cast<std::int32_t>(load_le<std::uint32_t>(p))); return true;
+    case DType::U32: *x = to_scalar(load_le<std::uint32_t>(p)); return true;
+    case DType::I64: *x = to_scalar(static_cast<std::int64_t>(load_le<std::uint64_t>(p))); return true;
+    case DType::U64: *x = to_scalar(load_le<std::uint64_t>(p)); return true;
+    case DType::F16: *x = to_scalar(half_to_float(load_le<std::uint16_t>(p))); return true;
+    case DType::BF16: *x = to_scalar(bf16_to_float(load_le<std::uint16_t>(p))); return true;
+    case DType::F32: *x = to_scalar(bit_cast<float>(load_le<std::uint32_t>(p))); return true;
+    case DType::F64: *x = to_scalar(bit_cast<double>(load_le<std::uint64_t>(p))); return true;
+  }
+  return false;
+}
+
+/// Writes `x` as dtype `dt` at `p`; false if `dt` cannot hold it exactly
+/// (floats may round to a narrower float, as in convert()).
+inline bool store_scalar(DType dt, const Scalar& x, std::uint8_t* p) {
+  switch (dt) {
+    case DType::BOOL: {
+      std::uint8_t v = 0;
+      if (!convert(x, &v) || v > 1) return false;
+      p[0] = v;
+      return true;
+    }
+    case DType::U8: {
+      std::uint8_t v = 0;
+      if (!convert(x, &v)) return false;
+      p[0] = v;
+      return true;
+    }
+    case DType::I8: {
+      std::int8_t v = 0;
+      if (!convert(x, &v)) return false;
+      p[0] = static_cast<std::uint8_t>(v);
+      return true;
+    }
+    case DType::I16: {
+      std::int16_t v = 0;
+      if (!convert(x, &v)) return false;
+      store_le(p, static_cast<std::uint16_t>(v));
+      return true;
+    }
+    case DType::U16: {
+      std::uint16_t v = 0;
+      if (!convert(x, &v)) return false;
+      store_le(p, v);
+      return true;
+    }
+    case DType::I32: {
+      std::int32_t v = 0;
+      if (!convert(x, &v)) return false;
+      store_le(p, static_cast<std::uint32_t>(v));
+      return true;
+    }
+    case DType::U32: {
+      std::uint32_t v = 0;
+      if (!convert(x, &v)) return false;
+      store_le(p, v);
+      return true;
+    }
+    case DType::I64: {
+      std::int64_t v = 0;
+      if (!convert(x, &v)) return false;
+      store_le(p, static_cast<std::uint64_t>(v));
+      return true;
+    }
+    case DType::U64: {
+      std::uint64_t v = 0;
+      if (!convert(x, &v)) return false;
+      store_le(p, v);
+      return true;
+    }
+    case DType::F16:
+    case DType::BF16: {
+      float v = 0.0f;
+      if (!convert(x, &v)) return false;
+      const std::uint16_t bits = dt == DType::F16 ? float_to_half(v) : float_to_bf16(v);
+      const float back = dt == DType::F16 ? half_to_float(bits) : bf16_to_float(bits);
+      if (std::isfinite(v) && !std::isfinite(back)) return false;  // overflow
+      if (x.kind != Scalar::Float && back != v) return false;       // integer not exact
+      store_le(p, bits);
+      return true;
+    }
+    case DType::F32: {
+      float v = 0.0f;
+      if (!convert(x, &v)) return false;
+      store_le(p, bit_cast<std::uint32_t>(v));
+      return true;
+    }
+    case DType::F64: {
+      double v = 0.0;
+      if (!convert(x, &v)) return false;
+      store_le(p, bit_cast<std::uint64_t>(v));
+      return true;
+    }
+  }
+  return false;
+}
+
+/// a * b, or false on overflow past `limit`.
+inline bool mul_within(std::uint64_t a, std::uint64_t b, std::uint64_t limit, std::uint64_t* out) {
+  if (a != 0 && b > limit / a) return false;
+  *out = a * b;
+  return *out <= limit;
+}
+
+/// Checks a tensor's shape and byte count before it is written.
+inline void check_raw(const RawTensor& t, const char* action) {
+  for (index_t d : t.shape)
+    VHMN_CHECK(d >= 0, "cannot " << action << " tensor \"" << t.name << "\": negative dimension in shape "
+                                 << shape_string(t.shape));
+  std::uint64_t expected = dtype_size(t.dtype);
+  for (index_t d : t.shape)
+    VHMN_CHECK(mul_within(expected, static_cast<std::uint64_t>(d), std::numeric_limits<std::uint64_t>::max(),
+                          &expected),
+               "cannot " << action << " tensor \"" << t.name << "\": shape " << shape_string(t.shape)
+                         << " is too large");
+  VHMN_CHECK(expected == t.bytes.size(), "cannot " << action << " tensor \"" << t.name << "\": it holds "
+                                                   << t.bytes.size() << " bytes but " << dtype_name(t.dtype)
+                                                   << " " << shape_string(t.shape) << " needs " << expected);
+}
+
+/// A non-negative JSON integer or fail naming `what`.
+inline std::uint64_t header_uint(const Json& v, const std::string& source, const std::string& what) {
+  VHMN_CHECK(v.is_int64(), "safetensors file '" << source << "': " << what << " must be an integer, got "
+                                                << (v.is_number() ? "a non-integer number" : v.type_name()));
+  const std::int64_t i = v.as_int64();
+  VHMN_CHECK(i >= 0, "safetensors file '" << source << "': " << what << " must not be negative, got " << i);
+  return static_cast<std::uint64_t>(i);
+}
+
+}  // namespace st_detail
+
+/// Parses a whole safetensors file held in memory. `source` names it in
+/// errors. Fails (never returns partial results) on any malformed input.
+inline SafetensorsFile parse_safetensors(const std::uint8_t* data, std::size_t size, const std::string& source) {
+  using st_detail::header_uint;
+  const std::string where = "safetensors file '" + source + "'";
+  VHMN_CHECK(size >= 8, where << ": file is shorter than 8 bytes (" << size
+                              << " bytes), so it has no header length; not a safetensors file");
+  const std::uint64_t header_len = st_detail::load_le<std::uint64_t>(data);
+  VHMN_CHECK(header_len <= safetensors_max_header,
+             where << ": header length " << header_len << " is absurdly large (limit " << safetensors_max_header
+                   << " bytes); the file is corrupt or not safetensors");
+  VHMN_CHECK(header_len <= size - 8, where << ": header length " << header_len << " runs past the end of the file ("
+                                           << size << " bytes)");
+  const std::size_t data_start = 8 + static_cast<std::size_t>(header_len);
+  const std::uint64_t data_size = size - data_start;
+
+  const std::string_view header_text(reinterpret_cast<const char*>(data + 8), static_cast<std::size_t>(header_len));
+  const Json header = Json::parse(header_text, where + ": header");
+  VHMN_CHECK(header.is_object(), where << ": header is not a JSON object (it is a " << header.type_name() << ")");
+
+  struct Entry {
+    std::uint64_t begin, end;
+    std::size_t index;
+  };
+  SafetensorsFile file;
+  std::vector<RawTensor> tensors;
+  std::vector<Entry> entries;
+  for (const Json::Member& member : header.as_object()) {
+    const std::string& name = member.first;
+    const Json& info = member.second;
+    if (name == "__metadata__") {
+      VHMN_CHECK(info.is_object(), where << ": __metadata__ must be an object of strings, got " << info.type_name());
+      for (const Json::Member& kv : info.as_object()) {
+        VHMN_CHECK(kv.second.is_string(), where << ": __metadata__ must be an object of strings, but key \""
+                                                << kv.first << "\" holds a " << kv.second.type_name());
+        file.metadata.emplace(kv.first, kv.second.as_string());
+      }
+      continue;
+    }
+    // Names are unique here: the JSON parser rejects duplicate keys.
+    const std::string what = "tensor \"" + name + "\"";
+    VHMN_CHECK(!name.empty(), where << ": tensor with an empty name");
+    VHMN_CHECK(info.is_object(), where << ": " << what << " must be an object, got " << info.type_name());
+    // Other fields are ignored, as the reference reader does.
+    const Json* dtype = info.find("dtype");
+    const Json* shape = info.find("shape");
+    const Json* offsets = info.find("data_offsets");
+    VHMN_CHECK(dtype, where << ": " << what << " is missing \"dtype\"");
+    VHMN_CHECK(shape, where << ": " << what << " is missing \"shape\"");
+    VHMN_CHECK(offsets, where << ": " << what << " is missing \"data_offsets\"");
+    VHMN_CHECK(dtype->is_string(), where << ": " << what << ": dtype must be a string, got " << dtype->type_name());
+    VHMN_CHECK(shape->is_array(), where << ": " << what << ": shape must be an array, got " << shape->type_name());
+    VHMN_CHECK(offsets->is_array() && offsets->size() == 2,
+               where << ": " << what << ": data_offsets must be an array of 2 integers [begin, end]");
+
+    RawTensor t;
+    t.name = name;
+    VHMN_CHECK(dtype_from_string(dtype->as_string(), &t.dtype),
+               where << ": " << what << " has unknown dtype \"" << dtype->as_string() << "\"");
+    // Element count * size, with overflow detected rather than wrapped.
+    std::uint64_t nbytes = dtype_size(t.dtype);
+    bool fits = true;
+    for (std::size_t k = 0; k < shape->size(); ++k) {
+      const std::uint64_t d = header_uint(shape->at(k), source, what + ": shape entry " + std::to_string(k));
+      fits = fits && st_detail::mul_within(nbytes, d, std::numeric_limits<std::uint64_t>::max(), &nbytes);
+      t.shape.push_back(static_cast<index_t>(d));  // d <= INT64_MAX: it came from an int64
+    }
+    const std::uint64_t begin = header_uint(offsets->at(0), source, what + ": data_offsets begin");
+    const std::uint64_t end = header_uint(offsets->at(1), source, what + ": data_offsets end");
+    VHMN_CHECK(begin <= end, where << ": " << what << ": data_offsets begin " << begin << " > end " << end);
+    VHMN_CHECK(end <= data_size, where << ": " << what << ": data_offsets [" << begin << ", " << end
+                                       << "] out of bounds of the data section (" << data_size << " bytes)");
+    VHMN_CHECK(fits && nbytes == end - begin,
+               where << ": " << what << ": byte size " << (end - begin) << " (data_offsets [" << begin << ", " << end
+                     << "]) disagrees with " << dtype_name(t.dtype) << " shape " << shape_string(t.shape)
+                     << (fits ? " = " + std::to_string(nbytes) + " bytes" : std::string(" (too large)")));
+    entries.push_back({begin, end, tensors.size()});
+    tensors.push_back(std::move(t));
+  }
+
+  // The tensors must tile [0, data_size) exactly: no overlap, no gap.
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+  });
+  std::uint64_t covered = 0;
+  const RawTensor* previous = nullptr;
+  for (const Entry& e : entries) {
+    const RawTensor& t = tensors[e.index];
+    VHMN_CHECK(e.begin >= covered, where << ": tensor \"" << t.name << "\" (data_offsets [" << e.begin << ", "
+                                         << e.end << "]) overlaps tensor \"" << (previous ? previous->name : "")
+                                         << "\" which ends at " << covered);
+    VHMN_CHECK(e.begin == covered, where << ": gap in the data section: bytes [" << covered << ", " << e.begin
+                                         << ") before tensor \"" << t.name << "\" belong to no tensor");
+    covered = e.end;
+    previous = &t;
+  }
+  VHMN_CHECK(covered == data_size, where << ": gap in the data section: trailing bytes [" << covered << ", "
+                                         << data_size << ") belong to no tensor");
+
+  file.tensors.reserve(entries.size());
+  for (const Entry& e : entries) {
+    RawTensor& t = tensors[e.index];
+    const std::uint8_t* p = data + data_start + e.begin;
+    t.bytes.assign(p, p + (e.end - e.begin));
+    file.tensors.push_back(std::move(t));
+  }
+  return file;
+}
+
+/// Reads and parses the file at `path`; errors name the path.
+inline SafetensorsFile read_safetensors(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  VHMN_CHECK(f != nullptr, "cannot open safetensors file '" << path << "': " << std::strerror(errno));
+  std::vector<std::uint8_t> bytes;
+  std::uint8_t chunk[1 << 16];
+  for (;;) {
+    const std::size_t n = std::fread(chunk, 1, sizeof(chunk), f);
+    bytes.insert(bytes.end(), chunk, chunk + n);
+    if (n < sizeof(chunk)) break;
+  }
+  const bool read_error = std::ferror(f) != 0;
+  const int saved_errno = errno;
+  std::fclose(f);
+  VHMN_CHECK(!read_error, "cannot read safetensors file '" << path << "': " << std::strerror(saved_errno));
+  return parse_safetensors(bytes.data(), bytes.size(), path);
+}
+
+/// The file's bytes: header (padded so data starts 8-byte aligned), then the
+/// tensors' data in the order given. Fails on duplicate or reserved names
+/// and on byte counts that disagree with dtype and shape.
+inline std::vector<std::uint8_t> serialize_safetensors(const SafetensorsFile& file) {
+  Json header = Json::object();
+  if (!file.metadata.empty()) {
+    Json meta = Json::object();
+    for (const auto& kv : file.metadata) meta.set(kv.first, Json(kv.second));
+    header.set("__metadata__", std::move(meta));
+  }
+  std::map<std::string_view, int> seen;
+  std::uint64_t offset = 0;
+  for (const RawTensor& t : file.tensors) {
+    VHMN_CHECK(!t.name.empty(), "cannot write a tensor with an empty name");
+    VHMN_CHECK(t.name != "__metadata__", "cannot write a tensor named \"__metadata__\" (reserved)");
+    VHMN_CHECK(seen.emplace(t.name, 0).second, "cannot write duplicate tensor name \"" << t.name << "\"");
+    st_detail::check_raw(t, "write");
+    Json shape = Json::array();
+    for (index_t d : t.shape) shape.push_back(Json(static_cast<std::int64_t>(d)));
+    Json offsets = Json::array();
+    offsets.push_back(Json(static_cast<std::int64_t>(offset)));
+    offset += t.bytes.size();
+    offsets.push_back(Json(static_cast<std::int64_t>(offset)));
+    Json info = Json::object();
+    info.set("dtype", Json(dtype_name(t.dtype)));
+    info.set("shape", std::move(shape));
+    info.set("data_offsets", std::move(offsets));
+    header.set(t.name, std::move(info));
+  }
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');  // 8 + N is then a multiple of 8
+  VHMN_CHECK(text.size() <= safetensors_max_header, "cannot write safetensors: header of " << text.size()
+                                                        << " bytes exceeds the limit " << safetensors_max_header);
+
+  std::vector<std::uint8_t> out(8 + text.size());
+  out.reserve(out.size() + static_cast<std::size_t>(offset));
+  st_detail::store_le<std::uint64_t>(out.data(), text.size());
+  std::memcpy(out.data() + 8, text.data(), text.size());
+  for (const RawTensor& t : file.tensors) out.insert(out.end(), t.bytes.begin(), t.bytes.end());
+  return out;
+}
+
+/// Writes `file` to `path` atomically: the bytes go to a fresh temporary
+/// next to `path`, are flushed, then renamed over `path`. On any failure the
+/// temporary is removed and an existing `path` is left untouched.
+inline void write_safetensors(const std::string& path, const SafetensorsFile& file) {
+  const std::vector<std::uint8_t> bytes = serialize_safetensors(file);  // fails before touching disk
+
+  // A unique temporary name; "x" mode refuses to reuse an existing file.
+  std::random_device rd;
+  std::mt19937_64 gen((static_cast<std::uint64_t>(rd()) << 32) ^
+                      static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
+  std::string tmp;
+  std::FILE* f = nullptr;
+  for (int attempt = 0; attempt < 16 && f == nullptr; ++attempt) {
+    static const char* hex = "0123456789abcdef";
+    std::uint64_t r = gen();
+    tmp = path + ".tmp-";
+    for (int k = 0; k < 12; ++k, r >>= 4) tmp += hex[r & 15];
+    f = std::fopen(tmp.c_str(), "wbx");
+    if (f == nullptr && errno != EEXIST) break;
+  }
+  VHMN_CHECK(f != nullptr, "cannot write safetensors file '" << path << "': cannot create temporary '" << tmp
+                                                               << "': " << std::strerror(errno));
+
+  bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+  ok = ok && std::fflush(f) == 0;
+#if defined(__unix__) || defined(__APPLE__)
+  ok = ok && ::fsync(::fileno(f)) == 0;  // the data is on disk before the rename publishes it
+#endif
+  int saved_errno = errno;
+  ok = (std::fclose(f) == 0) && ok;
+  if (!ok) {
+    if (saved_errno == 0) saved_errno = errno;
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    VHMN_FAIL("cannot write safetensors file '" << path << "': writing '" << tmp << "' failed: "
+                                                << std::strerror(saved_errno));
+  }
+
+  // filesystem::rename replaces an existing file on every platform.
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    VHMN_FAIL("cannot write safetensors file '" << path << "': renaming the temporary over it failed: "
+                                                << ec.message());
+  }
+}
+
+/// Converts a stored tensor to Tensor<T>. Fails, naming the tensor and the
+/// element, when a value does not fit T: integers that a float T cannot hold
+/// exactly, non-integral or out-of-range floats into an integer T, finite
+/// values that overflow a float T, or BOOL bytes other than 0/1.
+template <class T>
+Tensor<T> to_tensor(const RawTensor& raw) {
+  static_assert(std::is_arithmetic_v<T> && !std::is_same_v<T, bool>, "to_tensor needs a numeric T");
+  st_detail::check_raw(raw, "convert");
+  Tensor<T> out(raw.shape);
+  const std::size_t esize = dtype_size(raw.dtype);
+  const std::uint8_t* p = raw.bytes.data();
+  const index_t n = out.numel();
+  for (index_t i = 0; i < n; ++i, p += esize) {
+    st_detail::Scalar x;
+    if (!st_detail::load_scalar(raw.dtype, p, &x))
+      VHMN_FAIL("tensor \"" << raw.name << "\": element " << i << " is not a valid " << dtype_name(raw.dtype)
+                            << " value (byte " << static_cast<int>(p[0]) << ")");
+    if (!st_detail::convert(x, &out[i]))
+      VHMN_FAIL("tensor \"" << raw.name << "\": element " << i << " (" << dtype_name(raw.dtype) << " "
+                            << st_detail::describe(x) << ") cannot be represented exactly enough in the requested "
+                            << (std::is_floating_point_v<T> ? "floating" : "integer") << " type of "
+                            << sizeof(T) << " bytes");
+  }
+  return out;
+}
+
+/// Stores `t` as dtype `dtype` under `name`. Fails, naming the tensor and
+/// element, when a value does not fit the dtype (same rules as to_tensor).
+template <class T>
+RawTensor make_raw(const std::string& name, const Tensor<T>& t, DType dtype) {
+  static_assert(std::is_arithmetic_v<T> && !std::is_same_v<T, bool>, "make_raw needs a numeric T");
+  RawTensor raw;
+  raw.name = name;
+  raw.dtype = dtype;
+  raw.shape = t.shape();
+  const std::size_t esize = dtype_size(dtype);
+  raw.bytes.resize(static_cast<std::size_t>(t.numel()) * esize);
+  std::uint8_t* p = raw.bytes.data();
+  for (index_t i = 0; i < t.numel(); ++i, p += esize) {
+    const st_detail::Scalar x = st_detail::to_scalar(t[i]);
+    if (!st_detail::store_scalar(dtype, x, p))
+      VHMN_FAIL("tensor \"" << name << "\": element " << i << " (" << st_detail::describe(x)
+                            << ") cannot be stored as " << dtype_name(dtype));
+  }
+  return raw;
+}
+
+/// A 1-d I64 tensor `[values.size()]` (e.g. `blocks.i.local.writes`).
+inline RawTensor make_raw_i64(const std::string& name, const std::vector<std::int64_t>& values) {
+  Tensor<std::int64_t> t({static_cast<index_t>(values.size())});
+  std::copy(values.begin(), values.end(), t.begin());
+  return make_raw(name, t, DType::I64);
+}
+
+/// The elements of an integer tensor of any shape, flattened, as int64.
+inline std::vector<std::int64_t> to_int64_vector(const RawTensor& raw) {
+  const Tensor<std::int64_t> t = to_tensor<std::int64_t>(raw);
+  return std::vector<std::int64_t>(t.begin(), t.end());
+}
+
+}  // namespace io
+}  // namespace vhmn
+// ---- end vhmn/io/safetensors.hpp ----
+// ---- begin vhmn/io/checkpoint.hpp ----
+// vhmn/io/checkpoint.hpp — a whole model to and from a safetensors file.
+//
+// What this represents: the SPEC.md §7 mapping between a VHMN and named
+// tensors: every parameter under its state_dict name, each bank as
+// `<path>.memory` (S, L) and `<path>.writes` (K) int64, slot provenance as
+// `<path>.source_index` / `<path>.source_token` (S) int64 (optional on
+// load), and the config in `__metadata__`, so a file alone rebuilds its
+// model and a PyTorch state_dict saved under these names loads directly.
+// Ensures on load: nothing is partially loaded. A file that lacks a tensor,
+// has one nobody asked for, disagrees with its config on a shape, holds a
+// non-finite weight or lacks a config key is rejected with a message naming
+// the file and the tensor or key. Tensors whose names start with "optim."
+// or "train." are training state (the trainer's); the model loader skips them.
+
+#include <cmath>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+
+namespace vhmn {
+
+/// Whether a tensor name belongs to training state rather than to the model.
+inline bool is_training_state_name(const std::string& name) {
+  return name.rfind("optim.", 0) == 0 || name.rfind("train.", 0) == 0;
+}
+
+namespace detail {
+template <class T, int D, int L, class F>
+void for_each_bank(VHMN<T, D, L>& model, F f) {
+  for (auto& blk : model.blocks) {
+    f(blk->local.path.prefix(), blk->local.path.bank);
+    f(blk->global.path.prefix(), blk->global.path.bank);
+  }
+}
+}  // namespace detail
+
+/// The model's tensors (weights as `weights`: F32 or F64) and config metadata.
+template <class T, int D, int L>
+io::SafetensorsFile model_to_safetensors(VHMN<T, D, L>& model, io::DType weights = io::DType::F32) {
+  VHMN_CHECK(weights == io::DType::F32 || weights == io::DType::F64,
+             "checkpoint weights must be F32 or F64, not " << io::dtype_name(weights));
+  io::SafetensorsFile file;
+  file.metadata = model.config().to_metadata();
+  for (Param<T>* p : model.parameters()) file.tensors.push_back(io::make_raw(p->name, p->value, weights));
+  detail::for_each_bank(model, [&](const std::string& prefix, const MemoryBank<T>& bank) {
+    file.tensors.push_back(io::make_raw(prefix + "memory", bank.memory(), weights));
+    file.tensors.push_back(io::make_raw_i64(prefix + "writes", bank.writes()));
+    file.tensors.push_back(io::make_raw_i64(prefix + "source_index", bank.source_index()));
+    file.tensors.push_back(io::make_raw_i64(prefix + "source_token", bank.source_token()));
+  });
+  return file;
+}
+
+/// Loads weights, banks and provenance from `file` into `model`, whose
+/// config must already match the file. All-or-nothing: every tensor is
+/// checked and converted before the model is touched.
+template <class T, int D, int L>
+void load_model_state(VHMN<T, D, L>& model, const io::SafetensorsFile& file, const std::string& source) {
+  const ModelConfig& c = model.config();
+  std::set<std::string> used;
+  auto take = [&](const std::string& name, const Shape& expected, bool required) -> const io::RawTensor* {
+    const io::RawTensor* raw = file.find(name);
+    if (!raw) {
+      VHMN_CHECK(!required, source << ": missing tensor '" << name << "' (expected shape " << shape_string(expected)
+                                   << ")");
+      return nullptr;
+    }
+    VHMN_CHECK(raw->shape == expected, source << ": tensor '" << name << "' has shape " << shape_string(raw->shape)
+                                              << " but the config needs " << shape_string(expected));
+    used.insert(name);
+    return raw;
+  };
+  auto to_finite = [&](const io::RawTensor& raw) {
+    Tensor<T> t = io::to_tensor<T>(raw);
+    for (index_t i = 0; i < t.numel(); ++i)
+      VHMN_CHECK(std::isfinite(static_cast<double>(t[i])),
+                 source << ": tensor '" << raw.name << "' holds a non-finite value (" << t[i] << ") at element " << i);
+    return t;
+  };
+
+  // Stage everything first: nothing reaches the model unless all is well.
+  std::vector<std::pair<Param<T>*, Tensor<T>>> staged_params;
+  for (Param<T>* p : model.parameters())
+    staged_params.emplace_back(p, to_finite(*take(p->name, p->value.shape(), true)));
+
+  struct StagedBank {
+    MemoryBank<T>* bank;
+    Tensor<T> memory;
+    std::vector<std::int64_t> writes, source_index, source_token;
+    bool has_index = false, has_token = false;
+  };
+  std::vector<StagedBank> staged_banks;
+  detail::for_each_bank(model, [&](const std::string& prefix, MemoryBank<T>& bank) {
+    StagedBank s{&bank, {}, {}, {}, {}, false, false};
+    s.memory = to_finite(*take(prefix + "memory", bank.memory().shape(), true));
+    s.writes = io::to_int64_vector(*take(prefix + "writes", {c.classes}, true));
+    for (std::size_t y = 0; y < s.writes.size(); ++y)
+      VHMN_CHECK(s.writes[y] >= 0, source << ": tensor '" << prefix << "writes' has a negative count (" << s.writes[y]
+                                          << ") for class " << y);
+    if (const auto* raw = take(prefix + "source_index", {bank.slots()}, false)) {
+      s.source_index = io::to_int64_vector(*raw);
+      s.has_index = true;
+    }
+    if (const auto* raw = take(prefix + "source_token", {bank.slots()}, false)) {
+      s.source_token = io::to_int64_vector(*raw);
+      s.has_token = true;
+    }
+    staged_banks.push_back(std::move(s));
+  });
+  for (const io::RawTensor& raw : file.tensors)
+    VHMN_CHECK(used.count(raw.name) || is_training_state_name(raw.name),
+               source << ": unexpected tensor '" << raw.name << "' (not part of a V-HMN with this config)");
+
+  for (auto& [param, value] : staged_params) param->value = std::move(value);
+  for (auto& s : staged_banks)
+    s.bank->restore(s.memory, s.writes, s.has_index ? &s.source_index : nullptr,
+                    s.has_token ? &s.source_token : nullptr);
+}
+
+/// Saves the model (atomically: write, then rename) with optional extra
+/// metadata and extra tensors (training state named "optim.*" / "train.*").
+template <class T, int D, int L>
+void save_checkpoint(const std::string& path, VHMN<T, D, L>& model, io::DType weights = io::DType::F32,
+                     const std::map<std::string, std::string>& extra_metadata = {},
+                     std::vector<io::RawTensor> extra_tensors = {}) {
+  io::SafetensorsFile file = model_to_safetensors(model, weights);
+  for (const auto& [k, v] : extra_metadata) file.metadata[k] = v;
+  for (auto& t : extra_tensors) {
+    VHMN_CHECK(is_training_state_name(t.name),
+               "extra checkpoint tensor '" << t.name << "' must be named optim.* or train.*");
+    file.tensors.push_back(std::move(t));
+  }
+  io::write_safetensors(path, file);
+}
+
+/// Rebuilds a model from an already-read checkpoint (config from its
+/// metadata); `source` names the file in errors.
+template <class T, int D = Dynamic, int L = Dynamic>
+std::unique_ptr<VHMN<T, D, L>> load_model(const io::SafetensorsFile& file, const std::string& source) {
+  const ModelConfig config = ModelConfig::from_metadata(file.metadata, source);
+  auto model = std::make_unique<VHMN<T, D, L>>(config, 0);
+  load_model_state(*model, file, source);
+  return model;
+}
+
+/// Rebuilds a model from a checkpoint file alone (config from its metadata).
+template <class T, int D = Dynamic, int L = Dynamic>
+std::unique_ptr<VHMN<T, D, L>> load_model(const std::string& path) {
+  const io::SafetensorsFile file = io::read_safetensors(path);
+  return load_model<T, D, L>(file, path);
+}
+
+}  // namespace vhmn
+// ---- end vhmn/io/checkpoint.hpp ----
