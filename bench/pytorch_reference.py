@@ -504,6 +504,11 @@ VARIANTS = {
     "wrapped": (dict(), [[7, 13, 4], [5, 9, 100]], [[3, 2, 5], [4, 7, 2]], 4),
     # configurable inverse temperature (metadata vhmn.inv_temperature), sharp softmax
     "temp": (dict(inv_temp=7.5), [[4, 3, 2], [2, 4, 1]], [[2, 1, 2], [1, 2, 0]], 4),
+    # the cifar-small preset's shape (D = L = 128, 4 blocks, 500/200 slots, K 10):
+    # full, partial, empty and wrapped classes; checks the f32 tolerance at scale
+    "cifar": (dict(PRESETS["cifar-small"], classes=10, iters=2),
+              [[50, 73, 20, 0, 50, 121, 3, 50, 49, 1]] * 2 + [[50] * 10] * 2,
+              [[20, 33, 7, 0, 20, 41, 1, 20, 19, 2]] * 2 + [[20] * 10] * 2, 2),
     # one channel, 3x3 token grid smaller than the 5x5 window, odd sizes, 3 blocks
     "mono": (dict(image=12, channels=1, patch=4, dim=6, latent=5, depth=3, window=5,
                   local_slots=8, global_slots=4, classes=2, mlp_ratio=3, iters=3),
@@ -659,6 +664,8 @@ def cmd_crosscheck(args):
 
 
 def cmd_forward(args):
+    if args.threads:
+        torch.set_num_threads(args.threads)
     dtype = torch.float64 if args.dtype == "f64" else torch.float32
     model = load_model(args.model, dtype=dtype)
     inp, _ = load_safetensors(args.input)
@@ -968,6 +975,8 @@ def cmd_selftest(args):
 
     # 4. vectorised model == loop-based reference on every cross-check variant
     for v in VARIANTS:
+        if v == "cifar":
+            continue  # the loop evaluation would take minutes at that size
         model, images, labels = build_random_model(v, seed=1)
         model.eval()
         with torch.no_grad():
@@ -1153,6 +1162,7 @@ def main(argv=None):
     p.add_argument("--out", required=True)
     p.add_argument("--dtype", choices=("f64", "f32"), default="f64")
     p.add_argument("--grad", action="store_true")
+    p.add_argument("--threads", type=int, default=None)
 
     p = sub.add_parser("bench", help="CPU throughput of a preset")
     p.add_argument("--config", default="cifar-small", choices=sorted(PRESETS))
