@@ -152,7 +152,8 @@ TEST_CASE("data: bad IDX files fail with the file name and the problem") {
                        doctest::Contains("wrong magic number 0x00000801, expected 0x00000803"), Error);
   CHECK_THROWS_WITH_AS(vd::read_idx_labels(dir / "img"),
                        doctest::Contains("wrong magic number 0x00000803, expected 0x00000801"), Error);
-  CHECK_THROWS_WITH_AS(vd::read_idx_images(dir / "short"), doctest::Contains(("'" + (dir / "short") + "' is truncated").c_str()),
+  CHECK_THROWS_WITH_AS(vd::read_idx_images(dir / "short"),
+                       doctest::Contains(("'" + (dir / "short") + "' is truncated").c_str()),
                        Error);
   CHECK_THROWS_WITH_AS(vd::read_idx_images(dir / "long"), doctest::Contains("2 bytes after the 3 images"), Error);
   CHECK_THROWS_WITH_AS(vd::read_idx_images(dir / "tiny"), doctest::Contains("truncated"), Error);

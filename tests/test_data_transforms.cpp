@@ -251,7 +251,9 @@ TEST_CASE("data: AutoAugment ops at neutral magnitudes are the identity") {
 TEST_CASE("data: AutoAugment ops do what they say") {
   const index_t C = 3, H = 8, W = 8, n = H * W;
   const Bytes orig = random_image(C * n, 5);
-  auto px = [&](const Bytes& b, index_t c, index_t y, index_t x) { return b[static_cast<std::size_t>((c * H + y) * W + x)]; };
+  auto px = [&](const Bytes& b, index_t c, index_t y, index_t x) {
+    return b[static_cast<std::size_t>((c * H + y) * W + x)];
+  };
 
   Bytes img = orig;
   vd::translate_x(img.data(), C, H, W, 3, 128);  // content moves right by 3, grey enters on the left
@@ -418,7 +420,8 @@ TEST_CASE("data: MixUp mixes images and targets with one lambda; weights sum to 
         if (m.targets[b * K + k] > m.targets[b * K + argmax]) argmax = k;
       }
       CHECK(sum == doctest::Approx(1.0));
-      const std::int32_t own = orig.labels[static_cast<std::size_t>(b)], other = orig.labels[static_cast<std::size_t>(p)];
+      const std::int32_t own = orig.labels[static_cast<std::size_t>(b)];
+      const std::int32_t other = orig.labels[static_cast<std::size_t>(p)];
       CHECK(m.labels[static_cast<std::size_t>(b)] == (r.lambda >= 0.5 ? own : other));
       if (own != other && std::abs(r.lambda - 0.5) > 1e-6) CHECK(argmax == m.labels[static_cast<std::size_t>(b)]);
     }
@@ -452,7 +455,8 @@ TEST_CASE("data: CutMix pastes a box from the partner; lambda is the kept area f
       double sum = 0;
       for (index_t k = 0; k < K; ++k) sum += m.targets[b * K + k];
       CHECK(sum == doctest::Approx(1.0));
-      const std::int32_t own = orig.labels[static_cast<std::size_t>(b)], other = orig.labels[static_cast<std::size_t>(p)];
+      const std::int32_t own = orig.labels[static_cast<std::size_t>(b)];
+      const std::int32_t other = orig.labels[static_cast<std::size_t>(p)];
       CHECK(m.targets[b * K + own] >= r.lambda - 1e-6);
       CHECK(m.labels[static_cast<std::size_t>(b)] == (r.lambda >= 0.5 ? own : other));
     }

@@ -131,7 +131,8 @@ inline Bytes cifar_pixels(int id) {
 inline Bytes cifar_records(const std::vector<int>& labels, int first_id, int label_bytes = 1) {
   Bytes b;
   for (std::size_t r = 0; r < labels.size(); ++r) {
-    for (int k = 0; k < label_bytes; ++k) b.push_back(static_cast<std::uint8_t>(label_bytes == 2 && k == 0 ? 0 : labels[r]));
+    for (int k = 0; k < label_bytes; ++k)
+      b.push_back(static_cast<std::uint8_t>(label_bytes == 2 && k == 0 ? 0 : labels[r]));
     const Bytes px = cifar_pixels(first_id + static_cast<int>(r));
     b.insert(b.end(), px.begin(), px.end());
   }

@@ -327,12 +327,14 @@ inline void apply_op(AugOp op, double level, std::uint8_t* img, index_t C, index
                                                        << " outside [0, 1]");
   const double sign = rng.bernoulli(0.5) ? -1.0 : 1.0;
   const double factor = 1.0 + 0.9 * level * sign;
+  // Whole pixels: up to 150/331 of the side (150 px of the paper's 331 px images).
+  auto shift = [&](index_t side) { return std::round(150.0 / 331.0 * level * static_cast<double>(side)) * sign; };
   switch (op) {
     case AugOp::Identity: break;
     case AugOp::ShearX: shear_x(img, C, H, W, 0.3 * level * sign, fill); break;
     case AugOp::ShearY: shear_y(img, C, H, W, 0.3 * level * sign, fill); break;
-    case AugOp::TranslateX: translate_x(img, C, H, W, std::round(150.0 / 331.0 * level * W) * sign, fill); break;
-    case AugOp::TranslateY: translate_y(img, C, H, W, std::round(150.0 / 331.0 * level * H) * sign, fill); break;
+    case AugOp::TranslateX: translate_x(img, C, H, W, shift(W), fill); break;
+    case AugOp::TranslateY: translate_y(img, C, H, W, shift(H), fill); break;
     case AugOp::Rotate: rotate(img, C, H, W, 30.0 * level * sign, fill); break;
     case AugOp::AutoContrast: auto_contrast(img, C, H, W); break;
     case AugOp::Invert: invert(img, C, H, W); break;

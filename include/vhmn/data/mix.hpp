@@ -58,7 +58,8 @@ namespace detail {
 inline std::vector<index_t> random_permutation(index_t n, Rng& rng) {
   std::vector<index_t> p(static_cast<std::size_t>(n));
   for (index_t i = 0; i < n; ++i) p[static_cast<std::size_t>(i)] = i;
-  for (index_t i = n - 1; i > 0; --i) std::swap(p[static_cast<std::size_t>(i)], p[static_cast<std::size_t>(rng.below(i + 1))]);
+  for (index_t i = n - 1; i > 0; --i)
+    std::swap(p[static_cast<std::size_t>(i)], p[static_cast<std::size_t>(rng.below(i + 1))]);
   return p;
 }
 
