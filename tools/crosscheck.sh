@@ -7,7 +7,7 @@
 # exit:  0 all passed, 1 a mismatch or vhmn failure, 2 usage, 77 skipped (no torch)
 set -u
 
-PY=/usr/bin/python3
+PY=${VHMN_PYTHON:-/usr/bin/python3}  # Debian python with python3-torch
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ref="$root/bench/pytorch_reference.py"
 
