@@ -84,7 +84,11 @@
   X(stbi_zlib_decode_noheader_buffer) X(stbi_zlib_decode_noheader_malloc) \
   /* end */
 
+#if defined(_MSC_VER) && !defined(__clang__)
+#define VHMN_STB_DO_PRAGMA(x) __pragma(x)
+#else
 #define VHMN_STB_DO_PRAGMA(x) _Pragma(#x)
+#endif
 #define VHMN_STB_PUSH(m) VHMN_STB_DO_PRAGMA(push_macro(#m))
 #define VHMN_STB_POP(m) VHMN_STB_DO_PRAGMA(pop_macro(#m))
 VHMN_STB_MACROS(VHMN_STB_PUSH)
