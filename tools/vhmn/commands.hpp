@@ -8,5 +8,8 @@
 namespace vhmn::cli {
 
 int cmd_forward(const std::vector<std::string>& args);
+int cmd_train(const std::vector<std::string>& args);
+int cmd_eval(const std::vector<std::string>& args);
+int cmd_predict(const std::vector<std::string>& args);
 
 }  // namespace vhmn::cli

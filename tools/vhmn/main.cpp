@@ -19,6 +19,9 @@ struct Command {
 const Command kCommands[] = {
     {"forward", vhmn::cli::cmd_forward,
      "run a checkpoint on images from a safetensors file (eval mode); optionally write gradients"},
+    {"train", vhmn::cli::cmd_train, "train a model on Fashion-MNIST, CIFAR-10/100 or an image folder"},
+    {"eval", vhmn::cli::cmd_eval, "top-1 / top-5 / per-class accuracy and confusion matrix of a checkpoint"},
+    {"predict", vhmn::cli::cmd_predict, "classify image files (PNG, JPEG, BMP) with a checkpoint"},
 };
 
 void usage(std::FILE* out) {

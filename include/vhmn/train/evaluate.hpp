@@ -1,0 +1,91 @@
+// vhmn/train/evaluate.hpp — accuracy of a model on a labelled data set.
+//
+// Runs the model in eval mode (banks frozen) over the whole set in order and
+// reports mean cross-entropy, top-1, top-5, per-class accuracy and the
+// confusion matrix (rows: true class, columns: predicted class).
+#pragma once
+
+#include <algorithm>
+#include <numeric>
+#include <vector>
+
+#include "vhmn/data/dataset.hpp"
+#include "vhmn/data/normalize.hpp"
+#include "vhmn/nn/vhmn_model.hpp"
+#include "vhmn/ops/cross_entropy.hpp"
+
+namespace vhmn::train {
+
+struct EvalResult {
+  index_t count = 0, classes = 0;
+  double loss = 0, top1 = 0, top5 = 0;
+  std::vector<double> per_class;        // [K] accuracy of each true class
+  std::vector<std::int64_t> confusion;  // [K, K] counts, row = true class
+};
+
+/// Fails unless `ds` fits `config` (channels, image size, classes).
+inline void check_dataset_fits(const data::Dataset& ds, const ModelConfig& c) {
+  VHMN_CHECK(ds.channels == c.channels && ds.height == c.image && ds.width == c.image,
+             "data set '" << ds.name << "' has " << ds.channels << "x" << ds.height << "x" << ds.width
+                          << " images but the model takes " << c.channels << "x" << c.image << "x" << c.image);
+  VHMN_CHECK(ds.classes <= c.classes,
+             "data set '" << ds.name << "' has " << ds.classes << " classes but the model only " << c.classes);
+}
+
+template <class T, int D, int L>
+EvalResult evaluate(VHMN<T, D, L>& model, const data::Dataset& ds, const data::Normalization& norm,
+                    index_t batch_size = 256) {
+  const ModelConfig& c = model.config();
+  check_dataset_fits(ds, c);
+  VHMN_CHECK(batch_size > 0, "evaluation batch size must be > 0");
+  const bool was_training = model.training();
+  model.eval();
+  const index_t K = c.classes;
+  EvalResult r;
+  r.count = ds.size;
+  r.classes = K;
+  r.confusion.assign(static_cast<std::size_t>(K * K), 0);
+  const auto lut = data::normalization_lut<T>(norm);
+  Tensor<T> images, targets, probs;
+  double loss_sum = 0;
+  index_t top1 = 0, top5 = 0;
+  std::vector<index_t> order(static_cast<std::size_t>(K));
+  for (index_t start = 0; start < ds.size; start += batch_size) {
+    const index_t B = std::min(batch_size, ds.size - start);
+    images.resize({B, ds.channels, ds.height, ds.width});
+    targets.resize_zero({B, K});
+    probs.resize({B, K});
+    for (index_t b = 0; b < B; ++b) {
+      data::normalize_image(ds.image(start + b), ds.channels, ds.height * ds.width, lut,
+                            images.data() + b * ds.image_numel());
+      targets[b * K + ds.labels[static_cast<std::size_t>(start + b)]] = T(1);
+    }
+    const T* logits = model.forward(images.data(), B);
+    loss_sum += double(ops::cross_entropy_forward(probs.data(), logits, targets.data(), B, K)) * double(B);
+    for (index_t b = 0; b < B; ++b) {
+      const T* lb = logits + b * K;
+      std::iota(order.begin(), order.end(), index_t(0));
+      const index_t k5 = std::min<index_t>(5, K);
+      std::partial_sort(order.begin(), order.begin() + k5, order.end(),
+                        [&](index_t x, index_t y) { return lb[x] > lb[y] || (lb[x] == lb[y] && x < y); });
+      const index_t y = ds.labels[static_cast<std::size_t>(start + b)];
+      top1 += order[0] == y;
+      top5 += std::find(order.begin(), order.begin() + k5, y) != order.begin() + k5;
+      ++r.confusion[static_cast<std::size_t>(y * K + order[0])];
+    }
+  }
+  r.loss = loss_sum / double(ds.size);
+  r.top1 = double(top1) / double(ds.size);
+  r.top5 = double(top5) / double(ds.size);
+  r.per_class.assign(static_cast<std::size_t>(K), 0.0);
+  for (index_t y = 0; y < K; ++y) {
+    std::int64_t row = 0;
+    for (index_t k = 0; k < K; ++k) row += r.confusion[static_cast<std::size_t>(y * K + k)];
+    r.per_class[static_cast<std::size_t>(y)] =
+        row ? double(r.confusion[static_cast<std::size_t>(y * K + y)]) / double(row) : 0.0;
+  }
+  model.train(was_training);
+  return r;
+}
+
+}  // namespace vhmn::train

@@ -1,0 +1,311 @@
+// vhmn/train/trainer.hpp — the training loop, drivable from user code.
+//
+// What this represents: epochs of
+//   forward -> soft-target cross-entropy -> backward -> finite check ->
+//   optional grad-norm clip -> optimiser step (warm-up + cosine rate) ->
+//   bank writes (SPEC.md §4: after the forward, under each sample's
+//   dominant label, with its dataset index as provenance)
+// then an evaluation on the test set, callbacks, and (with a run directory)
+// metrics.jsonl plus atomically written last.safetensors / best.safetensors.
+// Ensures: a checkpoint holds the model, banks, optimiser state, step,
+// epoch, every generator state and the normalisation, so resume() followed
+// by fit() reproduces an uninterrupted run's metrics exactly (same seed and
+// thread count). A NaN/Inf loss or gradient stops training with an Error
+// saying where; the last good checkpoint is left as it was.
+#pragma once
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+
+#include "vhmn/data/loader.hpp"
+#include "vhmn/io/checkpoint.hpp"
+#include "vhmn/io/json.hpp"
+#include "vhmn/train/evaluate.hpp"
+#include "vhmn/train/optimizer.hpp"
+
+namespace vhmn::train {
+
+struct TrainOptions {
+  index_t epochs = 10;
+  double lr = 1e-3;
+  double min_lr = 0;
+  double warmup_epochs = 0;  // may be fractional
+  OptimizerOptions optimizer;
+  double clip_norm = 0;      // > 0: clip the global gradient norm
+  std::string run_dir;       // "" = write no files
+  index_t eval_batch = 256;
+  bool eval_each_epoch = true;
+};
+
+/// Reported after every training step.
+struct StepInfo {
+  index_t epoch = 0, step = 0, steps_per_epoch = 0;  // step within the epoch, from 0
+  std::int64_t global_step = 0;
+  double loss = 0, running_loss = 0, running_acc = 0, lr = 0, images_per_s = 0, eta_s = 0;
+};
+
+/// Reported after every epoch (what metrics.jsonl records).
+struct EpochStats {
+  index_t epoch = 0;  // 1-based count of completed epochs
+  double train_loss = 0, train_acc = 0, test_loss = 0, test_acc = 0, test_top5 = 0, lr = 0, images_per_s = 0,
+         elapsed_s = 0;
+  bool has_test = false;
+  bool best = false;
+};
+
+/// Metadata keys for the data normalisation and class names, so a checkpoint
+/// alone can classify raw images (used by `vhmn predict` and `vhmn eval`).
+inline std::map<std::string, std::string> normalization_metadata(const data::Normalization& n,
+                                                                 const std::vector<std::string>& class_names) {
+  io::Json mean = io::Json::array(), std = io::Json::array(), names = io::Json::array();
+  for (double v : n.mean) mean.push_back(v);
+  for (double v : n.std) std.push_back(v);
+  for (const auto& s : class_names) names.push_back(s);
+  return {{"vhmn.norm_mean", mean.dump()}, {"vhmn.norm_std", std.dump()}, {"vhmn.class_names", names.dump()}};
+}
+/// Reads normalisation back; false if the checkpoint has none.
+inline bool normalization_from_metadata(const std::map<std::string, std::string>& m, data::Normalization& n,
+                                        std::vector<std::string>& class_names, const std::string& source) {
+  auto mean = m.find("vhmn.norm_mean"), std = m.find("vhmn.norm_std");
+  if (mean == m.end() || std == m.end()) return false;
+  n.mean.clear();
+  n.std.clear();
+  const io::Json mean_json = io::Json::parse(mean->second, source + " vhmn.norm_mean");
+  const io::Json std_json = io::Json::parse(std->second, source + " vhmn.norm_std");
+  for (const auto& v : mean_json.as_array()) n.mean.push_back(v.as_double());
+  for (const auto& v : std_json.as_array()) n.std.push_back(v.as_double());
+  VHMN_CHECK(n.mean.size() == n.std.size(), source << ": vhmn.norm_mean and vhmn.norm_std differ in length");
+  for (double s : n.std) VHMN_CHECK(s > 0, source << ": vhmn.norm_std holds a non-positive value");
+  class_names.clear();
+  if (auto names = m.find("vhmn.class_names"); names != m.end()) {
+    const io::Json names_json = io::Json::parse(names->second, source + " vhmn.class_names");
+    for (const auto& v : names_json.as_array()) class_names.push_back(v.as_string());
+  }
+  return true;
+}
+
+template <class T = float>
+class Trainer {
+ public:
+  using Model = VHMN<T>;
+
+  /// `test` may be null (no evaluation). The data sets must outlive the trainer.
+  Trainer(Model& model, const data::Dataset& train, const data::Dataset* test, data::Normalization norm,
+          data::LoaderOptions loader, TrainOptions options)
+      : model_(model),
+        train_(train),
+        test_(test),
+        norm_(std::move(norm)),
+        options_(std::move(options)),
+        loader_(train, norm_, loader),
+        optimizer_(model.parameters(), options_.optimizer) {
+    check_dataset_fits(train, model.config());
+    if (test) check_dataset_fits(*test, model.config());
+    VHMN_CHECK(options_.epochs >= 0, "epochs must be >= 0, got " << options_.epochs);
+    VHMN_CHECK(options_.lr > 0 && std::isfinite(options_.lr), "learning rate must be > 0, got " << options_.lr);
+    VHMN_CHECK(options_.warmup_epochs >= 0, "warm-up epochs must be >= 0");
+    const std::int64_t per_epoch = loader_.num_batches();
+    schedule_.lr = options_.lr;
+    schedule_.min_lr = options_.min_lr;
+    schedule_.warmup_steps = static_cast<std::int64_t>(std::llround(options_.warmup_epochs * double(per_epoch)));
+    schedule_.total_steps = std::max<std::int64_t>(1, per_epoch * options_.epochs);
+    if (!options_.run_dir.empty()) std::filesystem::create_directories(options_.run_dir);
+  }
+
+  std::function<void(const StepInfo&)> on_step;     // after every step
+  std::function<void(const EpochStats&)> on_epoch;  // after every epoch
+
+  index_t epochs_done() const { return epoch_; }
+  double best_accuracy() const { return best_acc_; }
+  const WarmupCosine& schedule() const { return schedule_; }
+  Optimizer<T>& optimizer() { return optimizer_; }
+  /// Extra metadata stored in every checkpoint (e.g. the command line).
+  std::map<std::string, std::string>& extra_metadata() { return extra_metadata_; }
+
+  /// Trains from the current epoch up to options.epochs, or for at most
+  /// `max_new_epochs` epochs when that is >= 0 (a time-boxed session; the
+  /// schedule still spans options.epochs, so resume() continues it).
+  void fit(index_t max_new_epochs = -1) {
+    const index_t stop = max_new_epochs >= 0 ? std::min(options_.epochs, epoch_ + max_new_epochs) : options_.epochs;
+    const auto params = model_.parameters();
+    const index_t K = model_.config().classes;
+    Tensor<T> probs, dlogits;
+    data::BasicBatch<T> batch;
+    while (epoch_ < stop) {
+      model_.train();
+      loader_.start_epoch(epoch_);
+      const index_t steps = loader_.num_batches();
+      const auto epoch_start = std::chrono::steady_clock::now();
+      double loss_sum = 0, correct = 0, seen = 0;
+      index_t step = 0;
+      double lr = 0;
+      while (loader_.next(batch)) {
+        const index_t B = batch.size();
+        lr = schedule_.at(optimizer_.steps());
+        const T* logits = model_.forward(batch.images.data(), B);
+        probs.resize({B, K});
+        const double loss = double(ops::cross_entropy_forward(probs.data(), logits, batch.targets.data(), B, K));
+        VHMN_CHECK(std::isfinite(loss), "non-finite loss (" << loss << ") at epoch " << epoch_ + 1 << ", step "
+                                                            << step + 1 << ": training stopped" << kept_note());
+        dlogits.resize_zero({B, K});
+        ops::cross_entropy_backward(dlogits.data(), probs.data(), batch.targets.data(), B, K);
+        model_.zero_grad();
+        model_.backward(dlogits.data());
+        const std::string bad = first_non_finite_grad(params);
+        VHMN_CHECK(bad.empty(), "non-finite gradient in '" << bad << "' at epoch " << epoch_ + 1 << ", step "
+                                                           << step + 1 << ": training stopped" << kept_note());
+        if (options_.clip_norm > 0) clip_grad_norm(params, options_.clip_norm);
+        optimizer_.step(lr);
+        model_.remember(batch.labels.data(), batch.indices.data());
+
+        for (index_t b = 0; b < B; ++b) {
+          const T* lb = logits + b * K;
+          correct += (std::max_element(lb, lb + K) - lb) == batch.labels[static_cast<std::size_t>(b)];
+        }
+        loss_sum += loss * double(B);
+        seen += double(B);
+        ++step;
+        if (on_step) {
+          StepInfo info;
+          info.epoch = epoch_;
+          info.step = step - 1;
+          info.steps_per_epoch = steps;
+          info.global_step = optimizer_.steps();
+          info.loss = loss;
+          info.running_loss = loss_sum / seen;
+          info.running_acc = correct / seen;
+          info.lr = lr;
+          const double secs = seconds_since(epoch_start);
+          info.images_per_s = seen / std::max(secs, 1e-9);
+          info.eta_s = secs / double(step) * double(steps - step);
+          on_step(info);
+        }
+      }
+      const double train_secs = seconds_since(epoch_start);
+      train_seconds_ += train_secs;
+      ++epoch_;
+      EpochStats st;
+      st.epoch = epoch_;
+      st.train_loss = loss_sum / std::max(seen, 1.0);
+      st.train_acc = correct / std::max(seen, 1.0);
+      st.lr = lr;
+      st.images_per_s = seen / std::max(train_secs, 1e-9);
+      if (test_ && (options_.eval_each_epoch || epoch_ == options_.epochs)) {
+        const EvalResult r = evaluate(model_, *test_, norm_, options_.eval_batch);
+        st.has_test = true;
+        st.test_loss = r.loss;
+        st.test_acc = r.top1;
+        st.test_top5 = r.top5;
+        if (r.top1 > best_acc_) {
+          best_acc_ = r.top1;
+          st.best = true;
+        }
+      }
+      elapsed_ += seconds_since(epoch_start);
+      st.elapsed_s = elapsed_;
+      if (!options_.run_dir.empty()) {
+        append_metrics(st);
+        save(run_path("last.safetensors"));
+        if (st.best) save(run_path("best.safetensors"));
+      }
+      if (on_epoch) on_epoch(st);
+    }
+  }
+
+  /// Writes model + banks + optimiser + progress + generators + normalisation.
+  void save(const std::string& path) {
+    std::map<std::string, std::string> meta = normalization_metadata(norm_, train_.class_names);
+    for (const auto& [k, v] : extra_metadata_) meta[k] = v;
+    meta["train.epoch"] = std::to_string(epoch_);
+    meta["train.best_acc"] = io::Json(best_acc_).dump();
+    meta["train.elapsed_s"] = io::Json(elapsed_).dump();
+    meta["train.optimizer"] = optimizer_kind_name(optimizer_.options().kind);
+    std::vector<io::RawTensor> extra = optimizer_.state(io::DType::F32);
+    const Rng::State& rs = model_.memory_rng().state();
+    std::vector<std::int64_t> words;
+    for (std::uint64_t w : rs) {
+      std::int64_t s;
+      std::memcpy(&s, &w, sizeof s);
+      words.push_back(s);
+    }
+    extra.push_back(io::make_raw_i64("train.memory_rng", words));
+    save_checkpoint(path, model_, io::DType::F32, meta, std::move(extra));
+  }
+
+  /// Restores everything save() wrote; the next fit() continues from there.
+  void resume(const std::string& path) {
+    const io::SafetensorsFile file = io::read_safetensors(path);
+    const ModelConfig saved = ModelConfig::from_metadata(file.metadata, path);
+    VHMN_CHECK(saved.to_metadata() == model_.config().to_metadata(),
+               path << ": checkpoint was written for a different model config");
+    load_model_state(model_, file, path);
+    optimizer_.load_state(file, path);
+    auto get = [&](const char* key) -> std::string {
+      auto it = file.metadata.find(key);
+      VHMN_CHECK(it != file.metadata.end(), path << ": not a training checkpoint (metadata '" << key << "' missing)");
+      return it->second;
+    };
+    epoch_ = static_cast<index_t>(io::Json::parse(get("train.epoch"), path).as_int64());
+    best_acc_ = io::Json::parse(get("train.best_acc"), path).as_double();
+    elapsed_ = io::Json::parse(get("train.elapsed_s"), path).as_double();
+    const io::RawTensor* rng = file.find("train.memory_rng");
+    VHMN_CHECK(rng, path << ": not a training checkpoint ('train.memory_rng' missing)");
+    const auto words = io::to_int64_vector(*rng);
+    VHMN_CHECK(words.size() == 4, path << ": 'train.memory_rng' must hold 4 words");
+    Rng::State s;
+    for (std::size_t i = 0; i < 4; ++i) std::memcpy(&s[i], &words[i], sizeof s[i]);
+    model_.memory_rng().set_state(s);
+  }
+
+ private:
+  static double seconds_since(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  }
+  std::string run_path(const std::string& name) const {
+    return (std::filesystem::path(options_.run_dir) / name).string();
+  }
+  std::string kept_note() const {
+    if (options_.run_dir.empty() || epoch_ == 0) return "";
+    return "; the last good checkpoint " + run_path("last.safetensors") + " (epoch " + std::to_string(epoch_) +
+           ") is kept";
+  }
+  void append_metrics(const EpochStats& st) {
+    io::Json j = io::Json::object();
+    j.set("epoch", st.epoch);
+    j.set("train_loss", st.train_loss);
+    j.set("train_acc", st.train_acc);
+    if (st.has_test) {
+      j.set("test_loss", st.test_loss);
+      j.set("test_acc", st.test_acc);
+      j.set("test_top5", st.test_top5);
+    } else {
+      j.set("test_loss", nullptr);
+      j.set("test_acc", nullptr);
+    }
+    j.set("lr", st.lr);
+    j.set("images_per_s", st.images_per_s);
+    j.set("elapsed_s", st.elapsed_s);
+    std::ofstream out(run_path("metrics.jsonl"), std::ios::app);
+    VHMN_CHECK(out, "cannot append to " << run_path("metrics.jsonl"));
+    out << j.dump() << "\n";
+    VHMN_CHECK(out.good(), "failed writing " << run_path("metrics.jsonl"));
+  }
+
+  Model& model_;
+  const data::Dataset& train_;
+  const data::Dataset* test_;
+  data::Normalization norm_;
+  TrainOptions options_;
+  data::BasicDataLoader<T> loader_;
+  Optimizer<T> optimizer_;
+  WarmupCosine schedule_;
+  std::map<std::string, std::string> extra_metadata_;
+  index_t epoch_ = 0;
+  double best_acc_ = -1, elapsed_ = 0, train_seconds_ = 0;
+};
+
+}  // namespace vhmn::train

@@ -1,0 +1,227 @@
+// tools/vhmn/cmd_train.cpp — `vhmn train`: train a V-HMN on a real data set.
+#include <cstdio>
+#include <filesystem>
+
+#include <vhmn/data/subset.hpp>
+#include <vhmn/train/trainer.hpp>
+#include <vhmn/vhmn.hpp>
+
+#include "args.hpp"
+#include "commands.hpp"
+#include "data_args.hpp"
+#include "progress.hpp"
+
+namespace vhmn::cli {
+namespace {
+
+const char* kTrainHelp =
+    "usage: vhmn train --data KIND [--data-dir DIR] --out RUN_DIR [options]\n"
+    "       vhmn train --resume RUN_DIR [--epochs N] [--threads N] [--workers N] [--stop-after N]\n"
+    "\n"
+    "data:\n%s"
+    "  --fraction F       keep a class-stratified fraction F of the training set (e.g. 0.1)\n"
+    "  --imbalance R      long-tailed training set with imbalance ratio R (e.g. 50, 100)\n"
+    "  --train-limit N    use only the first N training images (quick runs)\n"
+    "  --test-limit N     evaluate on only the first N test images\n"
+    "model:\n"
+    "  --config NAME      fmnist-small | cifar-small | paper-cifar (default: fmnist-small for\n"
+    "                     (fashion-)mnist, cifar-small otherwise); image size, channels and\n"
+    "                     classes always follow the data\n"
+    "  --patch --dim --latent --depth --window --local-slots --global-slots --mlp-ratio\n"
+    "  --iters --local-writes --inv-temperature   override single sizes of the config\n"
+    "optimisation:\n"
+    "  --epochs N (10)  --batch B (128)  --lr X (2e-3)  --min-lr X (0)  --warmup E (1 epoch)\n"
+    "  --optimizer adamw|adam|sgd (adamw)  --weight-decay X (0.05)  --momentum X (0.9)\n"
+    "  --clip X           clip the global gradient norm to X (default off)\n"
+    "  --augment LIST     comma list of crop, flip, autoaugment, randaugment, erasing, mixup,\n"
+    "                     cutmix; or 'paper' (crop, flip, autoaugment, mixup/cutmix, smoothing 0.1)\n"
+    "                     or 'none' (default: crop,flip for CIFAR, none otherwise)\n"
+    "  --label-smoothing X (0)\n"
+    "run:\n"
+    "  --out RUN_DIR      metrics.jsonl, last.safetensors, best.safetensors go here\n"
+    "  --resume RUN_DIR   continue a run exactly where its last checkpoint left it\n"
+    "  --seed S (0)  --threads N (all cores)  --workers N (1: batch-building threads)\n"
+    "  --stop-after N     stop after N more epochs (the schedule still spans --epochs)\n";
+
+const std::set<std::string> kTrainOptions = {
+    "data", "data-dir", "fraction", "imbalance", "train-limit", "test-limit", "config", "patch", "dim", "latent",
+    "depth", "window", "local-slots", "global-slots", "mlp-ratio", "iters", "local-writes", "inv-temperature",
+    "epochs", "batch", "lr", "min-lr", "warmup", "optimizer", "weight-decay", "momentum", "clip", "augment",
+    "label-smoothing", "out", "resume", "seed", "threads", "workers", "stop-after"};
+const std::set<std::string> kResumeOverrides = {"resume", "epochs", "threads", "workers", "stop-after"};
+
+data::AugmentOptions parse_augment(const std::string& list, double smoothing) {
+  data::AugmentOptions a;
+  if (list == "paper") {
+    a = data::AugmentOptions::paper_cifar();
+    return a;
+  }
+  a.label_smoothing = smoothing;
+  if (list == "none" || list.empty()) return a;
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    const std::size_t comma = list.find(',', start);
+    const std::string item = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (item == "crop") a.crop = 1.0;
+    else if (item == "flip") a.flip = 0.5;
+    else if (item == "autoaugment") a.autoaugment = 1.0;
+    else if (item == "randaugment") a.randaugment = 1.0;
+    else if (item == "erasing") a.erasing = 0.25;
+    else if (item == "mixup") a.mixup = 0.5;
+    else if (item == "cutmix") a.cutmix = 0.5;
+    else VHMN_FAIL("--augment: unknown item '" << item << "'");
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  if (a.mixup > 0 && a.cutmix == 0) a.mixup = 1.0;
+  if (a.cutmix > 0 && a.mixup == 0) a.cutmix = 1.0;
+  return a;
+}
+
+}  // namespace
+
+int cmd_train(const std::vector<std::string>& argv_in) {
+  std::vector<std::string> argv = argv_in;
+  {
+    const Args probe(argv, {"help"}, kTrainOptions);
+    if (probe.flag("help")) {
+      std::printf(kTrainHelp, kDataHelp);
+      return 0;
+    }
+    VHMN_CHECK(probe.positional().empty(), "unexpected argument '" << probe.positional()[0] << "'");
+    if (probe.has("resume")) {
+      // Everything but a few run-time knobs comes from the run's own checkpoint.
+      for (std::size_t i = 0; i < argv.size(); ++i)
+        if (argv[i].rfind("--", 0) == 0) {
+          std::string name = argv[i].substr(2);
+          name = name.substr(0, name.find('='));
+          VHMN_CHECK(kResumeOverrides.count(name),
+                     "with --resume only --epochs, --threads, --workers and --stop-after may be given, not --" << name);
+        }
+      const std::string ckpt = (std::filesystem::path(probe.required("resume")) / "last.safetensors").string();
+      const io::SafetensorsFile file = io::read_safetensors(ckpt);
+      auto it = file.metadata.find("train.args");
+      VHMN_CHECK(it != file.metadata.end(), ckpt << ": has no 'train.args' metadata; it was not written by vhmn train");
+      std::vector<std::string> saved;
+      const io::Json saved_json = io::Json::parse(it->second, ckpt);
+      for (const auto& v : saved_json.as_array()) saved.push_back(v.as_string());
+      saved.insert(saved.end(), argv.begin(), argv.end());  // later values win
+      argv = saved;
+    }
+  }
+  const Args args(argv, {"help"}, kTrainOptions);
+  const bool resuming = args.has("resume");
+
+  if (args.has("threads")) {
+    const long long n = args.integer("threads", 0);
+    VHMN_CHECK(n >= 1 && n <= 4096, "--threads must be between 1 and 4096, got " << n);
+    set_num_threads(static_cast<int>(n));
+  }
+  const std::string kind = args.required("data");
+  const std::string dir = args.has("data-dir") ? args.str("data-dir", "") : default_data_dir(kind);
+  const bool mnist_like = kind == "fashion-mnist" || kind == "mnist";
+
+  // ---- model config: preset, then the data's shape, then single overrides
+  ModelConfig config = ModelConfig::preset(args.str("config", mnist_like ? "fmnist-small" : "cifar-small"));
+  data::Dataset train_set, test_set;
+  load_split(kind, dir, data::Split::Train, train_set, config.image, config.channels);
+  const bool has_test = load_split(kind, dir, data::Split::Test, test_set, config.image, config.channels);
+  limit_dataset(train_set, args.integer("train-limit", 0));
+  limit_dataset(test_set, args.integer("test-limit", 0));
+  VHMN_CHECK(train_set.height == train_set.width,
+             "training images are " << train_set.height << "x" << train_set.width << "; V-HMN needs square images");
+  config.image = train_set.height;
+  config.channels = train_set.channels;
+  config.classes = train_set.classes;
+  auto size = [&](const char* name, index_t& field) { field = static_cast<index_t>(args.integer(name, field)); };
+  size("patch", config.patch);
+  size("dim", config.dim);
+  size("latent", config.latent);
+  size("depth", config.depth);
+  size("window", config.window);
+  size("local-slots", config.local_slots);
+  size("global-slots", config.global_slots);
+  size("mlp-ratio", config.mlp_ratio);
+  size("iters", config.iters);
+  size("local-writes", config.local_writes);
+  config.inv_temperature = args.number("inv-temperature", config.inv_temperature);
+  config.validate();
+
+  // ---- subsets from the paper's experiments
+  const std::uint64_t seed = static_cast<std::uint64_t>(args.integer("seed", 0));
+  if (args.has("fraction")) {
+    const double f = args.number("fraction", 1.0);
+    VHMN_CHECK(f > 0 && f <= 1, "--fraction must be in (0, 1], got " << f);
+    train_set = train_set.subset(data::stratified_fraction(train_set, f, data::derive_seed(seed, 11)));
+  }
+  if (args.has("imbalance")) {
+    const double r = args.number("imbalance", 1.0);
+    VHMN_CHECK(r >= 1, "--imbalance must be >= 1, got " << r);
+    train_set = train_set.subset(data::long_tail_indices(train_set, r, data::derive_seed(seed, 12)));
+  }
+
+  // ---- options
+  data::LoaderOptions loader;
+  loader.batch_size = static_cast<index_t>(args.integer("batch", 128));
+  loader.num_workers = static_cast<int>(args.integer("workers", 1));
+  loader.seed = data::derive_seed(seed, 1);
+  loader.augment = parse_augment(args.str("augment", mnist_like || kind == "folder" ? "none" : "crop,flip"),
+                                 args.number("label-smoothing", 0.0));
+  train::TrainOptions opt;
+  opt.epochs = static_cast<index_t>(args.integer("epochs", 10));
+  opt.lr = args.number("lr", 2e-3);
+  opt.min_lr = args.number("min-lr", 0.0);
+  opt.warmup_epochs = args.number("warmup", 1.0);
+  opt.optimizer.kind = train::optimizer_kind_from_string(args.str("optimizer", "adamw"));
+  opt.optimizer.weight_decay = args.number("weight-decay", 0.05);
+  opt.optimizer.momentum = args.number("momentum", 0.9);
+  opt.clip_norm = args.number("clip", 0.0);
+  opt.run_dir = resuming ? args.required("resume") : args.required("out");
+
+  const data::Normalization norm = data::compute_normalization(train_set);
+  VHMN<float> model(config, seed);
+  train::Trainer<float> trainer(model, train_set, has_test ? &test_set : nullptr, norm, loader, opt);
+  io::Json saved_args = io::Json::array();
+  for (const auto& a : argv_in) saved_args.push_back(a);
+  if (!resuming) trainer.extra_metadata()["train.args"] = saved_args.dump();
+  else {
+    // keep the original command line (minus overrides) for the next resume
+    const std::string ckpt = (std::filesystem::path(opt.run_dir) / "last.safetensors").string();
+    trainer.resume(ckpt);
+    trainer.extra_metadata()["train.args"] = io::read_safetensors(ckpt).metadata.at("train.args");
+    std::printf("resuming %s at epoch %lld of %lld\n", ckpt.c_str(), static_cast<long long>(trainer.epochs_done()),
+                static_cast<long long>(opt.epochs));
+  }
+
+  std::printf("vhmn train: %s (%lld train / %lld test images, %lld classes) -> %s\n", train_set.name.c_str(),
+              static_cast<long long>(train_set.size), static_cast<long long>(has_test ? test_set.size : 0),
+              static_cast<long long>(config.classes), opt.run_dir.c_str());
+  std::printf("model: image %lld, patch %lld, D %lld, L %lld, depth %lld, k %lld, S_l %lld, S_g %lld, T %lld; "
+              "%d threads\n",
+              static_cast<long long>(config.image), static_cast<long long>(config.patch),
+              static_cast<long long>(config.dim), static_cast<long long>(config.latent),
+              static_cast<long long>(config.depth), static_cast<long long>(config.window),
+              static_cast<long long>(config.local_slots), static_cast<long long>(config.global_slots),
+              static_cast<long long>(config.iters), num_threads());
+  std::fflush(stdout);
+
+  Progress progress(opt.epochs);
+  trainer.on_step = [&](const train::StepInfo& s) { progress.step(s); };
+  train::EpochStats last_epoch;
+  trainer.on_epoch = [&](const train::EpochStats& e) {
+    progress.epoch(e);
+    last_epoch = e;
+  };
+  trainer.fit(args.has("stop-after") ? static_cast<index_t>(args.integer("stop-after", -1)) : -1);
+
+  const std::string last = (std::filesystem::path(opt.run_dir) / "last.safetensors").string();
+  if (last_epoch.has_test)
+    std::printf("done: test accuracy %.2f%% after %lld epochs (best %.2f%%); checkpoints %s and %s/best.safetensors\n",
+                100.0 * last_epoch.test_acc, static_cast<long long>(last_epoch.epoch), 100.0 * trainer.best_accuracy(),
+                last.c_str(), opt.run_dir.c_str());
+  else
+    std::printf("done: checkpoint %s\n", last.c_str());
+  return 0;
+}
+
+}  // namespace vhmn::cli
