@@ -1,10 +1,19 @@
 // vhmn/core/eigen.hpp — the one place vhmn includes Eigen.
 //
-// Why: GCC 12 reports false -W(maybe-)uninitialized warnings inside Eigen's
-// AVX-512 packet code (in GCC's own intrinsics headers). They are silenced
-// here, at the library's boundary, so users' -Wall -Wextra builds stay clean
-// without any flag on their side.
+// Why EIGEN_DONT_PARALLELIZE: vhmn threads its matrix products itself
+// (ops/gemm.hpp). Eigen's own OpenMP path picks its blocking from the thread
+// count (so results would change with it) and opens a parallel region for
+// every small product (measured: ~40% of a small model's training time spent
+// spinning). If the user included Eigen before vhmn, with parallelisation
+// on, ops::gemm falls back to Eigen::setNbThreads(1) at its first call.
+// Why the pragmas: GCC 12 reports false -W(maybe-)uninitialized warnings
+// inside Eigen's AVX-512 packet code (in GCC's own intrinsics headers); they
+// are silenced here, at the library's boundary.
 #pragma once
+
+#if !defined(EIGEN_CORE_H) && !defined(EIGEN_CORE_MODULE_H) && !defined(EIGEN_DONT_PARALLELIZE)
+#define EIGEN_DONT_PARALLELIZE
+#endif
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push

@@ -48,6 +48,11 @@ template <class T>
 void gemm(T* c, const T* a, const T* b, index_t M, index_t N, index_t K, Trans ta, Trans tb, T alpha = T(1),
           bool accumulate = false) {
   if (M == 0 || N == 0) return;
+#if defined(EIGEN_HAS_OPENMP)
+  // Eigen was included before vhmn with its own threading on: turn it off once.
+  static const bool eigen_serial = (Eigen::setNbThreads(1), true);
+  (void)eigen_serial;
+#endif
   if (K == 0) {
     if (!accumulate) MatMap<T>(c, M, N).setZero();
     return;
