@@ -41,13 +41,16 @@ const char* kTrainHelp =
     "  --out RUN_DIR      metrics.jsonl, last.safetensors, best.safetensors go here\n"
     "  --resume RUN_DIR   continue a run exactly where its last checkpoint left it\n"
     "  --seed S (0)  --threads N (all cores)  --workers N (1: batch-building threads)\n"
-    "  --stop-after N     stop after N more epochs (the schedule still spans --epochs)\n";
+    "  --stop-after N     stop after N more epochs (the schedule still spans --epochs)\n"
+    "  --time-limit MIN   wall-clock budget for training + evaluation: the cosine schedule\n"
+    "                     follows the share of the budget used and training stops when it\n"
+    "                     is spent (--epochs is then an upper bound; not bit-reproducible)\n";
 
 const std::set<std::string> kTrainOptions = {
     "data", "data-dir", "fraction", "imbalance", "train-limit", "test-limit", "config", "patch", "dim", "latent",
     "depth", "window", "local-slots", "global-slots", "mlp-ratio", "iters", "local-writes", "inv-temperature",
     "epochs", "batch", "lr", "min-lr", "warmup", "optimizer", "weight-decay", "momentum", "clip", "augment",
-    "label-smoothing", "out", "resume", "seed", "threads", "workers", "stop-after"};
+    "label-smoothing", "out", "resume", "seed", "threads", "workers", "stop-after", "time-limit"};
 const std::set<std::string> kResumeOverrides = {"resume", "epochs", "threads", "workers", "stop-after"};
 
 data::AugmentOptions parse_augment(const std::string& list, double smoothing) {
@@ -176,6 +179,8 @@ int cmd_train(const std::vector<std::string>& argv_in) {
   opt.optimizer.weight_decay = args.number("weight-decay", 0.05);
   opt.optimizer.momentum = args.number("momentum", 0.9);
   opt.clip_norm = args.number("clip", 0.0);
+  opt.time_limit_s = 60.0 * args.number("time-limit", 0.0);
+  VHMN_CHECK(opt.time_limit_s >= 0, "--time-limit must be >= 0 minutes");
   opt.run_dir = resuming ? args.required("resume") : args.required("out");
 
   const data::Normalization norm = data::compute_normalization(train_set);

@@ -39,6 +39,12 @@ struct TrainOptions {
   std::string run_dir;       // "" = write no files
   index_t eval_batch = 256;
   bool eval_each_epoch = true;
+  // > 0: a wall-clock budget in seconds for training plus evaluation. The
+  // schedule then follows the larger of the step fraction and the time
+  // fraction used, and training stops (then evaluates and saves) once the
+  // budget is spent. Such runs depend on timing, so they are not
+  // reproducible bit for bit; `epochs` stays an upper bound.
+  double time_limit_s = 0;
 };
 
 /// Reported after every training step.
@@ -130,7 +136,7 @@ class Trainer {
   /// `max_new_epochs` epochs when that is >= 0 (a time-boxed session; the
   /// schedule still spans options.epochs, so resume() continues it).
   void fit(index_t max_new_epochs = -1) {
-    const index_t stop = max_new_epochs >= 0 ? std::min(options_.epochs, epoch_ + max_new_epochs) : options_.epochs;
+    index_t stop = max_new_epochs >= 0 ? std::min(options_.epochs, epoch_ + max_new_epochs) : options_.epochs;
     const auto params = model_.parameters();
     const index_t K = model_.config().classes;
     Tensor<T> probs, dlogits;
@@ -143,9 +149,10 @@ class Trainer {
       double loss_sum = 0, correct = 0, seen = 0;
       index_t step = 0;
       double lr = 0;
+      bool out_of_time = false;
       while (loader_.next(batch)) {
         const index_t B = batch.size();
-        lr = schedule_.at(optimizer_.steps());
+        lr = learning_rate(epoch_start);
         const T* logits = model_.forward(batch.images.data(), B);
         probs.resize({B, K});
         const double loss = double(ops::cross_entropy_forward(probs.data(), logits, batch.targets.data(), B, K));
@@ -169,6 +176,11 @@ class Trainer {
         loss_sum += loss * double(B);
         seen += double(B);
         ++step;
+        // the final evaluation must fit in the budget too: keep the last one's duration in reserve
+        if (options_.time_limit_s > 0 && elapsed_ + seconds_since(epoch_start) + eval_reserve_s() >= options_.time_limit_s) {
+          out_of_time = true;  // the budget is spent: evaluate and save what we have
+          break;
+        }
         if (on_step) {
           StepInfo info;
           info.epoch = epoch_;
@@ -194,8 +206,11 @@ class Trainer {
       st.train_acc = correct / std::max(seen, 1.0);
       st.lr = lr;
       st.images_per_s = seen / std::max(train_secs, 1e-9);
-      if (test_ && (options_.eval_each_epoch || epoch_ == options_.epochs)) {
+      if (out_of_time) stop = epoch_;  // this was the last epoch
+      if (test_ && (options_.eval_each_epoch || epoch_ == stop)) {
+        const auto eval_start = std::chrono::steady_clock::now();
         const EvalResult r = evaluate(model_, *test_, norm_, options_.eval_batch);
+        last_eval_s_ = seconds_since(eval_start);
         st.has_test = true;
         st.test_loss = r.loss;
         st.test_acc = r.top1;
@@ -262,6 +277,18 @@ class Trainer {
   }
 
  private:
+  /// Rate for the next step: by step count, or by the share of the time
+  /// budget used when that is further along.
+  double learning_rate(std::chrono::steady_clock::time_point epoch_start) const {
+    const std::int64_t step = optimizer_.steps();
+    if (options_.time_limit_s <= 0) return schedule_.at(step);
+    const double budget = std::max(1e-9, options_.time_limit_s - eval_reserve_s());
+    const double time_share = (elapsed_ + seconds_since(epoch_start)) / budget;
+    const auto time_step = static_cast<std::int64_t>(time_share * double(schedule_.total_steps));
+    // warm-up still counts steps; after it, whichever clock is further along
+    return schedule_.at(step < schedule_.warmup_steps ? step : std::max(step, time_step));
+  }
+  double eval_reserve_s() const { return test_ ? 1.2 * last_eval_s_ : 0.0; }
   static double seconds_since(std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
   }
@@ -305,7 +332,7 @@ class Trainer {
   WarmupCosine schedule_;
   std::map<std::string, std::string> extra_metadata_;
   index_t epoch_ = 0;
-  double best_acc_ = -1, elapsed_ = 0, train_seconds_ = 0;
+  double best_acc_ = -1, elapsed_ = 0, train_seconds_ = 0, last_eval_s_ = 0;
 };
 
 }  // namespace vhmn::train
