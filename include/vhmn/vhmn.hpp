@@ -47,3 +47,12 @@
 #include "vhmn/io/json.hpp"
 #include "vhmn/io/safetensors.hpp"
 #include "vhmn/io/checkpoint.hpp"
+
+#include "vhmn/explain/retrieval.hpp"
+#include "vhmn/explain/hit_rates.hpp"
+#include "vhmn/explain/slot_profile.hpp"
+#include "vhmn/explain/stability.hpp"
+#include "vhmn/explain/corruptions.hpp"
+#include "vhmn/explain/font.hpp"
+#include "vhmn/explain/canvas.hpp"
+#include "vhmn/explain/svg_plot.hpp"

@@ -453,10 +453,19 @@ struct Extent<Dynamic> {
 // ---- begin vhmn/core/eigen.hpp ----
 // vhmn/core/eigen.hpp — the one place vhmn includes Eigen.
 //
-// Why: GCC 12 reports false -W(maybe-)uninitialized warnings inside Eigen's
-// AVX-512 packet code (in GCC's own intrinsics headers). They are silenced
-// here, at the library's boundary, so users' -Wall -Wextra builds stay clean
-// without any flag on their side.
+// Why EIGEN_DONT_PARALLELIZE: vhmn threads its matrix products itself
+// (ops/gemm.hpp). Eigen's own OpenMP path picks its blocking from the thread
+// count (so results would change with it) and opens a parallel region for
+// every small product (measured: ~40% of a small model's training time spent
+// spinning). If the user included Eigen before vhmn, with parallelisation
+// on, ops::gemm falls back to Eigen::setNbThreads(1) at its first call.
+// Why the pragmas: GCC 12 reports false -W(maybe-)uninitialized warnings
+// inside Eigen's AVX-512 packet code (in GCC's own intrinsics headers); they
+// are silenced here, at the library's boundary.
+
+#if !defined(EIGEN_CORE_H) && !defined(EIGEN_CORE_MODULE_H) && !defined(EIGEN_DONT_PARALLELIZE)
+#define EIGEN_DONT_PARALLELIZE
+#endif
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
@@ -679,6 +688,11 @@ template <class T>
 void gemm(T* c, const T* a, const T* b, index_t M, index_t N, index_t K, Trans ta, Trans tb, T alpha = T(1),
           bool accumulate = false) {
   if (M == 0 || N == 0) return;
+#if defined(EIGEN_HAS_OPENMP)
+  // Eigen was included before vhmn with its own threading on: turn it off once.
+  static const bool eigen_serial = (Eigen::setNbThreads(1), true);
+  (void)eigen_serial;
+#endif
   if (K == 0) {
     if (!accumulate) MatMap<T>(c, M, N).setZero();
     return;
@@ -4007,3 +4021,911 @@ std::unique_ptr<VHMN<T, D, L>> load_model(const std::string& path) {
 
 }  // namespace vhmn
 // ---- end vhmn/io/checkpoint.hpp ----
+
+// ---- begin vhmn/explain/retrieval.hpp ----
+// vhmn/explain/retrieval.hpp — what the memory recalled in the last forward.
+//
+// What this represents: read-only views of the retrieval weights every
+// memory path computed in the model's last forward (SPEC.md §3), the slots
+// they refer to with their class and provenance (SPEC.md §4: the training
+// sample and token position that wrote the slot), and the head's
+// attention-pool weights (SPEC.md §5).
+//   RetrievalView      the (R x n_written) weights of one path's LAST
+//                      refinement step: R = B*N rows (one per token, image
+//                      major) for a local path, R = B (one per image) for a
+//                      global path; every row sums to 1
+//   top_k()            the k heaviest slots of a row with weight, class and
+//                      provenance
+//   explain_last_forward()  top-k of every row of every path of every block
+//                      plus the pool weights, copied out of the model
+// Use:
+//   model.forward(images, B);
+//   auto v = explain::retrieval(model, model.blocks.size() - 1, explain::Path::Local);
+//   for (const explain::SlotHit& h : v.top_k(b * N + n, 5)) ... h.source_index ...
+// Ensures: reading changes nothing in the model (const access only) and
+// costs nothing unless called; the model computes these weights anyway.
+// Requires: a view is valid until the model's next forward. A path that ran
+// no retrieval step (T = 0, or a bank with no written slot), or a forward
+// that stored no weights (recording switched off for speed), gives an empty
+// view (empty(), top_k() returns nothing).
+
+#include <algorithm>
+#include <cstdint>
+#include <numeric>
+#include <utility>
+#include <vector>
+
+
+namespace vhmn::explain {
+
+/// Which memory path of a block.
+enum class Path { Local, Global };
+inline const char* path_name(Path p) { return p == Path::Local ? "local" : "global"; }
+
+/// One recalled slot of one query row.
+struct SlotHit {
+  index_t slot = -1;                // slot number in the bank, 0..S-1
+  double weight = 0;                // retrieval weight of the last refinement step
+  index_t slot_class = -1;          // the class that owns the slot (slot / (S/K))
+  std::int64_t source_index = -1;   // training-set index that wrote it (-1: unknown)
+  std::int64_t source_token = -1;   // token position that wrote it (-1: whole image / unknown)
+};
+
+/// Where token n sits in the image: a p x p box at (x, y) pixels.
+struct PatchBox {
+  index_t x = 0, y = 0, size = 0;
+};
+inline PatchBox patch_box(const ModelConfig& c, index_t token) {
+  VHMN_CHECK(token >= 0 && token < c.tokens(), "token " << token << " outside [0, " << c.tokens() << ")");
+  const index_t g = c.grid();
+  return PatchBox{(token % g) * c.patch, (token / g) * c.patch, c.patch};
+}
+
+template <class T>
+class RetrievalView {
+ public:
+  RetrievalView() = default;
+  /// weights: (rows, slot_ids.size()); rows_per_image: N (local) or 1 (global).
+  RetrievalView(const T* weights, index_t rows, index_t rows_per_image, const std::vector<index_t>& slot_ids,
+                const MemoryBank<T>& bank)
+      : weights_(weights),
+        rows_(rows),
+        rows_per_image_(rows_per_image),
+        slot_ids_(&slot_ids),
+        bank_(&bank) {}
+
+  /// True when there is nothing to read (no step ran, or no forward yet).
+  bool empty() const { return !weights_ || rows_ == 0 || columns() == 0; }
+  index_t rows() const { return rows_; }
+  index_t rows_per_image() const { return rows_per_image_; }
+  /// Written slots the weights are over (columns of every row).
+  index_t columns() const { return slot_ids_ ? static_cast<index_t>(slot_ids_->size()) : 0; }
+  /// Slot number of a column.
+  index_t slot(index_t column) const { return (*slot_ids_)[static_cast<std::size_t>(column)]; }
+  const std::vector<index_t>& slot_ids() const { return *slot_ids_; }
+  const MemoryBank<T>& bank() const { return *bank_; }
+  /// Weights of row r over the columns: (columns), sums to 1.
+  const T* row(index_t r) const {
+    VHMN_CHECK(!empty() && r >= 0 && r < rows_, "retrieval row " << r << " outside [0, " << rows_ << ")");
+    return weights_ + r * columns();
+  }
+
+  SlotHit hit(index_t r, index_t column) const {
+    SlotHit h;
+    h.slot = slot(column);
+    h.weight = static_cast<double>(row(r)[column]);
+    h.slot_class = bank_->slot_class(h.slot);
+    h.source_index = bank_->source_index()[static_cast<std::size_t>(h.slot)];
+    h.source_token = bank_->source_token()[static_cast<std::size_t>(h.slot)];
+    return h;
+  }
+
+  /// Columns of the k heaviest weights of row r, heaviest first (ties: lower
+  /// slot first); fewer when fewer slots are written.
+  std::vector<index_t> top_columns(index_t r, index_t k) const {
+    std::vector<index_t> cols;
+    if (empty() || k <= 0) return cols;
+    const T* w = row(r);
+    cols.resize(static_cast<std::size_t>(columns()));
+    std::iota(cols.begin(), cols.end(), index_t(0));
+    const auto kk = static_cast<std::ptrdiff_t>(std::min(k, columns()));
+    std::partial_sort(cols.begin(), cols.begin() + kk, cols.end(),
+                      [w](index_t a, index_t b) { return w[a] > w[b] || (w[a] == w[b] && a < b); });
+    cols.resize(static_cast<std::size_t>(kk));
+    return cols;
+  }
+  /// The k heaviest slots of row r with weight, class and provenance.
+  std::vector<SlotHit> top_k(index_t r, index_t k) const {
+    std::vector<SlotHit> out;
+    for (index_t c : top_columns(r, k)) out.push_back(hit(r, c));
+    return out;
+  }
+  /// Row r's weights scattered over all S slots (0 where unwritten): out (S).
+  template <class U>
+  void dense(index_t r, U* out) const {
+    std::fill(out, out + bank_->slots(), U(0));
+    if (empty()) return;
+    const T* w = row(r);
+    for (index_t c = 0; c < columns(); ++c) out[slot(c)] = static_cast<U>(w[c]);
+  }
+
+ private:
+  const T* weights_ = nullptr;
+  index_t rows_ = 0, rows_per_image_ = 1;
+  const std::vector<index_t>* slot_ids_ = nullptr;
+  const MemoryBank<T>* bank_ = nullptr;
+};
+
+/// The last refinement step of `refine` over `bank`, whose last forward had `rows` rows.
+template <class T, int L>
+RetrievalView<T> last_step(const HopfieldRefinement<T, L>& refine, const MemoryBank<T>& bank, index_t rows,
+                           index_t rows_per_image) {
+  if (refine.steps_run() == 0 || rows == 0) return {};
+  const T* weights = refine.attention(refine.steps_run() - 1);
+  if (!weights) return {};  // the forward stored no weights (recording switched off)
+  return RetrievalView<T>(weights, rows, rows_per_image, refine.slot_ids(), bank);
+}
+
+/// The last-step retrieval weights of one path of block `block` in the model's last forward.
+template <class T, int D, int L>
+RetrievalView<T> retrieval(const VHMN<T, D, L>& model, index_t block, Path path) {
+  VHMN_CHECK(block >= 0 && block < static_cast<index_t>(model.blocks.size()),
+             "block " << block << " outside [0, " << model.blocks.size() << ")");
+  const auto& blk = *model.blocks[static_cast<std::size_t>(block)];
+  const index_t B = model.last_batch(), N = model.config().tokens();
+  if (path == Path::Local) return last_step(blk.local.path.refine, blk.local.path.bank, B * N, N);
+  return last_step(blk.global.path.refine, blk.global.path.bank, B, 1);
+}
+
+/// Attention-pool weights of the head in the last forward: (B, N), rows sum to 1.
+template <class T, int D, int L>
+const Tensor<T>& pool_weights(const VHMN<T, D, L>& model) {
+  return model.pool.weights();
+}
+
+/// The token with the largest attention-pool weight of image b (ties: lowest).
+template <class T, int D, int L>
+index_t most_informative_token(const VHMN<T, D, L>& model, index_t b) {
+  const Tensor<T>& pi = model.pool.weights();
+  VHMN_CHECK(pi.rank() == 2 && b >= 0 && b < pi.dim(0), "image " << b << " outside the last forward's batch");
+  const T* w = pi.data() + b * pi.dim(1);
+  return static_cast<index_t>(std::max_element(w, w + pi.dim(1)) - w);
+}
+
+/// Top-k of every row of one path, copied out.
+struct PathExplanation {
+  Path path = Path::Local;
+  index_t rows = 0, k = 0;
+  std::vector<SlotHit> top;  // (rows, k); a row with fewer written slots is padded with slot -1
+  const SlotHit* row(index_t r) const { return top.data() + r * k; }
+};
+struct BlockExplanation {
+  PathExplanation local, global;
+};
+/// Everything explain_last_forward() reads: per block and path the top-k
+/// slots of every row, and the pool weights.
+template <class T>
+struct BatchExplanation {
+  index_t batch = 0, tokens = 0, k = 0;
+  std::vector<BlockExplanation> blocks;  // (depth)
+  Tensor<T> pool;                        // (B, N)
+};
+
+template <class T>
+PathExplanation explain_path(const RetrievalView<T>& v, Path path, index_t rows, index_t k) {
+  PathExplanation e;
+  e.path = path;
+  e.rows = rows;
+  e.k = k;
+  e.top.assign(static_cast<std::size_t>(rows * k), SlotHit{});
+  if (v.empty()) return e;
+  for (index_t r = 0; r < rows; ++r) {
+    const auto hits = v.top_k(r, k);
+    std::copy(hits.begin(), hits.end(), e.top.begin() + r * k);
+  }
+  return e;
+}
+
+/// Copies the top-k slots of every row of every path and the pool weights
+/// out of the model's last forward.
+template <class T, int D, int L>
+BatchExplanation<T> explain_last_forward(const VHMN<T, D, L>& model, index_t k = 5) {
+  VHMN_CHECK(k >= 1, "top-k needs k >= 1, got " << k);
+  VHMN_CHECK(model.last_batch() > 0, "explain_last_forward: the model has not run a forward yet");
+  BatchExplanation<T> out;
+  out.batch = model.last_batch();
+  out.tokens = model.config().tokens();
+  out.k = k;
+  for (index_t i = 0; i < static_cast<index_t>(model.blocks.size()); ++i) {
+    BlockExplanation b;
+    b.local = explain_path(retrieval(model, i, Path::Local), Path::Local, out.batch * out.tokens, k);
+    b.global = explain_path(retrieval(model, i, Path::Global), Path::Global, out.batch, k);
+    out.blocks.push_back(std::move(b));
+  }
+  out.pool = model.pool.weights();
+  return out;
+}
+
+}  // namespace vhmn::explain
+// ---- end vhmn/explain/retrieval.hpp ----
+// ---- begin vhmn/explain/hit_rates.hpp ----
+// vhmn/explain/hit_rates.hpp — how often retrieval recalls the input's class.
+//
+// What this represents: the retrieval hit rates of the paper's Table 9
+// (appendix A.12). For every query row of a path (each token for a local
+// path, each image for a global one), with y the label of the row's image:
+//   top-1 hit   the heaviest slot belongs to class y
+//   top-k hit   at least one of the k heaviest slots belongs to class y
+// and beside them what uniformly random retrieval over the same written
+// slots would score, averaged over the same rows (n written slots, m of
+// them of class y):
+//   chance top-1 = m / n
+//   chance top-k = 1 - C(n-m, k) / C(n, k)   (k distinct slots drawn at random)
+// (The paper quotes k/K, e.g. 50% for top-5 of 10 classes; the exact value
+// for 10 balanced classes is 41%.)
+
+#include <cstdint>
+#include <vector>
+
+
+namespace vhmn::explain {
+
+/// 1 - C(n-m, k) / C(n, k): some of k distinct slots out of n, m of them good, is good.
+inline double chance_any_of(index_t n, index_t m, index_t k) {
+  if (n <= 0 || m <= 0 || k <= 0) return 0.0;
+  if (k > n) k = n;
+  double none = 1.0;  // product over draws of (n-m-i)/(n-i)
+  for (index_t i = 0; i < k; ++i) {
+    if (n - m - i <= 0) return 1.0;
+    none *= double(n - m - i) / double(n - i);
+  }
+  return 1.0 - none;
+}
+
+struct HitRates {
+  index_t k = 5;
+  std::int64_t queries = 0, top1 = 0, topk = 0;
+  double chance1_sum = 0, chancek_sum = 0;
+
+  double top1_rate() const { return queries ? double(top1) / double(queries) : 0.0; }
+  double topk_rate() const { return queries ? double(topk) / double(queries) : 0.0; }
+  double chance_top1() const { return queries ? chance1_sum / double(queries) : 0.0; }
+  double chance_topk() const { return queries ? chancek_sum / double(queries) : 0.0; }
+
+  void merge(const HitRates& o) {
+    queries += o.queries;
+    top1 += o.top1;
+    topk += o.topk;
+    chance1_sum += o.chance1_sum;
+    chancek_sum += o.chancek_sum;
+  }
+};
+
+/// Adds every row of `view` to `h`; labels: (B), the label of each image of
+/// the forward (row r belongs to image r / view.rows_per_image()). An empty
+/// view adds nothing.
+template <class T>
+void accumulate_hits(HitRates& h, const RetrievalView<T>& view, const std::int32_t* labels) {
+  if (view.empty()) return;
+  const MemoryBank<T>& bank = view.bank();
+  const index_t K = bank.classes(), n = view.columns();
+  std::vector<index_t> per_class(static_cast<std::size_t>(K), 0);
+  for (index_t c = 0; c < n; ++c) ++per_class[static_cast<std::size_t>(bank.slot_class(view.slot(c)))];
+  std::vector<double> chance1(static_cast<std::size_t>(K)), chancek(static_cast<std::size_t>(K));
+  for (index_t y = 0; y < K; ++y) {
+    chance1[static_cast<std::size_t>(y)] = double(per_class[static_cast<std::size_t>(y)]) / double(n);
+    chancek[static_cast<std::size_t>(y)] = chance_any_of(n, per_class[static_cast<std::size_t>(y)], h.k);
+  }
+  for (index_t r = 0; r < view.rows(); ++r) {
+    const std::int32_t y = labels[r / view.rows_per_image()];
+    VHMN_CHECK(y >= 0 && y < K, "hit rates: label " << y << " outside [0, " << K << ")");
+    const std::vector<index_t> cols = view.top_columns(r, h.k);
+    bool any = false;
+    for (std::size_t i = 0; i < cols.size(); ++i) {
+      const bool same = bank.slot_class(view.slot(cols[i])) == y;
+      if (i == 0 && same) ++h.top1;
+      any = any || same;
+    }
+    h.topk += any;
+    ++h.queries;
+    h.chance1_sum += chance1[static_cast<std::size_t>(y)];
+    h.chancek_sum += chancek[static_cast<std::size_t>(y)];
+  }
+}
+
+}  // namespace vhmn::explain
+// ---- end vhmn/explain/hit_rates.hpp ----
+// ---- begin vhmn/explain/slot_profile.hpp ----
+// vhmn/explain/slot_profile.hpp — the average slot weighting of each class.
+//
+// What this represents: the memory-weight profile of the paper's Figure 5
+// (appendix A.11): for every class y and slot s, the mean retrieval weight
+// that query rows of images labelled y put on slot s (unwritten slots: 0).
+// A model that refines towards its own class puts most of each class's
+// weight on that class's slots (slots are ordered by class, SPEC.md §4).
+
+#include <cstdint>
+#include <vector>
+
+
+namespace vhmn::explain {
+
+class SlotProfile {
+ public:
+  SlotProfile() = default;
+  SlotProfile(index_t classes, index_t slots)
+      : classes_(classes), slots_(slots), sums_(static_cast<std::size_t>(classes * slots), 0.0),
+        counts_(static_cast<std::size_t>(classes), 0) {
+    VHMN_CHECK(classes > 0 && slots > 0, "slot profile needs classes and slots > 0");
+  }
+
+  index_t classes() const { return classes_; }
+  index_t slots() const { return slots_; }
+  /// Query rows seen for class y.
+  std::int64_t count(index_t y) const { return counts_[static_cast<std::size_t>(y)]; }
+  /// Mean weight of slot s over the rows of class y (0 when none was seen).
+  double mean(index_t y, index_t s) const {
+    const std::int64_t n = count(y);
+    return n ? sums_[static_cast<std::size_t>(y * slots_ + s)] / double(n) : 0.0;
+  }
+  /// Mean weight class y puts on the slots of class c (slots c*S/K ..).
+  double mass(index_t y, index_t c) const {
+    const index_t per = slots_ / classes_;
+    double m = 0;
+    for (index_t s = c * per; s < (c + 1) * per; ++s) m += mean(y, s);
+    return m;
+  }
+
+  /// Adds every row of `view`; labels: (B) as for accumulate_hits().
+  template <class T>
+  void add(const RetrievalView<T>& view, const std::int32_t* labels) {
+    if (view.empty()) return;
+    VHMN_CHECK(view.bank().slots() == slots_ && view.bank().classes() == classes_,
+               "slot profile of " << classes_ << " classes x " << slots_ << " slots given a bank of "
+                                  << view.bank().classes() << " x " << view.bank().slots());
+    for (index_t r = 0; r < view.rows(); ++r) {
+      const std::int32_t y = labels[r / view.rows_per_image()];
+      VHMN_CHECK(y >= 0 && y < classes_, "slot profile: label " << y << " outside [0, " << classes_ << ")");
+      double* acc = sums_.data() + y * slots_;
+      const T* w = view.row(r);
+      for (index_t c = 0; c < view.columns(); ++c) acc[view.slot(c)] += static_cast<double>(w[c]);
+      ++counts_[static_cast<std::size_t>(y)];
+    }
+  }
+
+ private:
+  index_t classes_ = 0, slots_ = 0;
+  std::vector<double> sums_;          // (K, S)
+  std::vector<std::int64_t> counts_;  // (K)
+};
+
+}  // namespace vhmn::explain
+// ---- end vhmn/explain/slot_profile.hpp ----
+// ---- begin vhmn/explain/stability.hpp ----
+// vhmn/explain/stability.hpp — does retrieval recall the same prototypes
+// when the input is corrupted?
+//
+// What this represents: the two metrics of the paper's appendix A.13, per
+// query row (token or image) of one path, between a clean forward and a
+// forward of the corrupted input:
+//   top-5 consistency   the corrupted row's top-1 slot is among the clean
+//                       row's top-k (k = 5) slots
+//   prototype cosine    cos(M[clean top-1], M[corrupted top-1]) of the two
+//                       slot vectors (1 when they are the same slot)
+// Use: after the clean forward, keep top_slots(view, 5); after the
+// corrupted forward, accumulate_stability(stats, kept, 5, view).
+
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+
+namespace vhmn::explain {
+
+struct Stability {
+  std::int64_t queries = 0, consistent = 0;
+  double cosine_sum = 0;
+  double consistency() const { return queries ? double(consistent) / double(queries) : 0.0; }
+  double cosine() const { return queries ? cosine_sum / double(queries) : 0.0; }
+};
+
+/// Slot numbers of the k heaviest slots of every row: (rows, k), heaviest
+/// first, padded with -1. Empty when the view is.
+template <class T>
+std::vector<index_t> top_slots(const RetrievalView<T>& view, index_t k) {
+  std::vector<index_t> out;
+  if (view.empty()) return out;
+  out.assign(static_cast<std::size_t>(view.rows() * k), index_t(-1));
+  for (index_t r = 0; r < view.rows(); ++r) {
+    const auto cols = view.top_columns(r, k);
+    for (std::size_t i = 0; i < cols.size(); ++i) out[static_cast<std::size_t>(r * k) + i] = view.slot(cols[i]);
+  }
+  return out;
+}
+
+/// Cosine similarity of slots a and b of `bank` (0 if either is all zero).
+template <class T>
+double slot_cosine(const MemoryBank<T>& bank, index_t a, index_t b) {
+  const index_t L = bank.latent();
+  const T* x = bank.memory().data() + a * L;
+  const T* y = bank.memory().data() + b * L;
+  double xy = 0, xx = 0, yy = 0;
+  for (index_t i = 0; i < L; ++i) {
+    xy += double(x[i]) * double(y[i]);
+    xx += double(x[i]) * double(x[i]);
+    yy += double(y[i]) * double(y[i]);
+  }
+  return (xx > 0 && yy > 0) ? xy / std::sqrt(xx * yy) : 0.0;
+}
+
+/// Adds every row: clean_top (rows, k) from top_slots() of the clean forward,
+/// `corrupted` the same path after the corrupted forward.
+template <class T>
+void accumulate_stability(Stability& s, const std::vector<index_t>& clean_top, index_t k,
+                          const RetrievalView<T>& corrupted) {
+  if (corrupted.empty() || clean_top.empty()) return;
+  VHMN_CHECK(static_cast<index_t>(clean_top.size()) == corrupted.rows() * k,
+             "stability: clean top-" << k << " lists for " << clean_top.size() / std::size_t(k)
+                                     << " rows, corrupted forward has " << corrupted.rows());
+  for (index_t r = 0; r < corrupted.rows(); ++r) {
+    const auto top = corrupted.top_columns(r, 1);
+    const index_t slot = corrupted.slot(top[0]);
+    const index_t* clean = clean_top.data() + r * k;
+    bool in = false;
+    for (index_t i = 0; i < k; ++i) in = in || clean[i] == slot;
+    s.consistent += in;
+    s.cosine_sum += clean[0] >= 0 ? slot_cosine(corrupted.bank(), clean[0], slot) : 0.0;
+    ++s.queries;
+  }
+}
+
+}  // namespace vhmn::explain
+// ---- end vhmn/explain/stability.hpp ----
+// ---- begin vhmn/explain/corruptions.hpp ----
+// vhmn/explain/corruptions.hpp — the image corruptions of the paper's
+// robustness study (section 4.2), on the [0, 1] pixel scale.
+//
+// What this represents: in-place corruptions of one image x, planar
+// (C, H, W) floats in [0, 1] (pixels / 255, before normalisation):
+//   gaussian_noise(std)      x + N(0, std^2) per value, clipped to [0, 1]
+//   occlude_square(area)     a square of side round(sqrt(area * H * W))
+//                            (at least 1 pixel) at a uniformly random place
+//                            inside the image, every channel set to `fill` (0)
+//   scale_contrast(factor)   m + factor * (x - m), m = the mean of the whole
+//                            image over all channels, clipped to [0, 1]
+// paper_corruptions() lists the paper's 11: noise 0.05 0.10 0.20 0.30,
+// occlusion 0.05 0.10 0.20, contrast 0.5 0.75 1.25 1.5.
+// Ensures: deterministic given the generator; corruption_rng(seed, c, i)
+// gives image i under corruption c its own generator, so results do not
+// depend on batch size, order or thread count.
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+
+namespace vhmn::explain {
+
+enum class CorruptionKind { None, GaussianNoise, Occlusion, Contrast };
+
+inline const char* corruption_kind_name(CorruptionKind k) {
+  switch (k) {
+    case CorruptionKind::GaussianNoise: return "noise";
+    case CorruptionKind::Occlusion: return "occlusion";
+    case CorruptionKind::Contrast: return "contrast";
+    default: return "clean";
+  }
+}
+
+/// One corruption and its severity (noise std, occluded area fraction or contrast factor).
+struct Corruption {
+  CorruptionKind kind = CorruptionKind::None;
+  double severity = 0;
+  /// e.g. "noise 0.10", "occlusion 0.20", "contrast 1.25", "clean".
+  std::string name() const {
+    if (kind == CorruptionKind::None) return "clean";
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%s %.2f", corruption_kind_name(kind), severity);
+    return buf;
+  }
+};
+
+/// The paper's eleven corruptions, in the order above.
+inline std::vector<Corruption> paper_corruptions() {
+  std::vector<Corruption> out;
+  for (double s : {0.05, 0.10, 0.20, 0.30}) out.push_back({CorruptionKind::GaussianNoise, s});
+  for (double a : {0.05, 0.10, 0.20}) out.push_back({CorruptionKind::Occlusion, a});
+  for (double f : {0.5, 0.75, 1.25, 1.5}) out.push_back({CorruptionKind::Contrast, f});
+  return out;
+}
+
+/// The generator of image `image` under corruption number `corruption`.
+inline Rng corruption_rng(std::uint64_t seed, std::uint64_t corruption, std::uint64_t image) {
+  return Rng(seed * 0x9E3779B97F4A7C15ULL ^ (corruption + 1) * 0xBF58476D1CE4E5B9ULL ^ (image + 1) * 0x94D049BB133111EBULL);
+}
+
+inline float clip01(double v) { return static_cast<float>(std::min(1.0, std::max(0.0, v))); }
+
+/// x (n values in [0, 1]) += N(0, std^2), clipped.
+inline void gaussian_noise(float* x, index_t n, double std, Rng& rng) {
+  VHMN_CHECK(std >= 0, "noise standard deviation must be >= 0, got " << std);
+  for (index_t i = 0; i < n; ++i) x[i] = clip01(double(x[i]) + std * rng.normal());
+}
+
+/// A square occluder: side `side` pixels at column x, row y.
+struct Square {
+  index_t x = 0, y = 0, side = 0;
+};
+
+/// The side of a square covering `area` (a fraction in [0, 1]) of an H x W image.
+inline index_t occluder_side(index_t H, index_t W, double area) {
+  VHMN_CHECK(area >= 0 && area <= 1, "occluded area must be a fraction in [0, 1], got " << area);
+  const index_t side = static_cast<index_t>(std::lround(std::sqrt(area * double(H) * double(W))));
+  return std::min(std::max<index_t>(side, area > 0 ? 1 : 0), std::min(H, W));
+}
+
+/// Sets a random square covering `area` of the image to `fill` in every
+/// channel. x: (C, H, W). Returns the square.
+inline Square occlude_square(float* x, index_t C, index_t H, index_t W, double area, Rng& rng, float fill = 0.f) {
+  Square sq;
+  sq.side = occluder_side(H, W, area);
+  if (sq.side == 0) return sq;
+  sq.x = rng.below(W - sq.side + 1);
+  sq.y = rng.below(H - sq.side + 1);
+  for (index_t c = 0; c < C; ++c)
+    for (index_t r = sq.y; r < sq.y + sq.side; ++r)
+      std::fill(x + (c * H + r) * W + sq.x, x + (c * H + r) * W + sq.x + sq.side, fill);
+  return sq;
+}
+
+/// x = m + factor (x - m), m = the mean of all n values, clipped. x: (n).
+inline void scale_contrast(float* x, index_t n, double factor) {
+  VHMN_CHECK(factor >= 0, "contrast factor must be >= 0, got " << factor);
+  if (n == 0) return;
+  double m = 0;
+  for (index_t i = 0; i < n; ++i) m += x[i];
+  m /= double(n);
+  for (index_t i = 0; i < n; ++i) x[i] = clip01(m + factor * (double(x[i]) - m));
+}
+
+/// Applies `c` to one image x: (C, H, W) in [0, 1].
+inline void apply_corruption(const Corruption& c, float* x, index_t C, index_t H, index_t W, Rng& rng) {
+  switch (c.kind) {
+    case CorruptionKind::GaussianNoise: gaussian_noise(x, C * H * W, c.severity, rng); break;
+    case CorruptionKind::Occlusion: occlude_square(x, C, H, W, c.severity, rng); break;
+    case CorruptionKind::Contrast: scale_contrast(x, C * H * W, c.severity); break;
+    default: break;
+  }
+}
+
+/// 8-bit pixels -> [0, 1] floats: out[i] = in[i] / 255.
+inline void to_unit(const std::uint8_t* in, index_t n, float* out) {
+  for (index_t i = 0; i < n; ++i) out[i] = static_cast<float>(in[i]) / 255.f;
+}
+
+/// [0, 1] floats -> model input: out[c, p] = (x[c, p] - mean[c]) / std[c].
+/// x, out: (C, HW); mean, std: (C).
+template <class T>
+void normalize_unit(const float* x, index_t C, index_t HW, const std::vector<double>& mean,
+                    const std::vector<double>& std, T* out) {
+  VHMN_CHECK(static_cast<index_t>(mean.size()) == C && static_cast<index_t>(std.size()) == C,
+             "normalisation has " << mean.size() << " channels, image has " << C);
+  for (index_t c = 0; c < C; ++c) {
+    const double m = mean[static_cast<std::size_t>(c)], s = std[static_cast<std::size_t>(c)];
+    for (index_t p = 0; p < HW; ++p) out[c * HW + p] = static_cast<T>((double(x[c * HW + p]) - m) / s);
+  }
+}
+
+}  // namespace vhmn::explain
+// ---- end vhmn/explain/corruptions.hpp ----
+// ---- begin vhmn/explain/font.hpp ----
+// vhmn/explain/font.hpp — a tiny 5x7 bitmap font for labels on images.
+//
+// What this represents: one 5-pixel-wide, 7-pixel-high glyph for each of
+// the digits, the letters A-Z (lower case is drawn as upper case), space
+// and . , % - + : ; ( ) / = # _ ? '. Anything else is drawn as '?'. A
+// character advances 6 pixels (one column of spacing); text is one line.
+// Each glyph row is 5 bits, most significant (bit 4) leftmost.
+
+#include <cstdint>
+#include <string>
+
+
+namespace vhmn::explain {
+
+inline constexpr index_t kGlyphWidth = 5, kGlyphHeight = 7, kGlyphAdvance = 6;
+
+/// The 7 rows of the glyph of `ch`.
+inline const std::uint8_t* glyph(char ch) {
+  static const std::uint8_t digits[10][7] = {
+      {0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E}, {0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E},
+      {0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F}, {0x1F, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0E},
+      {0x02, 0x06, 0x0A, 0x12, 0x1F, 0x02, 0x02}, {0x1F, 0x10, 0x1E, 0x01, 0x01, 0x11, 0x0E},
+      {0x06, 0x08, 0x10, 0x1E, 0x11, 0x11, 0x0E}, {0x1F, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08},
+      {0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E}, {0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C}};
+  static const std::uint8_t letters[26][7] = {
+      {0x0E, 0x11, 0x11, 0x1F, 0x11, 0x11, 0x11},  // A
+      {0x1E, 0x11, 0x11, 0x1E, 0x11, 0x11, 0x1E},  // B
+      {0x0E, 0x11, 0x10, 0x10, 0x10, 0x11, 0x0E},  // C
+      {0x1C, 0x12, 0x11, 0x11, 0x11, 0x12, 0x1C},  // D
+      {0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x1F},  // E
+      {0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x10},  // F
+      {0x0E, 0x11, 0x10, 0x17, 0x11, 0x11, 0x0F},  // G
+      {0x11, 0x11, 0x11, 0x1F, 0x11, 0x11, 0x11},  // H
+      {0x0E, 0x04, 0x04, 0x04, 0x04, 0x04, 0x0E},  // I
+      {0x07, 0x02, 0x02, 0x02, 0x02, 0x12, 0x0C},  // J
+      {0x11, 0x12, 0x14, 0x18, 0x14, 0x12, 0x11},  // K
+      {0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x1F},  // L
+      {0x11, 0x1B, 0x15, 0x15, 0x11, 0x11, 0x11},  // M
+      {0x11, 0x11, 0x19, 0x15, 0x13, 0x11, 0x11},  // N
+      {0x0E, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E},  // O
+      {0x1E, 0x11, 0x11, 0x1E, 0x10, 0x10, 0x10},  // P
+      {0x0E, 0x11, 0x11, 0x11, 0x15, 0x12, 0x0D},  // Q
+      {0x1E, 0x11, 0x11, 0x1E, 0x14, 0x12, 0x11},  // R
+      {0x0F, 0x10, 0x10, 0x0E, 0x01, 0x01, 0x1E},  // S
+      {0x1F, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04},  // T
+      {0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E},  // U
+      {0x11, 0x11, 0x11, 0x11, 0x11, 0x0A, 0x04},  // V
+      {0x11, 0x11, 0x11, 0x15, 0x15, 0x15, 0x0A},  // W
+      {0x11, 0x11, 0x0A, 0x04, 0x0A, 0x11, 0x11},  // X
+      {0x11, 0x11, 0x11, 0x0A, 0x04, 0x04, 0x04},  // Y
+      {0x1F, 0x01, 0x02, 0x04, 0x08, 0x10, 0x1F}}; // Z
+  struct Symbol {
+    char ch;
+    std::uint8_t rows[7];
+  };
+  static const Symbol symbols[] = {
+      {' ', {0, 0, 0, 0, 0, 0, 0}},
+      {'.', {0x00, 0x00, 0x00, 0x00, 0x00, 0x0C, 0x0C}},
+      {',', {0x00, 0x00, 0x00, 0x00, 0x0C, 0x04, 0x08}},
+      {'%', {0x18, 0x19, 0x02, 0x04, 0x08, 0x13, 0x03}},
+      {'-', {0x00, 0x00, 0x00, 0x1F, 0x00, 0x00, 0x00}},
+      {'+', {0x00, 0x04, 0x04, 0x1F, 0x04, 0x04, 0x00}},
+      {':', {0x00, 0x0C, 0x0C, 0x00, 0x0C, 0x0C, 0x00}},
+      {';', {0x00, 0x0C, 0x0C, 0x00, 0x0C, 0x04, 0x08}},
+      {'(', {0x02, 0x04, 0x08, 0x08, 0x08, 0x04, 0x02}},
+      {')', {0x08, 0x04, 0x02, 0x02, 0x02, 0x04, 0x08}},
+      {'/', {0x00, 0x01, 0x02, 0x04, 0x08, 0x10, 0x00}},
+      {'=', {0x00, 0x00, 0x1F, 0x00, 0x1F, 0x00, 0x00}},
+      {'#', {0x0A, 0x0A, 0x1F, 0x0A, 0x1F, 0x0A, 0x0A}},
+      {'_', {0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1F}},
+      {'\'', {0x04, 0x04, 0x08, 0x00, 0x00, 0x00, 0x00}},
+      {'?', {0x0E, 0x11, 0x01, 0x02, 0x04, 0x00, 0x04}},
+  };
+  if (ch >= '0' && ch <= '9') return digits[ch - '0'];
+  if (ch >= 'A' && ch <= 'Z') return letters[ch - 'A'];
+  if (ch >= 'a' && ch <= 'z') return letters[ch - 'a'];
+  for (const Symbol& s : symbols)
+    if (s.ch == ch) return s.rows;
+  return symbols[sizeof(symbols) / sizeof(symbols[0]) - 1].rows;  // '?'
+}
+
+/// Width in pixels of `text` drawn at `scale` (no trailing spacing).
+inline index_t text_width(const std::string& text, index_t scale = 1) {
+  return text.empty() ? 0 : (static_cast<index_t>(text.size()) * kGlyphAdvance - 1) * scale;
+}
+
+}  // namespace vhmn::explain
+// ---- end vhmn/explain/font.hpp ----
+// ---- begin vhmn/explain/canvas.hpp ----
+// vhmn/explain/canvas.hpp — an RGB image to draw figures on.
+//
+// What this represents: a width x height RGB8 raster, rows top to bottom,
+// pixels interleaved (H, W, 3) — the layout PNG writers take. Drawing
+// clips to the raster. Data-set images (planar C x H x W, grey or RGB)
+// are pasted with nearest-neighbour enlargement, so every source pixel
+// stays a crisp square.
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+
+namespace vhmn::explain {
+
+struct Rgb {
+  std::uint8_t r = 0, g = 0, b = 0;
+};
+inline constexpr Rgb kWhite{255, 255, 255}, kBlack{0, 0, 0}, kRed{220, 30, 30}, kGrey{128, 128, 128};
+
+class Canvas {
+ public:
+  Canvas() = default;
+  Canvas(index_t width, index_t height, Rgb background = kWhite) : w_(width), h_(height) {
+    VHMN_CHECK(width > 0 && height > 0 && width <= 65536 && height <= 65536,
+               "canvas size " << width << "x" << height << " is out of range");
+    px_.resize(static_cast<std::size_t>(width * height * 3));
+    fill_rect(0, 0, width, height, background);
+  }
+
+  index_t width() const { return w_; }
+  index_t height() const { return h_; }
+  const std::uint8_t* data() const { return px_.data(); }  // (H, W, 3)
+  std::uint8_t* data() { return px_.data(); }
+
+  Rgb get(index_t x, index_t y) const {
+    const std::uint8_t* p = px_.data() + (y * w_ + x) * 3;
+    return Rgb{p[0], p[1], p[2]};
+  }
+  void set(index_t x, index_t y, Rgb c) {
+    if (x < 0 || y < 0 || x >= w_ || y >= h_) return;
+    std::uint8_t* p = px_.data() + (y * w_ + x) * 3;
+    p[0] = c.r;
+    p[1] = c.g;
+    p[2] = c.b;
+  }
+  void fill_rect(index_t x, index_t y, index_t w, index_t h, Rgb c) {
+    for (index_t yy = std::max<index_t>(0, y); yy < std::min(h_, y + h); ++yy)
+      for (index_t xx = std::max<index_t>(0, x); xx < std::min(w_, x + w); ++xx) set(xx, yy, c);
+  }
+  /// A frame `t` pixels thick drawn inside the w x h rectangle at (x, y).
+  void frame(index_t x, index_t y, index_t w, index_t h, Rgb c, index_t t = 1) {
+    fill_rect(x, y, w, t, c);
+    fill_rect(x, y + h - t, w, t, c);
+    fill_rect(x, y, t, h, c);
+    fill_rect(x + w - t, y, t, h, c);
+  }
+
+  /// Pastes the sw x sh region at (sx, sy) of a planar image `src` (C, H, W),
+  /// C = 1 (grey) or 3 (RGB), enlarged `scale` times, with its top-left at (x, y).
+  void paste(const std::uint8_t* src, index_t C, index_t H, index_t W, index_t sx, index_t sy, index_t sw,
+             index_t sh, index_t x, index_t y, index_t scale) {
+    VHMN_CHECK(C == 1 || C == 3, "paste: images must have 1 or 3 channels, not " << C);
+    VHMN_CHECK(sx >= 0 && sy >= 0 && sw >= 0 && sh >= 0 && sx + sw <= W && sy + sh <= H && scale >= 1,
+               "paste: region " << sw << "x" << sh << " at (" << sx << ", " << sy << ") outside a " << W << "x"
+                                << H << " image");
+    const index_t HW = H * W;
+    for (index_t r = 0; r < sh * scale; ++r)
+      for (index_t c = 0; c < sw * scale; ++c) {
+        const index_t p = (sy + r / scale) * W + sx + c / scale;
+        const std::uint8_t g0 = src[p];
+        set(x + c, y + r, C == 1 ? Rgb{g0, g0, g0} : Rgb{g0, src[HW + p], src[2 * HW + p]});
+      }
+  }
+  /// Pastes a whole planar image (C, H, W) enlarged `scale` times.
+  void paste(const std::uint8_t* src, index_t C, index_t H, index_t W, index_t x, index_t y, index_t scale) {
+    paste(src, C, H, W, 0, 0, W, H, x, y, scale);
+  }
+
+  /// Draws one line of text with its top-left at (x, y), glyphs enlarged `scale` times.
+  void text(index_t x, index_t y, const std::string& s, Rgb c, index_t scale = 1) {
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      const std::uint8_t* g = glyph(s[i]);
+      const index_t gx = x + static_cast<index_t>(i) * kGlyphAdvance * scale;
+      for (index_t r = 0; r < kGlyphHeight; ++r)
+        for (index_t col = 0; col < kGlyphWidth; ++col)
+          if (g[r] & (0x10 >> col)) fill_rect(gx + col * scale, y + r * scale, scale, scale, c);
+    }
+  }
+
+ private:
+  index_t w_ = 0, h_ = 0;
+  std::vector<std::uint8_t> px_;
+};
+
+}  // namespace vhmn::explain
+// ---- end vhmn/explain/canvas.hpp ----
+// ---- begin vhmn/explain/svg_plot.hpp ----
+// vhmn/explain/svg_plot.hpp — line charts as standalone SVG text.
+//
+// What this represents: a chart of one or more named series of (x, y)
+// points, drawn as lines with markers over linear axes with ticks, a title,
+// axis labels and a legend; the y range is [y_min, y_max] (defaults 0..1,
+// e.g. accuracies). The result is one <svg> element with no external
+// assets, fit to save as a .svg file or to inline into an HTML page.
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+#include <string>
+#include <vector>
+
+
+namespace vhmn::explain {
+
+struct PlotSeries {
+  std::string name;
+  std::vector<double> x, y;
+  std::string color;  // CSS colour; "" picks one from a fixed palette
+};
+
+struct LinePlot {
+  std::string title, x_label, y_label;
+  std::vector<PlotSeries> series;
+  double y_min = 0, y_max = 1;
+  int width = 600, height = 360;
+};
+
+inline std::string xml_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+inline std::string format_tick(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", std::abs(v) < 1e-12 ? 0.0 : v);
+  return buf;
+}
+
+inline std::string to_svg(const LinePlot& p) {
+  static const char* palette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"};
+  const double left = 60, right = 180, top = 34, bottom = 48;
+  const double pw = p.width - left - right, ph = p.height - top - bottom;
+  double x0 = 0, x1 = 1;
+  bool any = false;
+  for (const auto& s : p.series)
+    for (double v : s.x) {
+      x0 = any ? std::min(x0, v) : v;
+      x1 = any ? std::max(x1, v) : v;
+      any = true;
+    }
+  if (!any || x1 <= x0) x1 = x0 + 1;
+  const double y0 = p.y_min, y1 = p.y_max > p.y_min ? p.y_max : p.y_min + 1;
+  auto X = [&](double v) { return left + (v - x0) / (x1 - x0) * pw; };
+  auto Y = [&](double v) { return top + (1 - (std::min(std::max(v, y0), y1) - y0) / (y1 - y0)) * ph; };
+  std::ostringstream o;
+  o.precision(5);
+  o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << p.width << "\" height=\"" << p.height
+    << "\" viewBox=\"0 0 " << p.width << " " << p.height << "\" font-family=\"sans-serif\" font-size=\"12\">\n"
+    << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+    << "<text x=\"" << p.width / 2 << "\" y=\"20\" text-anchor=\"middle\" font-size=\"14\">" << xml_escape(p.title)
+    << "</text>\n";
+  // grid and ticks: 5 steps on y, the distinct x values (or 5 steps) on x
+  for (int i = 0; i <= 5; ++i) {
+    const double v = y0 + (y1 - y0) * i / 5.0, yy = Y(v);
+    o << "<line x1=\"" << left << "\" y1=\"" << yy << "\" x2=\"" << left + pw << "\" y2=\"" << yy
+      << "\" stroke=\"#ddd\"/>\n<text x=\"" << left - 6 << "\" y=\"" << yy + 4 << "\" text-anchor=\"end\">"
+      << format_tick(v) << "</text>\n";
+  }
+  std::vector<double> xt;
+  for (const auto& s : p.series) xt.insert(xt.end(), s.x.begin(), s.x.end());
+  std::sort(xt.begin(), xt.end());
+  xt.erase(std::unique(xt.begin(), xt.end()), xt.end());
+  if (xt.size() > 12 || xt.empty()) {
+    xt.clear();
+    for (int i = 0; i <= 5; ++i) xt.push_back(x0 + (x1 - x0) * i / 5.0);
+  }
+  for (double v : xt)
+    o << "<line x1=\"" << X(v) << "\" y1=\"" << top + ph << "\" x2=\"" << X(v) << "\" y2=\"" << top + ph + 4
+      << "\" stroke=\"black\"/>\n<text x=\"" << X(v) << "\" y=\"" << top + ph + 17 << "\" text-anchor=\"middle\">"
+      << format_tick(v) << "</text>\n";
+  o << "<rect x=\"" << left << "\" y=\"" << top << "\" width=\"" << pw << "\" height=\"" << ph
+    << "\" fill=\"none\" stroke=\"black\"/>\n"
+    << "<text x=\"" << left + pw / 2 << "\" y=\"" << p.height - 10 << "\" text-anchor=\"middle\">"
+    << xml_escape(p.x_label) << "</text>\n"
+    << "<text transform=\"translate(16," << top + ph / 2 << ") rotate(-90)\" text-anchor=\"middle\">"
+    << xml_escape(p.y_label) << "</text>\n";
+  for (std::size_t i = 0; i < p.series.size(); ++i) {
+    const PlotSeries& s = p.series[i];
+    const std::string color = s.color.empty() ? palette[i % 7] : s.color;
+    const std::size_t n = std::min(s.x.size(), s.y.size());
+    o << "<polyline fill=\"none\" stroke=\"" << color << "\" stroke-width=\"2\" points=\"";
+    for (std::size_t j = 0; j < n; ++j) o << (j ? " " : "") << X(s.x[j]) << "," << Y(s.y[j]);
+    o << "\"/>\n";
+    for (std::size_t j = 0; j < n; ++j)
+      o << "<circle cx=\"" << X(s.x[j]) << "\" cy=\"" << Y(s.y[j]) << "\" r=\"3\" fill=\"" << color << "\"/>\n";
+    const double ly = top + 10 + 18.0 * double(i);
+    o << "<line x1=\"" << left + pw + 10 << "\" y1=\"" << ly << "\" x2=\"" << left + pw + 30 << "\" y2=\"" << ly
+      << "\" stroke=\"" << color << "\" stroke-width=\"2\"/>\n<text x=\"" << left + pw + 34 << "\" y=\"" << ly + 4
+      << "\">" << xml_escape(s.name) << "</text>\n";
+  }
+  o << "</svg>\n";
+  return o.str();
+}
+
+}  // namespace vhmn::explain
+// ---- end vhmn/explain/svg_plot.hpp ----
