@@ -1,0 +1,177 @@
+// `vhmn explain` and `vhmn robustness` end to end, on a small CIFAR-format
+// data set written here: both run and write what they promise, and both
+// reject a missing or mismatched model/data pair with a clear error.
+// The commands' sources are compiled into this test directly.
+#include <doctest/doctest.h>
+
+#include "../tools/vhmn/cmd_explain.cpp"
+#include "../tools/vhmn/cmd_robustness.cpp"
+#include "test_data_util.hpp"
+
+namespace {
+
+using namespace vhmn;
+using vhmn_test_data::TempDir;
+
+struct CliFixture {
+  TempDir dir{"explain_cli"};
+  std::string data;
+  data::Dataset train;
+  data::Normalization norm;
+
+  CliFixture() {
+    data = dir / "cifar";
+    for (int b = 1; b <= 5; ++b) {
+      std::vector<int> labels;
+      for (int r = 0; r < 4; ++r) labels.push_back(((b - 1) * 4 + r) % 10);
+      vhmn_test_data::write_bytes(data + "/data_batch_" + std::to_string(b) + ".bin",
+                                  vhmn_test_data::cifar_records(labels, (b - 1) * 4));
+    }
+    vhmn_test_data::write_bytes(data + "/test_batch.bin",
+                                vhmn_test_data::cifar_records({0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, 100));
+    train = data::load_cifar10(data, data::Split::Train);
+    norm = data::compute_normalization(train);
+  }
+
+  static ModelConfig config() {
+    ModelConfig c;
+    c.image = 32;
+    c.channels = 3;
+    c.patch = 8;
+    c.dim = 8;
+    c.latent = 8;
+    c.depth = 2;
+    c.local_slots = 20;
+    c.global_slots = 10;
+    c.classes = 10;
+    c.iters = 1;
+    return c;
+  }
+
+  /// A model whose banks were written by the training images (ids + id_offset),
+  /// saved with normalisation and class names; returns its path.
+  std::string checkpoint(const std::string& name, const ModelConfig& c, std::int64_t id_offset = 0,
+                         std::vector<std::string> names = {}) {
+    VHMN<float> model(c, 1);
+    if (c.image == 32 && c.channels == 3 && c.classes == 10) {
+      Tensor<float> images;
+      std::vector<index_t> all;
+      for (index_t i = 0; i < train.size; ++i) all.push_back(i);
+      data::normalize_images(train, all, norm, images);
+      std::vector<std::int64_t> ids(train.source_index);
+      for (auto& v : ids) v += id_offset;
+      model.train();
+      model.forward(images.data(), train.size);
+      model.remember(train.labels.data(), ids.data());
+    }
+    if (names.empty()) names = train.class_names;
+    names.resize(static_cast<std::size_t>(c.classes), "x");
+    const std::string path = dir / (name + ".safetensors");
+    data::Normalization n = norm;
+    n.mean.resize(static_cast<std::size_t>(c.channels), 0.5);
+    n.std.resize(static_cast<std::size_t>(c.channels), 0.25);
+    save_checkpoint(path, model, io::DType::F32, train::normalization_metadata(n, names));
+    return path;
+  }
+
+  std::vector<std::string> args(const std::string& model, const std::string& out) const {
+    return {"--model", model, "--data", "cifar10", "--data-dir", data, "--out", out, "--threads", "1"};
+  }
+};
+
+std::vector<std::uint8_t> read_all(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::vector<std::uint8_t>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+}  // namespace
+
+TEST_CASE("vhmn explain: panels, profiles, hit rates and a self-contained report") {
+  CliFixture fx;
+  const std::string model = fx.checkpoint("good", CliFixture::config());
+  const std::string out = fx.dir / "explain";
+  auto a = fx.args(model, out);
+  a.insert(a.end(), {"--images", "0,3", "--top", "3"});
+  REQUIRE(cli::cmd_explain(a) == 0);
+  for (const char* f : {"report.html", "explain.json", "panel_0.png", "panel_3.png", "profile_local.png",
+                        "profile_global.png"})
+    CHECK(std::filesystem::exists(out + "/" + f));
+  const auto png = read_all(out + "/panel_3.png");
+  int w = 0, h = 0;
+  std::vector<std::uint8_t> px;
+  std::string why;
+  CHECK(vhmn::detail::stb_decode_image(png.data(), png.size(), 3, w, h, px, why));
+  CHECK(w > 200);
+  const auto html_bytes = read_all(out + "/report.html");
+  const std::string html(html_bytes.begin(), html_bytes.end());
+  CHECK(html.find("data:image/png;base64,") != std::string::npos);
+  CHECK(html.find("src=\"http") == std::string::npos);
+  CHECK(html.find("Retrieval hit rates") != std::string::npos);
+  const auto json_bytes = read_all(out + "/explain.json");
+  const io::Json j = io::Json::parse(std::string(json_bytes.begin(), json_bytes.end()), "explain.json");
+  CHECK(j.at("hit_rates").at("global").at("queries").as_int64() == 10);
+  CHECK(j.at("hit_rates").at("local").at("queries").as_int64() == 10 * 16);
+  REQUIRE(j.at("images").size() == 2);
+  const io::Json& top = j.at("images").at(1).at("blocks").at(0).at("global").at(0);
+  CHECK(top.at("train_index").as_int64() >= 0);
+  CHECK(top.at("train_index").as_int64() < 20);
+}
+
+TEST_CASE("vhmn robustness: accuracy per corruption and T, stability, JSON and plots") {
+  CliFixture fx;
+  const std::string model = fx.checkpoint("good", CliFixture::config());
+  const std::string out = fx.dir / "robust";
+  auto a = fx.args(model, out);
+  a.insert(a.end(), {"--limit", "4", "--iters", "0,2"});
+  REQUIRE(cli::cmd_robustness(a) == 0);
+  const auto json_bytes = read_all(out + "/robustness.json");
+  const io::Json j = io::Json::parse(std::string(json_bytes.begin(), json_bytes.end()), "robustness.json");
+  CHECK(j.at("images").as_int64() == 4);
+  CHECK(j.at("accuracy").contains("T=0"));
+  CHECK(j.at("accuracy").contains("T=2"));
+  CHECK(j.at("accuracy").contains("T=1"));  // the checkpoint's own T, for stability
+  CHECK(j.at("accuracy").at("T=0").contains("occlusion 0.20"));
+  CHECK(j.at("stability").at("local").size() == 11);
+  CHECK(j.at("stability").at("global").at(0).at("queries").as_int64() == 4);
+  for (const char* f : {"accuracy_noise.svg", "accuracy_occlusion.svg", "accuracy_contrast.svg", "accuracy_depth.svg",
+                        "stability_noise.svg", "stability_occlusion.svg"})
+    CHECK(std::filesystem::exists(out + "/" + f));
+}
+
+TEST_CASE("vhmn explain / robustness reject a missing or mismatched model/data pair") {
+  CliFixture fx;
+  const std::string good = fx.checkpoint("good", CliFixture::config());
+  ModelConfig small = CliFixture::config();
+  small.image = 16;
+  const std::string size16 = fx.checkpoint("size16", small);
+  ModelConfig grey = CliFixture::config();
+  grey.channels = 1;
+  const std::string grey_model = fx.checkpoint("grey", grey);
+  ModelConfig five = CliFixture::config();
+  five.classes = 5;
+  const std::string five_model = fx.checkpoint("five", five);
+  const std::string renamed = fx.checkpoint("renamed", CliFixture::config(), 0, {"a", "b", "c", "d", "e", "f", "g",
+                                                                                   "h", "i", "j"});
+  const std::string foreign = fx.checkpoint("foreign", CliFixture::config(), 1000);
+
+  using Cmd = int (*)(const std::vector<std::string>&);
+  const std::pair<const char*, Cmd> cmds[] = {{"explain", cli::cmd_explain}, {"robustness", cli::cmd_robustness}};
+  for (const auto& [name, cmd] : cmds) {
+    CAPTURE(name);
+    const std::string out = fx.dir / (std::string("out_") + name);
+    CHECK_THROWS_WITH_AS(cmd(fx.args(fx.dir / "missing.safetensors", out)), doctest::Contains("does not exist"),
+                         Error);
+    auto no_data = fx.args(good, out);
+    no_data[5] = fx.dir / "no-such-dir";
+    CHECK_THROWS_WITH_AS(cmd(no_data), doctest::Contains("no-such-dir does not exist"), Error);
+    CHECK_THROWS_WITH_AS(cmd(fx.args(size16, out)), doctest::Contains("takes 3x16x16 images"), Error);
+    CHECK_THROWS_WITH_AS(cmd(fx.args(grey_model, out)), doctest::Contains("takes 1x32x32 images"), Error);
+    CHECK_THROWS_WITH_AS(cmd(fx.args(five_model, out)), doctest::Contains("has 5 classes"), Error);
+    CHECK_THROWS_WITH_AS(cmd(fx.args(renamed, out)), doctest::Contains("was trained on the classes [a, b"), Error);
+    CHECK_THROWS_WITH_AS(cmd({"--data", "cifar10"}), doctest::Contains("--model"), Error);
+    CHECK_FALSE(std::filesystem::exists(out));
+  }
+  // explain needs the training images that wrote the slots
+  CHECK_THROWS_WITH_AS(cli::cmd_explain(fx.args(foreign, fx.dir / "out_foreign")),
+                       doctest::Contains("has no such image"), Error);
+}
