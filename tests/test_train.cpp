@@ -241,3 +241,25 @@ TEST_CASE("a NaN stops training with a message saying where, and keeps the last 
   auto reloaded = load_model<float>(last);  // and it is a loadable, finite model
   CHECK(std::isfinite(reloaded->blocks[0]->mlp.fc1.weight.value[5]));
 }
+
+TEST_CASE("a spent time budget starts no further step and counts no empty epoch") {
+  if (!have_fashion()) {
+    MESSAGE("skipped: Debian's dataset-fashion-mnist is not installed");
+    return;
+  }
+  const data::Dataset train_set = first_n(data::load_fashion_mnist(kFashionDir, data::Split::Train), 100);
+  VHMN<float> model(quick_config(), 2);
+  const float before = model.head.weight.value[0];
+  data::LoaderOptions lo;
+  lo.batch_size = 50;
+  train::TrainOptions to;
+  to.epochs = 5;
+  to.time_limit_s = 1e-9;  // already spent before the first step
+  train::Trainer<float> trainer(model, train_set, nullptr, data::compute_normalization(train_set), lo, to);
+  int epochs_reported = 0;
+  trainer.on_epoch = [&](const train::EpochStats&) { ++epochs_reported; };
+  trainer.fit();
+  CHECK(trainer.epochs_done() == 0);
+  CHECK(epochs_reported == 0);
+  CHECK(model.head.weight.value[0] == before);  // no step was taken
+}

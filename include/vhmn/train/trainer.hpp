@@ -151,6 +151,12 @@ class Trainer {
       double lr = 0;
       bool out_of_time = false;
       while (loader_.next(batch)) {
+        // the final evaluation must fit in the budget too: the last one's duration is kept in reserve
+        if (options_.time_limit_s > 0 &&
+            elapsed_ + seconds_since(epoch_start) + eval_reserve_s() >= options_.time_limit_s) {
+          out_of_time = true;  // spent: evaluate and save what we have, start no further step
+          break;
+        }
         const index_t B = batch.size();
         lr = learning_rate(epoch_start);
         const T* logits = model_.forward(batch.images.data(), B);
@@ -176,11 +182,6 @@ class Trainer {
         loss_sum += loss * double(B);
         seen += double(B);
         ++step;
-        // the final evaluation must fit in the budget too: keep the last one's duration in reserve
-        if (options_.time_limit_s > 0 && elapsed_ + seconds_since(epoch_start) + eval_reserve_s() >= options_.time_limit_s) {
-          out_of_time = true;  // the budget is spent: evaluate and save what we have
-          break;
-        }
         if (on_step) {
           StepInfo info;
           info.epoch = epoch_;
@@ -198,6 +199,7 @@ class Trainer {
         }
       }
       const double train_secs = seconds_since(epoch_start);
+      if (seen == 0) break;  // the budget ran out before this epoch's first step: it does not count
       train_seconds_ += train_secs;
       ++epoch_;
       EpochStats st;
