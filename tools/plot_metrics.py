@@ -57,9 +57,10 @@ def main():
                 svg.append(f'<polyline points="{d}" fill="none" stroke="{c}" stroke-width="2"{dash}/>')
                 for x, y in pts:
                     svg.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{c}"/>')
-        last = rows[-1]
-        svg.append(f'<text x="{L + 10}" y="{T + 16 * (i + 1)}" fill="{c}">{label}: test {100 * last["test_acc"]:.2f}% '
-                   f'(solid), train (dashed)</text>')
+        tested = [r for r in rows if r.get("test_acc") is not None]
+        best = max(tested, key=lambda r: r["test_acc"]) if tested else rows[-1]
+        svg.append(f'<text x="{L + 10}" y="{T + 16 * (i + 1)}" fill="{c}">{label}: best test {100 * best["test_acc"]:.2f}% '
+                   f'at {best["elapsed_s"] / 60:.1f} min (solid: test, dashed: train)</text>')
     svg.append("</svg>")
     with open(out, "w") as f:
         f.write("\n".join(svg) + "\n")
