@@ -238,6 +238,11 @@ TEST_CASE("a NaN stops training with a message saying where, and keeps the last 
   CHECK_THROWS_WITH_AS(trainer.fit(), doctest::Contains("non-finite loss (nan) at epoch 2, step 1"), Error);
   CHECK_THROWS_WITH_AS(trainer.fit(), doctest::Contains("last good checkpoint"), Error);
   CHECK(io::serialize_safetensors(io::read_safetensors(last)) == good);  // untouched
+  // a fresh run into the same directory is refused: the old run stays
+  VHMN<float> other(quick_config(), 3);
+  train::Trainer<float> fresh(other, train_set, nullptr, data::compute_normalization(train_set), lo, to);
+  CHECK_THROWS_WITH_AS(fresh.fit(), doctest::Contains("already holds a run (last.safetensors)"), Error);
+  CHECK(io::serialize_safetensors(io::read_safetensors(last)) == good);
   auto reloaded = load_model<float>(last);  // and it is a loadable, finite model
   CHECK(std::isfinite(reloaded->blocks[0]->mlp.fc1.weight.value[5]));
 }

@@ -136,6 +136,13 @@ class Trainer {
   /// `max_new_epochs` epochs when that is >= 0 (a time-boxed session; the
   /// schedule still spans options.epochs, so resume() continues it).
   void fit(index_t max_new_epochs = -1) {
+    if (epoch_ == 0 && !options_.run_dir.empty()) {
+      // a fresh run never overwrites another run's checkpoints or metrics
+      for (const char* name : {"last.safetensors", "best.safetensors", "metrics.jsonl"})
+        VHMN_CHECK(!std::filesystem::exists(run_path(name)),
+                   options_.run_dir << " already holds a run (" << name
+                                    << "); resume it, or train into another directory");
+    }
     index_t stop = max_new_epochs >= 0 ? std::min(options_.epochs, epoch_ + max_new_epochs) : options_.epochs;
     const auto params = model_.parameters();
     const index_t K = model_.config().classes;
