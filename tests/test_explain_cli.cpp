@@ -156,7 +156,9 @@ TEST_CASE("vhmn explain / robustness reject a missing or mismatched model/data p
 
   using Cmd = int (*)(const std::vector<std::string>&);
   const std::pair<const char*, Cmd> cmds[] = {{"explain", cli::cmd_explain}, {"robustness", cli::cmd_robustness}};
-  for (const auto& [name, cmd] : cmds) {
+  for (const auto& named : cmds) {
+    const std::string name = named.first;
+    const Cmd cmd = named.second;
     CAPTURE(name);
     const std::string out = fx.dir / (std::string("out_") + name);
     CHECK_THROWS_WITH_AS(cmd(fx.args(fx.dir / "missing.safetensors", out)), doctest::Contains("does not exist"),
