@@ -133,7 +133,7 @@ TEST_CASE("vhmn robustness: accuracy per corruption and T, stability, JSON and p
   CHECK(j.at("accuracy").at("T=0").contains("occlusion 0.20"));
   CHECK(j.at("stability").at("local").size() == 11);
   CHECK(j.at("stability").at("global").at(0).at("queries").as_int64() == 4);
-  for (const char* f : {"accuracy_noise.svg", "accuracy_occlusion.svg", "accuracy_contrast.svg", "accuracy_depth.svg",
+  for (const char* f : {"report.html", "accuracy_noise.svg", "accuracy_occlusion.svg", "accuracy_contrast.svg", "accuracy_depth.svg",
                         "stability_noise.svg", "stability_occlusion.svg"})
     CHECK(std::filesystem::exists(out + "/" + f));
 }

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <sstream>
 
 #include <vhmn/explain/corruptions.hpp>
 #include <vhmn/explain/png.hpp>
@@ -24,7 +25,7 @@ const char* kHelp =
     "usage: vhmn robustness --model M.safetensors --data KIND [--data-dir DIR] [--out DIR]\n"
     "                       [--limit N] [--iters 0,1,2,3] [--seed S] [--batch B] [--threads N]\n"
     "\n%s"
-    "  --out DIR     robustness.json and the SVG plots go here (default: robustness)\n"
+    "  --out DIR     robustness.json, report.html and the SVG plots go here (default: robustness)\n"
     "  --limit N     use the first N test images (default 1000; 0: all)\n"
     "  --iters LIST  refinement depths T to evaluate the checkpoint with (default 0,1,2,3)\n"
     "  --seed S      seed of the corruptions (default 0): each image gets its own generator\n"
@@ -208,6 +209,7 @@ int cmd_robustness(const std::vector<std::string>& argv) {
     write_file_atomic(path(name), std::vector<std::uint8_t>(text.begin(), text.end()));
   };
   save("robustness.json", j.dump() + "\n");
+  std::vector<std::string> svgs;
   const char* unit_names[3] = {"noise standard deviation", "occluded fraction of the image", "contrast factor"};
   const char* files[3] = {"accuracy_noise.svg", "accuracy_occlusion.svg", "accuracy_contrast.svg"};
   for (int k = 0; k < 3; ++k) {
@@ -230,6 +232,7 @@ int cmd_robustness(const std::vector<std::string>& argv) {
       plot.series.push_back(s);
     }
     save(files[k], to_svg(plot));
+    svgs.push_back(to_svg(plot));
   }
   {
     LinePlot plot;
@@ -255,6 +258,7 @@ int cmd_robustness(const std::vector<std::string>& argv) {
       plot.series.push_back(s);
     }
     save("accuracy_depth.svg", to_svg(plot));
+    svgs.push_back(to_svg(plot));
   }
   for (int k = 0; k < 2; ++k) {
     LinePlot plot;
@@ -277,8 +281,56 @@ int cmd_robustness(const std::vector<std::string>& argv) {
         plot.series.push_back(s);
       }
     save(k == 0 ? "stability_noise.svg" : "stability_occlusion.svg", to_svg(plot));
+    svgs.push_back(to_svg(plot));
   }
-  std::printf("\nwrote %s (robustness.json and 6 SVG plots)\n", out_dir.c_str());
+
+  // report.html: the tables and the plots inline, no external assets
+  std::ostringstream h;
+  char cell[32];
+  auto pct = [&](double v) {
+    std::snprintf(cell, sizeof cell, "%.2f", 100 * v);
+    return std::string(cell);
+  };
+  h << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>V-HMN robustness: " << xml_escape(md.model_path)
+    << "</title>\n<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
+       "table{border-collapse:collapse;margin:.5em 0 1em}td,th{border:1px solid #ccc;padding:3px 8px;"
+       "text-align:right}th{background:#f3f3f3}</style></head><body>\n<h1>Robustness</h1>\n<p>Model <code>"
+    << xml_escape(md.model_path) << "</code> on the first " << n << " images of <code>" << xml_escape(md.test.name)
+    << "</code>, corruption seed " << seed << ". Top-1 accuracy (%) with the refinement depth T overridden; the "
+    << "checkpoint's own T is " << own_T << ".</p>\n<table><tr><th>corruption</th>";
+  for (index_t T : iters) h << "<th>T = " << T << "</th>";
+  h << "</tr>\n<tr><td>clean</td>";
+  for (std::size_t t = 0; t < iters.size(); ++t) h << "<td>" << pct(accuracy[t][0]) << "</td>";
+  h << "</tr>\n";
+  for (index_t ci = 0; ci < NC; ++ci) {
+    h << "<tr><td>" << corr[static_cast<std::size_t>(ci)].name() << "</td>";
+    for (std::size_t t = 0; t < iters.size(); ++t) h << "<td>" << pct(accuracy[t][static_cast<std::size_t>(ci + 1)]) << "</td>";
+    h << "</tr>\n";
+  }
+  for (int k = 0; k < 4; ++k) {
+    h << "<tr><th>mean " << (k < 3 ? corruption_kind_name(kinds[k]) : "of all 11") << "</th>";
+    for (std::size_t t = 0; t < iters.size(); ++t)
+      h << "<th>" << pct(k < 3 ? mean_of(t, kinds[k], false) : mean_of(t, CorruptionKind::None, true)) << "</th>";
+    h << "</tr>\n";
+  }
+  h << "</table>\n<h2>Retrieval stability (block " << last << ", T = " << stab_T << ")</h2>\n<table><tr>"
+       "<th>corruption</th><th>local top-5 consistency (%)</th><th>local top-1 cosine</th>"
+       "<th>global top-5 consistency (%)</th><th>global top-1 cosine</th></tr>\n";
+  for (index_t ci = 0; ci < NC; ++ci) {
+    const Stability& l = stab.local[static_cast<std::size_t>(ci)];
+    const Stability& g = stab.global[static_cast<std::size_t>(ci)];
+    std::snprintf(cell, sizeof cell, "%.3f", l.cosine());
+    const std::string lc = cell;
+    std::snprintf(cell, sizeof cell, "%.3f", g.cosine());
+    const std::string gc = cell;
+    h << "<tr><td>" << corr[static_cast<std::size_t>(ci)].name() << "</td><td>" << pct(l.consistency()) << "</td><td>"
+      << lc << "</td><td>" << pct(g.consistency()) << "</td><td>" << gc << "</td></tr>\n";
+  }
+  h << "</table>\n<h2>Plots</h2>\n";
+  for (const std::string& svg : svgs) h << svg << "<br>\n";
+  h << "</body></html>\n";
+  save("report.html", h.str());
+  std::printf("\nwrote %s (robustness.json, report.html and 6 SVG plots)\n", out_dir.c_str());
   return 0;
 }
 
