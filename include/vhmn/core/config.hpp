@@ -28,7 +28,8 @@
 #define VHMN_HAS_EXCEPTIONS 0
 #endif
 
-// OpenMP pragmas written once; empty when OpenMP is off.
+// OpenMP pragmas written once; empty when OpenMP is off. (vhmn's own loops
+// use vhmn::parallel_for below instead.)
 #if VHMN_HAS_OPENMP
 #define VHMN_PRAGMA(x) _Pragma(#x)
 #define VHMN_OMP_FOR VHMN_PRAGMA(omp parallel for schedule(static))
@@ -45,5 +46,24 @@ using index_t = std::ptrdiff_t;
 
 /// Marks a template dimension that is only known at run time (like Eigen::Dynamic).
 inline constexpr int Dynamic = -1;
+
+/// Runs f(i) for i in [0, n): on OpenMP threads (static schedule) when
+/// `threaded` holds and more than one thread is allowed, else in order on
+/// the calling thread. Unlike `omp parallel for if(...)`, the serial case
+/// opens no parallel region at all: libgomp allocates a fresh team for each
+/// one-thread region, which would make single-threaded steps allocate.
+template <class F>
+inline void parallel_for(index_t n, bool threaded, F&& f) {
+#if VHMN_HAS_OPENMP
+  if (threaded && n > 1 && omp_get_max_threads() > 1) {
+#pragma omp parallel for schedule(static)
+    for (index_t i = 0; i < n; ++i) f(i);
+    return;
+  }
+#else
+  (void)threaded;
+#endif
+  for (index_t i = 0; i < n; ++i) f(i);
+}
 
 }  // namespace vhmn

@@ -76,9 +76,20 @@ class Tensor {
     shape_ = std::move(shape);
     data_.resize(static_cast<std::size_t>(shape_numel(shape_)));
   }
+  /// Same, from a brace list: reuses the shape's storage, so resizing a
+  /// workspace to the shape it already has allocates nothing.
+  void resize(std::initializer_list<index_t> shape) {
+    for (index_t d : shape) VHMN_CHECK(d >= 0, "negative tensor dimension in " << shape_string(Shape(shape)));
+    shape_.assign(shape.begin(), shape.end());
+    data_.resize(static_cast<std::size_t>(shape_numel(shape_)));
+  }
   /// Sets the shape and zero-fills.
   void resize_zero(Shape shape) {
     resize(std::move(shape));
+    zero();
+  }
+  void resize_zero(std::initializer_list<index_t> shape) {
+    resize(shape);
     zero();
   }
   void zero() { std::fill(data_.begin(), data_.end(), T(0)); }

@@ -5,6 +5,7 @@
 // layout, `patch_embed.bias` (D) and `pos_embed` (N, D).
 #pragma once
 
+#include "vhmn/core/profile.hpp"
 #include "vhmn/core/extent.hpp"
 #include "vhmn/nn/param.hpp"
 #include "vhmn/ops/linear.hpp"
@@ -43,18 +44,19 @@ class PatchEmbed {
   // images: (B, C, H, W), any arithmetic type. Returns the owned tokens (B*N, D).
   template <class In>
   const T* forward(const In* images, index_t B) {
+    VHMN_PROFILE("patch_embed");
     const index_t N = tokens(), P = patch_size(), D = dim();
     batch_ = B;
     patches_.resize({B * N, P});
     out_.resize({B * N, D});
     ops::patchify(patches_.data(), images, B, channels_, image_, image_, patch_);
     ops::linear_forward(out_.data(), patches_.data(), weight.data(), bias.data(), B * N, P, D);
-    VHMN_OMP_FOR_IF(B * N * D > 32768)
-    for (index_t bn = 0; bn < B * N; ++bn) simd::add_to(D, pos.data() + (bn % N) * D, out_.data() + bn * D);
+    parallel_for(B * N, B * N * D > 32768, [&](index_t bn) { simd::add_to(D, pos.data() + (bn % N) * D, out_.data() + bn * D); });
     return out_.data();
   }
   // Backward to the parameters (images get no gradient).  dout: (B*N, D)
   void backward(const T* dout) {
+    VHMN_PROFILE("patch_embed.bwd");
     const index_t N = tokens(), P = patch_size(), D = dim();
     ops::linear_backward<T>(nullptr, weight.grad_data(), bias.grad_data(), dout, patches_.data(), weight.data(),
                             batch_ * N, P, D);

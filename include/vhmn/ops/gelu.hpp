@@ -12,23 +12,21 @@ namespace vhmn::ops {
 template <class T>
 void gelu_forward(T* y, const T* x, index_t n) {
   const T half = T(0.5), inv_sqrt2 = T(0.70710678118654752440);
-  VHMN_OMP_FOR_IF(n > 16384)
-  for (index_t start = 0; start < n; start += 4096) {
-    const index_t len = std::min<index_t>(4096, n - start);
+  parallel_for((n + 4095) / 4096, n > 16384, [&](index_t chunk) {
+    const index_t start = chunk * 4096, len = std::min<index_t>(4096, n - start);
     simd::map(len, x + start, y + start, [=](auto v) {
       using std::erf;
       return half * v * (T(1) + erf(v * inv_sqrt2));
     });
-  }
+  });
 }
 
 // dx += dy * (Phi(x) + x phi(x)),  phi(x) = exp(-x^2/2) / sqrt(2 pi)
 template <class T>
 void gelu_backward(T* dx, const T* dy, const T* x, index_t n) {
   const T half = T(0.5), inv_sqrt2 = T(0.70710678118654752440), inv_sqrt2pi = T(0.39894228040143267794);
-  VHMN_OMP_FOR_IF(n > 16384)
-  for (index_t start = 0; start < n; start += 4096) {
-    const index_t len = std::min<index_t>(4096, n - start);
+  parallel_for((n + 4095) / 4096, n > 16384, [&](index_t chunk) {
+    const index_t start = chunk * 4096, len = std::min<index_t>(4096, n - start);
     simd::map3(len, x + start, dy + start, dx + start, dx + start, [=](auto v, auto g, auto acc) {
       using std::erf;
       using std::exp;
@@ -36,7 +34,7 @@ void gelu_backward(T* dx, const T* dy, const T* x, index_t n) {
       const auto pdf = inv_sqrt2pi * exp(-half * v * v);
       return acc + g * (cdf + v * pdf);
     });
-  }
+  });
 }
 
 }  // namespace vhmn::ops

@@ -14,8 +14,7 @@ inline constexpr double kLayerNormEps = 1e-5;
 template <class T>
 void layernorm_forward(T* y, T* mean, T* rstd, const T* x, const T* gamma, const T* beta, index_t R,
                        index_t D) {
-  VHMN_OMP_FOR_IF(R * D > 4096)
-  for (index_t r = 0; r < R; ++r) {
+  parallel_for(R, R * D > 4096, [&](index_t r) {
     const T* xr = x + r * D;
     T* yr = y + r * D;
     const T mu = simd::sum(D, xr) / T(D);
@@ -25,7 +24,7 @@ void layernorm_forward(T* y, T* mean, T* rstd, const T* x, const T* gamma, const
     mean[r] = mu;
     rstd[r] = rs;
     simd::map3(D, xr, gamma, beta, yr, [mu, rs](auto v, auto g, auto b) { return (v - mu) * rs * g + b; });
-  }
+  });
 }
 
 // Backward of the above, with xhat = (x - mean) * rstd:
@@ -36,8 +35,7 @@ void layernorm_forward(T* y, T* mean, T* rstd, const T* x, const T* gamma, const
 template <class T>
 void layernorm_backward(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, const T* mean, const T* rstd,
                         const T* gamma, index_t R, index_t D) {
-  VHMN_OMP_FOR_IF(R * D > 4096)
-  for (index_t r = 0; r < R; ++r) {
+  parallel_for(R, R * D > 4096, [&](index_t r) {
     const T* xr = x + r * D;
     const T* dyr = dy + r * D;
     T* dxr = dx + r * D;
@@ -54,7 +52,7 @@ void layernorm_backward(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, con
       const T xhat = (xr[d] - mu) * rs;
       dxr[d] += rs * (dyr[d] * gamma[d] - mean_dxhat - xhat * mean_dxhat_xhat);
     }
-  }
+  });
   if (!dgamma && !dbeta) return;
   for (index_t r = 0; r < R; ++r) {
     const T* xr = x + r * D;

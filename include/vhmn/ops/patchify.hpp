@@ -14,8 +14,7 @@ namespace vhmn::ops {
 template <class T, class In>
 void patchify(T* patches, const In* images, index_t B, index_t C, index_t H, index_t W, index_t p) {
   const index_t h = H / p, w = W / p, N = h * w, P = C * p * p;
-  VHMN_OMP_FOR_IF(B * N * P > 32768)
-  for (index_t bn = 0; bn < B * N; ++bn) {
+  parallel_for(B * N, B * N * P > 32768, [&](index_t bn) {
     const index_t b = bn / N, n = bn % N, row = n / w, col = n % w;
     T* out = patches + bn * P;
     for (index_t c = 0; c < C; ++c)
@@ -23,7 +22,7 @@ void patchify(T* patches, const In* images, index_t B, index_t C, index_t H, ind
         const In* src = images + ((b * C + c) * H + row * p + y) * W + col * p;
         for (index_t x = 0; x < p; ++x) out[(c * p + y) * p + x] = static_cast<T>(src[x]);
       }
-  }
+  });
 }
 
 }  // namespace vhmn::ops

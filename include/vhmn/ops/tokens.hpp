@@ -21,18 +21,17 @@ void mean_pool_forward(T* g, const T* u, index_t B, index_t N, index_t D) {
 template <class T>
 void mean_pool_backward(T* du, const T* dg, index_t B, index_t N, index_t D) {
   const T inv = T(1) / T(N);
-  VHMN_OMP_FOR_IF(B * N * D > 32768)
-  for (index_t bn = 0; bn < B * N; ++bn) simd::axpy(D, inv, dg + (bn / N) * D, du + bn * D);
+  parallel_for(B * N, B * N * D > 32768, [&](index_t bn) { simd::axpy(D, inv, dg + (bn / N) * D, du + bn * D); });
 }
 
 // y[b, n] = x[b, n] + a[b, n] + c[b]       (c broadcast over the N tokens)
 // y, x, a: (B, N, D)   c: (B, D)
 template <class T>
 void residual_broadcast_forward(T* y, const T* x, const T* a, const T* c, index_t B, index_t N, index_t D) {
-  VHMN_OMP_FOR_IF(B * N * D > 32768)
-  for (index_t bn = 0; bn < B * N; ++bn)
+  parallel_for(B * N, B * N * D > 32768, [&](index_t bn) {
     simd::map3(D, x + bn * D, a + bn * D, c + (bn / N) * D, y + bn * D,
                [](auto xv, auto av, auto cv) { return xv + av + cv; });
+  });
 }
 
 // dc[b] += sum_n dy[b, n]   (dx and da equal dy: the caller reuses dy)
@@ -46,23 +45,21 @@ void broadcast_backward(T* dc, const T* dy, index_t B, index_t N, index_t D) {
 // x: (R, A)   y: (R, Bw)   out: (R, A + Bw)
 template <class T>
 void concat_forward(T* out, const T* x, const T* y, index_t R, index_t A, index_t Bw) {
-  VHMN_OMP_FOR_IF(R * (A + Bw) > 32768)
-  for (index_t r = 0; r < R; ++r) {
+  parallel_for(R, R * (A + Bw) > 32768, [&](index_t r) {
     T* o = out + r * (A + Bw);
     for (index_t i = 0; i < A; ++i) o[i] = x[r * A + i];
     for (index_t i = 0; i < Bw; ++i) o[A + i] = y[r * Bw + i];
-  }
+  });
 }
 
 // dx[r] += dout[r, :A]    dy[r] += dout[r, A:]
 template <class T>
 void concat_backward(T* dx, T* dy, const T* dout, index_t R, index_t A, index_t Bw) {
-  VHMN_OMP_FOR_IF(R * (A + Bw) > 32768)
-  for (index_t r = 0; r < R; ++r) {
+  parallel_for(R, R * (A + Bw) > 32768, [&](index_t r) {
     const T* g = dout + r * (A + Bw);
     if (dx) simd::add_to(A, g, dx + r * A);
     if (dy) simd::add_to(Bw, g + A, dy + r * Bw);
-  }
+  });
 }
 
 }  // namespace vhmn::ops

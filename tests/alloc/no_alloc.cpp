@@ -1,0 +1,182 @@
+// tests/alloc/no_alloc.cpp — a training step and an inference batch allocate
+// nothing on the heap once warm (its own executable, vhmn_alloc_test,
+// because it replaces the global allocation functions).
+//
+// Counts every operator new / new[] (all overloads) and, on glibc, every
+// malloc / calloc / realloc / memalign family call (Eigen allocates with
+// malloc, not new) while a window is open; runs warm-up steps, then opens the
+// window over further steps and fails if anything was allocated.
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <new>
+#include <vector>
+
+#include <vhmn/train/optimizer.hpp>
+#include <vhmn/vhmn.hpp>
+
+namespace {
+std::atomic<bool> g_counting{false};
+std::atomic<long long> g_allocations{0};
+inline void count() {
+  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
+}
+}  // namespace
+
+#if defined(__GLIBC__)
+extern "C" {
+void* __libc_malloc(std::size_t);
+void* __libc_calloc(std::size_t, std::size_t);
+void* __libc_realloc(void*, std::size_t);
+void* __libc_memalign(std::size_t, std::size_t);
+void __libc_free(void*);
+
+void* malloc(std::size_t n) noexcept {
+  count();
+  return __libc_malloc(n);
+}
+void* calloc(std::size_t a, std::size_t b) noexcept {
+  count();
+  return __libc_calloc(a, b);
+}
+void* realloc(void* p, std::size_t n) noexcept {
+  count();
+  return __libc_realloc(p, n);
+}
+void free(void* p) noexcept { __libc_free(p); }
+void* memalign(std::size_t align, std::size_t n) noexcept {
+  count();
+  return __libc_memalign(align, n);
+}
+void* aligned_alloc(std::size_t align, std::size_t n) noexcept {
+  count();
+  return __libc_memalign(align, n);
+}
+int posix_memalign(void** out, std::size_t align, std::size_t n) noexcept {
+  count();
+  void* p = __libc_memalign(align, n);
+  if (!p) return 12;  // ENOMEM
+  *out = p;
+  return 0;
+}
+}
+#define VHMN_TEST_RAW_MALLOC(n) __libc_malloc(n)
+#define VHMN_TEST_RAW_ALIGNED(a, n) __libc_memalign(a, n)
+#define VHMN_TEST_RAW_FREE(p) __libc_free(p)
+#else
+#define VHMN_TEST_RAW_MALLOC(n) std::malloc(n)
+#define VHMN_TEST_RAW_ALIGNED(a, n) std::aligned_alloc(a, ((n) + (a)-1) / (a) * (a))
+#define VHMN_TEST_RAW_FREE(p) std::free(p)
+#endif
+
+void* operator new(std::size_t n) {
+  count();
+  if (void* p = VHMN_TEST_RAW_MALLOC(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t n) {
+  count();
+  if (void* p = VHMN_TEST_RAW_MALLOC(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  count();
+  return VHMN_TEST_RAW_MALLOC(n ? n : 1);
+}
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
+  count();
+  return VHMN_TEST_RAW_MALLOC(n ? n : 1);
+}
+void* operator new(std::size_t n, std::align_val_t a) {
+  count();
+  if (void* p = VHMN_TEST_RAW_ALIGNED(static_cast<std::size_t>(a), n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t n, std::align_val_t a) {
+  count();
+  if (void* p = VHMN_TEST_RAW_ALIGNED(static_cast<std::size_t>(a), n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { VHMN_TEST_RAW_FREE(p); }
+void operator delete[](void* p) noexcept { VHMN_TEST_RAW_FREE(p); }
+void operator delete(void* p, std::size_t) noexcept { VHMN_TEST_RAW_FREE(p); }
+void operator delete[](void* p, std::size_t) noexcept { VHMN_TEST_RAW_FREE(p); }
+void operator delete(void* p, std::align_val_t) noexcept { VHMN_TEST_RAW_FREE(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { VHMN_TEST_RAW_FREE(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { VHMN_TEST_RAW_FREE(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { VHMN_TEST_RAW_FREE(p); }
+
+int main() {
+  using namespace vhmn;
+  using T = float;
+  // cifar-small's shapes (large enough for every tiled and threaded path)
+  // at a small batch; every bank full.
+  const ModelConfig config = ModelConfig::preset("cifar-small");
+  const index_t B = 4, K = config.classes;
+  VHMN<T> model(config, 0);
+  Rng rng(1);
+  for (auto& blk : model.blocks)
+    for (MemoryBank<T>* bank : {&blk->local.path.bank, &blk->global.path.bank}) {
+      std::vector<T> row(static_cast<std::size_t>(bank->latent()));
+      for (index_t i = 0; i < bank->slots(); ++i) {
+        for (auto& v : row) v = static_cast<T>(rng.normal());
+        bank->write(i / bank->slots_per_class(), row.data(), i, -1);
+      }
+    }
+  Tensor<T> images({B, config.channels, config.image, config.image});
+  for (auto& v : images) v = static_cast<T>(rng.normal());
+  std::vector<std::int32_t> labels = {0, 3, 7, 3};
+  std::vector<std::int64_t> ids = {0, 1, 2, 3};
+  Tensor<T> targets({B, K}), probs({B, K}), dlogits({B, K});
+  for (index_t b = 0; b < B; ++b) targets[b * K + labels[static_cast<std::size_t>(b)]] = T(1);
+  train::Optimizer<T> optimizer(model.parameters(), train::OptimizerOptions{});
+
+  auto train_step = [&] {
+    model.train();
+    model.zero_grad();
+    const T* logits = model.forward(images.data(), B);
+    ops::cross_entropy_forward(probs.data(), logits, targets.data(), B, K);
+    dlogits.zero();
+    ops::cross_entropy_backward(dlogits.data(), probs.data(), targets.data(), B, K);
+    model.backward(dlogits.data());
+    optimizer.step(1e-3);
+    model.remember(labels.data(), ids.data());
+  };
+  auto infer_step = [&](bool fast) {
+    model.eval();
+    model.set_no_grad(fast);
+    model.set_record_retrieval(!fast);
+    model.forward(images.data(), B);
+    model.set_no_grad(false);
+    model.set_record_retrieval(true);
+  };
+
+  int failures = 0;
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    for (int i = 0; i < 3; ++i) {  // warm-up: workspaces reach their sizes
+      train_step();
+      infer_step(true);
+      infer_step(false);
+    }
+    g_allocations = 0;
+    g_counting = true;
+    for (int i = 0; i < 3; ++i) train_step();
+    g_counting = false;
+    const long long train_allocs = g_allocations.exchange(0);
+    g_counting = true;
+    for (int i = 0; i < 3; ++i) {
+      infer_step(true);
+      infer_step(false);
+    }
+    g_counting = false;
+    const long long infer_allocs = g_allocations.exchange(0);
+    std::printf("%d thread(s): %lld heap allocations in 3 warm training steps, %lld in 6 warm inference batches\n",
+                threads, train_allocs, infer_allocs);
+    if (train_allocs != 0 || infer_allocs != 0) ++failures;
+  }
+  set_num_threads(0);
+  std::printf("%s\n", failures ? "FAIL: steady-state steps allocate" : "PASS: no steady-state allocation");
+  return failures ? 1 : 0;
+}
