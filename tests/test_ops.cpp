@@ -11,6 +11,7 @@
 #include "vhmn/ops/retrieval.hpp"
 #include "vhmn/ops/tokens.hpp"
 #include "vhmn/ops/unfold.hpp"
+#include "vhmn/core/threads.hpp"
 
 using namespace vhmn;
 using namespace vhmn::testing;
@@ -262,4 +263,89 @@ TEST_CASE("cross entropy: golden value with soft targets, gradient") {
   V dl(B * K, 0.0);
   ops::cross_entropy_backward(dl.data(), pr.data(), tg.data(), B, K);
   CHECK(check_gradient(lg.data(), dl.data(), B * K, f).rel() < kTol);
+}
+
+TEST_CASE("unfold_ijd: token-major windows with a permuted weight give SPEC's W col; gradients") {
+  for (index_t k : {3, 5}) {
+    CAPTURE(k);
+    Rng rng(40 + k);
+    const index_t B = 2, h = 3, w = 4, D = 3, N = h * w, kk = k * k, L = 4, R = B * N;
+    V u = normal_vector(R * D, rng), W = normal_vector(L * D * kk, rng), Wp(L * D * kk);
+    V col(R * D * kk), colp(R * D * kk), q(R * L), qp(R * L);
+    ops::unfold_forward(col.data(), u.data(), B, h, w, D, k);
+    ops::unfold_ijd_forward(colp.data(), u.data(), B, h, w, D, k);
+    ops::unfold_weight_permute(Wp.data(), W.data(), L, D, kk);
+    for (index_t r = 0; r < R; ++r)
+      for (index_t l = 0; l < L; ++l) {
+        q[r * L + l] = dot(col.data() + r * D * kk, W.data() + l * D * kk, D * kk);
+        qp[r * L + l] = dot(colp.data() + r * D * kk, Wp.data() + l * D * kk, D * kk);
+      }
+    for (index_t i = 0; i < R * L; ++i) CHECK(qp[i] == doctest::Approx(q[i]).epsilon(1e-12));
+    // gradients of <proj, colp(u)> and of <P, Wp(W)>
+    V proj = normal_vector(R * D * kk, rng), du(R * D, 0.0);
+    auto loss_u = [&] {
+      ops::unfold_ijd_forward(colp.data(), u.data(), B, h, w, D, k);
+      return dot(colp.data(), proj.data(), R * D * kk);
+    };
+    ops::unfold_ijd_backward(du.data(), proj.data(), B, h, w, D, k);
+    CHECK(check_gradient(u.data(), du.data(), R * D, loss_u, 1000).rel() < kTol);
+    V P = normal_vector(L * D * kk, rng), dW(L * D * kk, 0.0);
+    auto loss_w = [&] {
+      ops::unfold_weight_permute(Wp.data(), W.data(), L, D, kk);
+      return dot(Wp.data(), P.data(), L * D * kk);
+    };
+    ops::unfold_weight_permute_backward(dW.data(), P.data(), L, D, kk);
+    CHECK(check_gradient(W.data(), dW.data(), L * D * kk, loss_w, 1000).rel() < kTol);
+  }
+}
+
+TEST_CASE("retrieval: fused tiles give the same result with or without kept weights, any tile count") {
+  Rng rng(61);
+  const index_t L = 6, S = 9;
+  V M = normal_vector(S * L, rng, 2.0), Mh(S * L);
+  ops::normalize_rows<double>(Mh.data(), nullptr, M.data(), S, L);
+  ops::SlotView<double> view{M.data(), Mh.data(), S};
+  for (index_t R : {1, 17, 300}) {  // one tile, several, many
+    CAPTURE(R);
+    V z = normal_vector(R * L, rng), m1(R * L), m2(R * L), attn(R * S), zh(R * L), norm(R);
+    ops::retrieval_forward(m1.data(), attn.data(), zh.data(), norm.data(), z.data(), view, 2.5, R, L);
+    ops::retrieval_forward(m2.data(), static_cast<double*>(nullptr), zh.data(), norm.data(), z.data(), view, 2.5,
+                           R, L);
+    CHECK(m1 == m2);
+    // backward with a full (R, S) workspace and with per-tile scratch
+    V proj = normal_vector(R * L, rng), dz1(R * L, 0.0), dz2(R * L, 0.0), ds(R * S), dzh(R * L);
+    ops::retrieval_backward(dz1.data(), ds.data(), dzh.data(), proj.data(), attn.data(), zh.data(), norm.data(),
+                            view, 2.5, R, L);
+    ops::retrieval_backward(dz2.data(), static_cast<double*>(nullptr), dzh.data(), proj.data(), attn.data(),
+                            zh.data(), norm.data(), view, 2.5, R, L);
+    CHECK(dz1 == dz2);
+  }
+}
+
+TEST_CASE("gemm: all transposes against a plain loop; bit-identical for 1 and 2 threads") {
+  Rng rng(62);
+  const index_t M = 600, N = 300, K = 70;  // several tiles of the shape-only rule
+  for (auto ta : {ops::Trans::No, ops::Trans::Yes})
+    for (auto tb : {ops::Trans::No, ops::Trans::Yes}) {
+      std::vector<float> a(M * K), b(K * N);
+      for (auto& v : a) v = float(rng.normal());
+      for (auto& v : b) v = float(rng.normal());
+      auto A = [&](index_t i, index_t k) { return ta == ops::Trans::No ? a[i * K + k] : a[k * M + i]; };
+      auto Bv = [&](index_t k, index_t j) { return tb == ops::Trans::No ? b[k * N + j] : b[j * K + k]; };
+      std::vector<float> c1(M * N, 1.0f), c2(M * N, 1.0f);
+      set_num_threads(1);
+      ops::gemm(c1.data(), a.data(), b.data(), M, N, K, ta, tb, 0.5f, true);
+      set_num_threads(2);
+      ops::gemm(c2.data(), a.data(), b.data(), M, N, K, ta, tb, 0.5f, true);
+      set_num_threads(0);
+      CHECK(c1 == c2);
+      double worst = 0;
+      for (index_t i = 0; i < M; i += 7)
+        for (index_t j = 0; j < N; j += 5) {
+          double s = 0;
+          for (index_t k = 0; k < K; ++k) s += double(A(i, k)) * double(Bv(k, j));
+          worst = std::max(worst, std::abs(1.0 + 0.5 * s - double(c1[i * N + j])));
+        }
+      CHECK(worst < 1e-3);
+    }
 }

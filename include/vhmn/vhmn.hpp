@@ -15,6 +15,7 @@
 #include "vhmn/core/extent.hpp"
 #include "vhmn/core/eigen.hpp"
 #include "vhmn/core/simd.hpp"
+#include "vhmn/core/profile.hpp"
 
 #include "vhmn/ops/eigen_maps.hpp"
 #include "vhmn/ops/gemm.hpp"

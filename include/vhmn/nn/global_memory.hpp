@@ -7,6 +7,7 @@
 // under the names `blocks.i.global.*`.
 #pragma once
 
+#include "vhmn/core/profile.hpp"
 #include "vhmn/nn/memory_path.hpp"
 
 namespace vhmn {
@@ -28,14 +29,18 @@ class GlobalTemplateMemory {
   const T* forward(const T* u, index_t B, index_t N) {
     batch_ = B;
     tokens_ = N;
-    pooled_.resize({B, dim()});
-    ops::mean_pool_forward(pooled_.data(), u, B, N, dim());
+    {
+      VHMN_PROFILE("global_pool");
+      pooled_.resize({B, dim()});
+      ops::mean_pool_forward(pooled_.data(), u, B, N, dim());
+    }
     return path.forward(pooled_.data(), B);
   }
   // du: (B, N, D) accumulated.  dc: (B, D)
   void backward(T* du, const T* dc) {
     dpooled_.resize_zero({batch_, dim()});
     path.backward(dpooled_.data(), dc);
+    VHMN_PROFILE("global_pool.bwd");
     ops::mean_pool_backward(du, dpooled_.data(), batch_, tokens_, dim());
   }
 

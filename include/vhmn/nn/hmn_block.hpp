@@ -10,6 +10,7 @@
 
 #include <string>
 
+#include "vhmn/core/profile.hpp"
 #include "vhmn/nn/global_memory.hpp"
 #include "vhmn/nn/layer_norm.hpp"
 #include "vhmn/nn/local_memory.hpp"
@@ -61,10 +62,14 @@ class HMNBlock {
     const T* u = norm1.forward(x, R);
     const T* a = local.forward(u, B);
     const T* c = global.forward(u, B, N);
-    y_.resize({R, D});
-    ops::residual_broadcast_forward(y_.data(), x, a, c, B, N, D);
+    {
+      VHMN_PROFILE("residual");
+      y_.resize({R, D});
+      ops::residual_broadcast_forward(y_.data(), x, a, c, B, N, D);
+    }
     const T* v = norm2.forward(y_.data(), R);
     const T* f = mlp.forward(v, R);
+    VHMN_PROFILE("residual");
     out_.resize({R, D});
     simd::map2(R * D, y_.data(), f, out_.data(), [](auto yv, auto fv) { return yv + fv; });
     return out_.data();
@@ -79,11 +84,14 @@ class HMNBlock {
     dy_.resize({R, D});
     std::copy(dout, dout + R * D, dy_.data());
     norm2.backward(dy_.data(), dv_.data());
-    // Y = X + a + c:  dX += dY, da = dY, dc = sum_n dY
-    simd::add_to(R * D, dy_.data(), dx);
-    du_.resize_zero({R, D});
-    dc_.resize_zero({batch_, D});
-    ops::broadcast_backward(dc_.data(), dy_.data(), batch_, N, D);
+    {
+      VHMN_PROFILE("residual.bwd");
+      // Y = X + a + c:  dX += dY, da = dY, dc = sum_n dY
+      simd::add_to(R * D, dy_.data(), dx);
+      du_.resize_zero({R, D});
+      dc_.resize_zero({batch_, D});
+      ops::broadcast_backward(dc_.data(), dy_.data(), batch_, N, D);
+    }
     global.backward(du_.data(), dc_.data());
     local.backward(du_.data(), dy_.data());
     norm1.backward(dx, du_.data());

@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "vhmn/core/profile.hpp"
 #include "vhmn/core/extent.hpp"
 #include "vhmn/nn/param.hpp"
 #include "vhmn/ops/layernorm.hpp"
@@ -34,6 +35,7 @@ class LayerNorm {
 
   // out = LN(x);  x: (R, D). Returns the owned output (R, D).
   const T* forward(const T* x, index_t R) {
+    VHMN_PROFILE("layernorm");
     input_ = x;
     rows_ = R;
     out_.resize({R, dim()});
@@ -44,6 +46,7 @@ class LayerNorm {
   }
   // dx: (R, D) accumulated.
   void backward(T* dx, const T* dout) {
+    VHMN_PROFILE("layernorm.bwd");
     ops::layernorm_backward(dx, weight.grad_data(), bias.grad_data(), dout, input_, mean_.data(), rstd_.data(),
                             weight.data(), rows_, dim());
   }

@@ -32,26 +32,50 @@ class LocalWindowMemory {
   void init(Rng& rng) { path.init(rng); }
 
   // u: (B, N, D). Returns the owned a: (B*N, D).
+  // The windows are gathered token-major (ops::unfold_ijd_forward: each
+  // window cell one contiguous copy) and multiplied by the query weight with
+  // its columns permuted to match; the product is SPEC's W_lq col_n.
   const T* forward(const T* u, index_t B) {
-    const index_t N = grid_ * grid_, D = dim(), kk = window_ * window_;
+    const index_t N = grid_ * grid_, D = dim(), kk = window_ * window_, L = path.latent(), R = B * N;
     batch_ = B;
-    col_.resize({B * N, D * kk});
-    ops::unfold_forward(col_.data(), u, B, grid_, grid_, D, window_);
-    return path.forward(col_.data(), B * N);
+    {
+      VHMN_PROFILE("unfold");
+      colp_.resize({R, kk * D});
+      ops::unfold_ijd_forward(colp_.data(), u, B, grid_, grid_, D, window_);
+    }
+    {
+      VHMN_PROFILE("query");
+      wp_.resize({L, kk * D});
+      ops::unfold_weight_permute(wp_.data(), path.query.weight.data(), L, D, kk);
+      ops::linear_forward(path.query_buffer(R), colp_.data(), wp_.data(), path.query.bias.data(), R, kk * D, L);
+    }
+    return path.forward_queries();
   }
   // du: (B, N, D) accumulated.  da: (B*N, D)
   void backward(T* du, const T* da) {
-    const index_t N = grid_ * grid_, D = dim(), kk = window_ * window_;
-    dcol_.resize_zero({batch_ * N, D * kk});
-    path.backward(dcol_.data(), da);
-    ops::unfold_backward(du, dcol_.data(), batch_, grid_, grid_, D, window_);
+    const index_t N = grid_ * grid_, D = dim(), kk = window_ * window_, L = path.latent(), R = batch_ * N;
+    const T* dq = path.backward_to_queries(da);
+    {
+      VHMN_PROFILE("query.bwd");
+      // q = colp Wp^T + b:  dcolp = dq Wp,  dWp = dq^T colp,  db += sum_r dq
+      dcolp_.resize({R, kk * D});
+      ops::gemm(dcolp_.data(), dq, wp_.data(), R, kk * D, L, ops::Trans::No, ops::Trans::No);
+      dwp_.resize({L, kk * D});
+      ops::gemm(dwp_.data(), dq, colp_.data(), L, kk * D, R, ops::Trans::Yes, ops::Trans::No);
+      ops::unfold_weight_permute_backward(path.query.weight.grad_data(), dwp_.data(), L, D, kk);
+      T* db = path.query.bias.grad_data();
+      for (index_t r = 0; r < R; ++r) simd::add_to(L, dq + r * L, db);  // rows in order
+    }
+    VHMN_PROFILE("unfold.bwd");
+    ops::unfold_ijd_backward(du, dcolp_.data(), batch_, grid_, grid_, D, window_);
   }
 
   void collect_params(ParamList<T>& list) { path.collect_params(list); }
 
  private:
   index_t grid_ = 0, window_ = 1, batch_ = 0;
-  Tensor<T> col_, dcol_;  // (B*N, D*k*k)
+  Tensor<T> colp_, dcolp_;  // (B*N, k*k*D) token-major windows and their gradient
+  Tensor<T> wp_, dwp_;      // (L, k*k*D) permuted query weight and its gradient
 };
 
 }  // namespace vhmn

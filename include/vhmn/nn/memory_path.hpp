@@ -13,6 +13,7 @@
 
 #include <string>
 
+#include "vhmn/core/profile.hpp"
 #include "vhmn/nn/linear.hpp"
 #include "vhmn/nn/memory_bank.hpp"
 #include "vhmn/nn/refinement.hpp"
@@ -49,15 +50,28 @@ class MemoryPath {
 
   // x: (R, In). Returns the owned output o: (R, D).
   const T* forward(const T* x, index_t R) {
-    const index_t L = latent();
     input_ = x;
+    {
+      VHMN_PROFILE("query");
+      query.forward(query_buffer(R), x, R);
+    }
+    return forward_queries();
+  }
+  /// For a caller that computes q = W_q x + b_q itself (the local memory's
+  /// token-major unfold): the (R, L) buffer to fill before forward_queries().
+  T* query_buffer(index_t R) {
     rows_ = R;
-    q_.resize({R, L});
+    q_.resize({R, latent()});
+    return q_.data();
+  }
+  /// The rest of the forward from the filled query buffer. Returns o: (R, D).
+  const T* forward_queries() {
+    const index_t R = rows_, L = latent();
     z_.resize({R, L});
+    refine.forward(z_.data(), q_.data(), R, bank);
+    VHMN_PROFILE("out_proj");
     cat_.resize({R, 2 * L});
     out_.resize({R, dim()});
-    query.forward(q_.data(), x, R);
-    refine.forward(z_.data(), q_.data(), R, bank);
     ops::concat_forward(cat_.data(), z_.data(), q_.data(), R, L, L);
     out.forward(out_.data(), cat_.data(), R);
     return out_.data();
@@ -65,14 +79,26 @@ class MemoryPath {
 
   // dx: (R, In) accumulated; parameter grads accumulated.  dout: (R, D)
   void backward(T* dx, const T* dout) {
+    const T* dq = backward_to_queries(dout);
+    VHMN_PROFILE("query.bwd");
+    query.backward(dx, dq, input_, rows_);
+  }
+  /// Backward down to the queries (for callers of forward_queries()): returns
+  /// dq (R, L); the query layer's own gradients are the caller's job.
+  const T* backward_to_queries(const T* dout) {
     const index_t R = rows_, L = latent();
-    dcat_.resize_zero({R, 2 * L});
-    dz_.resize_zero({R, L});
-    dq_.resize_zero({R, L});
-    out.backward(dcat_.data(), dout, cat_.data(), R);
-    ops::concat_backward(dz_.data(), dq_.data(), dcat_.data(), R, L, L);
+    {
+      VHMN_PROFILE("out_proj.bwd");
+      dcat_.resize({R, 2 * L});
+      dz_.resize_zero({R, L});
+      dq_.resize_zero({R, L});
+      // dcat = dout W_o (overwritten), then split into dz and dq
+      ops::gemm(dcat_.data(), dout, out.weight.data(), R, 2 * L, dim(), ops::Trans::No, ops::Trans::No);
+      out.backward(nullptr, dout, cat_.data(), R);
+      ops::concat_backward(dz_.data(), dq_.data(), dcat_.data(), R, L, L);
+    }
     refine.backward(dq_.data(), dz_.data(), R);
-    query.backward(dx, dq_.data(), input_, R);
+    return dq_.data();
   }
 
   /// Queries of the last forward (before refinement): (R, L).

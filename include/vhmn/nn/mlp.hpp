@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "vhmn/core/profile.hpp"
 #include "vhmn/nn/linear.hpp"
 #include "vhmn/ops/gelu.hpp"
 
@@ -30,6 +31,7 @@ class MLP {
 
   // y = fc2(gelu(fc1(x)));  x: (R, D). Returns the owned output (R, D).
   const T* forward(const T* x, index_t R) {
+    VHMN_PROFILE("mlp");
     input_ = x;
     rows_ = R;
     pre_.resize({R, hidden()});
@@ -42,6 +44,7 @@ class MLP {
   }
   // dx: (R, D) accumulated.
   void backward(T* dx, const T* dout) {
+    VHMN_PROFILE("mlp.bwd");
     const index_t R = rows_;
     dact_.resize_zero({R, hidden()});
     dpre_.resize_zero({R, hidden()});

@@ -8,6 +8,9 @@
 // numbers they refer to stay readable (interpretability) until the next
 // forward; backward() uses only cached values, so bank writes between the
 // forward and the backward change nothing.
+// Inference fast path: with set_keep_weights(false) (no backward coming)
+// and set_record(false) (nobody reads attention()), the (R, n_written)
+// weights are never stored; both are on by default.
 #pragma once
 
 #include <cmath>
@@ -15,6 +18,7 @@
 #include <vector>
 
 #include "vhmn/core/extent.hpp"
+#include "vhmn/core/profile.hpp"
 #include "vhmn/nn/memory_bank.hpp"
 #include "vhmn/nn/param.hpp"
 #include "vhmn/ops/retrieval.hpp"
@@ -44,25 +48,34 @@ class HopfieldRefinement {
   }
   T inv_temperature() const { return tau_; }
 
+  /// Keep the retrieval weights readable through attention() (default on).
+  void set_record(bool on) { record_ = on; }
+  bool record() const { return record_; }
+  /// Keep what backward() needs (default on). Off: forward only, no backward.
+  void set_keep_weights(bool on) { keep_weights_ = on; }
+  bool keep_weights() const { return keep_weights_; }
+
   // z = refine(q); q, z: (R, L). The bank is read once per call.
   void forward(T* z, const T* q, index_t R, const MemoryBank<T>& bank) {
+    VHMN_PROFILE("retrieval");
     const index_t L = latent();
     rows_ = R;
     slots_ = bank.gather_written(slot_values_, slot_unit_, slot_ids_);
     steps_ = (slots_.slots > 0) ? iters_ : 0;
     const index_t S = slots_.slots;
+    stored_ = record_ || keep_weights_;
     z_.resize({steps_ + 1, R, L});
     std::copy(q, q + R * L, z_.data());
     if (steps_ > 0) {
       zh_.resize({steps_, R, L});
       norm_.resize({steps_, R});
-      attn_.resize({steps_, R, S});
+      if (stored_) attn_.resize({steps_, R, S});
       m_.resize({steps_, R, L});
     }
     const T b = beta.value[0];
     for (index_t t = 0; t < steps_; ++t) {
       const T* zt = z_.data() + t * R * L;
-      ops::retrieval_forward(m_.data() + t * R * L, attn_.data() + t * R * S, zh_.data() + t * R * L,
+      ops::retrieval_forward(m_.data() + t * R * L, stored_ ? attn_.data() + t * R * S : nullptr, zh_.data() + t * R * L,
                              norm_.data() + t * R, zt, slots_, tau_, R, L);
       ops::refine_update_forward(z_.data() + (t + 1) * R * L, zt, m_.data() + t * R * L, b, R * L);
     }
@@ -71,7 +84,10 @@ class HopfieldRefinement {
 
   // Backward: dq += d refine / dq (dz);  beta.grad += d/d beta.   dz, dq: (R, L)
   void backward(T* dq, const T* dz, index_t R) {
+    VHMN_PROFILE("retrieval.bwd");
     VHMN_CHECK(R == rows_, "refinement backward with " << R << " rows after a forward of " << rows_);
+    VHMN_CHECK(steps_ == 0 || stored_, "refinement backward after a forward that kept no retrieval weights "
+                                       "(set_keep_weights(false))");
     const index_t L = latent(), S = slots_.slots;
     if (steps_ == 0) {
       simd::add_to(R * L, dz, dq);
@@ -80,7 +96,6 @@ class HopfieldRefinement {
     grad_next_.resize({R, L});
     grad_cur_.resize({R, L});
     dm_.resize({R, L});
-    ds_.resize({R, S});
     dzh_.resize({R, L});
     std::copy(dz, dz + R * L, grad_next_.data());
     const T b = beta.value[0];
@@ -90,7 +105,7 @@ class HopfieldRefinement {
       const T* mt = m_.data() + t * R * L;
       grad_cur_.zero();
       dbeta += ops::refine_update_backward(grad_cur_.data(), dm_.data(), grad_next_.data(), zt, mt, b, R, L);
-      ops::retrieval_backward(grad_cur_.data(), ds_.data(), dzh_.data(), dm_.data(), attn_.data() + t * R * S,
+      ops::retrieval_backward(grad_cur_.data(), static_cast<T*>(nullptr), dzh_.data(), dm_.data(), attn_.data() + t * R * S,
                               zh_.data() + t * R * L, norm_.data() + t * R, slots_, tau_, R, L);
       std::swap(grad_cur_, grad_next_);
     }
@@ -105,8 +120,9 @@ class HopfieldRefinement {
   index_t steps_run() const { return steps_; }
   /// Written slots the last forward retrieved from, in column order of attention().
   const std::vector<index_t>& slot_ids() const { return slot_ids_; }
-  /// Retrieval weights of step t: (R, n_written), rows sum to 1.
-  const T* attention(index_t t) const { return attn_.data() + t * rows_ * slots_.slots; }
+  /// Retrieval weights of step t: (R, n_written), rows sum to 1. Null when
+  /// the last forward stored none (set_record(false) and set_keep_weights(false)).
+  const T* attention(index_t t) const { return stored_ ? attn_.data() + t * rows_ * slots_.slots : nullptr; }
 
  private:
   Extent<Latent> latent_;
@@ -117,10 +133,11 @@ class HopfieldRefinement {
   std::vector<index_t> slot_ids_;
   ops::SlotView<T> slots_;
   index_t rows_ = 0, steps_ = 0;
+  bool record_ = true, keep_weights_ = true, stored_ = true;
   // Forward cache: z_t (T+1, R, L), zh_t (T, R, L), |z_t| (T, R), a_t (T, R, S), m_t (T, R, L)
   Tensor<T> z_, zh_, norm_, attn_, m_;
   // Backward workspaces
-  Tensor<T> grad_next_, grad_cur_, dm_, ds_, dzh_;
+  Tensor<T> grad_next_, grad_cur_, dm_, dzh_;
 };
 
 }  // namespace vhmn

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "vhmn/core/profile.hpp"
 #include "vhmn/core/rng.hpp"
 #include "vhmn/nn/attention_pool.hpp"
 #include "vhmn/nn/hmn_block.hpp"
@@ -85,13 +86,39 @@ class VHMN {
     return list;
   }
   void zero_grad() {
-    for (Param<T>* p : parameters()) p->grad.zero();
+    // collected into a kept list: no allocation once it has its size
+    zero_list_.clear();
+    patch_embed.collect_params(zero_list_);
+    for (auto& b : blocks) b->collect_params(zero_list_);
+    norm.collect_params(zero_list_);
+    pool.collect_params(zero_list_);
+    head.collect_params(zero_list_);
+    for (Param<T>* p : zero_list_) p->grad.zero();
   }
 
   /// Training mode: remember() may write the banks. Eval mode never writes.
   void train(bool on = true) { training_ = on; }
   void eval() { training_ = false; }
   bool training() const { return training_; }
+
+  /// Keep every path's retrieval weights readable through
+  /// HopfieldRefinement::attention() after each forward (default on).
+  void set_record_retrieval(bool on) {
+    for (auto& b : blocks) {
+      b->local.path.refine.set_record(on);
+      b->global.path.refine.set_record(on);
+    }
+  }
+  /// Forward-only mode (like torch.no_grad): when on, forward() keeps
+  /// nothing that only backward() needs, and backward() must not be called.
+  /// Off by default. Together with set_record_retrieval(false) this is the
+  /// fastest inference path.
+  void set_no_grad(bool on) {
+    for (auto& b : blocks) {
+      b->local.path.refine.set_keep_weights(!on);
+      b->global.path.refine.set_keep_weights(!on);
+    }
+  }
 
   /// Overrides T (refinement iterations) of every memory path, e.g. the T = 0 ablation.
   void set_iters(index_t iters) {
@@ -112,6 +139,7 @@ class VHMN {
     for (auto& b : blocks) x = b->forward(x, B);
     last_tokens_ = x;
     const T* v = norm.forward(x, B * N);
+    VHMN_PROFILE("head");
     const T* z = pool.forward(v, B, N);
     logits_.resize({B, config_.classes});
     head.forward(logits_.data(), z, B);
@@ -123,10 +151,13 @@ class VHMN {
   /// parameters() (call zero_grad() first).
   void backward(const T* dlogits) {
     const index_t B = batch_, N = config_.tokens(), D = config_.dim;
-    dpooled_.resize_zero({B, D});
-    head.backward(dpooled_.data(), dlogits, pool.output(), B);
-    dv_.resize_zero({B * N, D});
-    pool.backward(dv_.data(), dpooled_.data());
+    {
+      VHMN_PROFILE("head.bwd");
+      dpooled_.resize_zero({B, D});
+      head.backward(dpooled_.data(), dlogits, pool.output(), B);
+      dv_.resize_zero({B * N, D});
+      pool.backward(dv_.data(), dpooled_.data());
+    }
     dx_.resize_zero({B * N, D});
     norm.backward(dx_.data(), dv_.data());
     for (index_t i = static_cast<index_t>(blocks.size()) - 1; i >= 0; --i) {
@@ -143,6 +174,7 @@ class VHMN {
   /// all under the sample's label, with the sample id as provenance.
   /// labels, sample_ids: (B). Fails in eval mode: eval never writes.
   void remember(const std::int32_t* labels, const std::int64_t* sample_ids) {
+    VHMN_PROFILE("bank_writes");
     VHMN_CHECK(training_, "remember() called in eval mode: memory banks are frozen at inference");
     const index_t B = batch_, N = config_.tokens(), L = config_.latent;
     for (index_t b = 0; b < B; ++b)
@@ -174,6 +206,7 @@ class VHMN {
   bool training_ = false;
   index_t batch_ = 0;
   const T* last_tokens_ = nullptr;
+  ParamList<T> zero_list_;                        // zero_grad()'s parameter list
   Tensor<T> logits_;                              // (B, K)
   Tensor<T> dpooled_, dv_, dx_, dx_prev_;         // backward workspaces
 };

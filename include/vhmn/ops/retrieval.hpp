@@ -4,10 +4,12 @@
 //   s_j  = tau <zh, mh_j>                a = softmax_j(s)   (written slots only)
 //   m    = sum_j a_j M_j                 (unnormalised slots)
 // The bank is a constant for autodiff: gradients reach z, never M.
-// Scores and the weighted sum are two GEMMs (Eigen) over a tile of rows.
+// Scores, softmax and the weighted sum run fused per tile of query rows.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "vhmn/core/simd.hpp"
 #include "vhmn/ops/gemm.hpp"
@@ -28,10 +30,9 @@ struct SlotView {
 };
 
 // out[r] = x[r] / max(|x[r]|, eps);   norm[r] = |x[r]| (unclamped, for the backward)
-// x, out: (R, L)   norm: (R)
+// x, out: (R, L)   norm: (R) or null.  Serial; normalize_rows below is threaded.
 template <class T>
-void normalize_rows(T* out, T* norm, const T* x, index_t R, index_t L) {
-  VHMN_OMP_FOR_IF(R * L > 32768)
+void normalize_rows_serial(T* out, T* norm, const T* x, index_t R, index_t L) {
   for (index_t r = 0; r < R; ++r) {
     const T nr = std::sqrt(simd::dot(L, x + r * L, x + r * L));
     if (norm) norm[r] = nr;
@@ -39,12 +40,15 @@ void normalize_rows(T* out, T* norm, const T* x, index_t R, index_t L) {
     simd::map(L, x + r * L, out + r * L, [inv](auto v) { return v * inv; });
   }
 }
+template <class T>
+void normalize_rows(T* out, T* norm, const T* x, index_t R, index_t L) {
+  parallel_for(R, R * L > 32768, [&](index_t r) { normalize_rows_serial(out + r * L, norm ? norm + r : nullptr, x + r * L, 1, L); });
+}
 
 // Backward of xh = x / max(|x|, eps):
 //   |x| > eps:  dx += (dxh - xh <xh, dxh>) / |x|        else: dx += dxh / eps
 template <class T>
-void normalize_rows_backward(T* dx, const T* dxh, const T* xh, const T* norm, index_t R, index_t L) {
-  VHMN_OMP_FOR_IF(R * L > 32768)
+void normalize_rows_backward_serial(T* dx, const T* dxh, const T* xh, const T* norm, index_t R, index_t L) {
   for (index_t r = 0; r < R; ++r) {
     const T* g = dxh + r * L;
     const T* xr = xh + r * L;
@@ -57,33 +61,64 @@ void normalize_rows_backward(T* dx, const T* dxh, const T* xh, const T* norm, in
     }
   }
 }
+template <class T>
+void normalize_rows_backward(T* dx, const T* dxh, const T* xh, const T* norm, index_t R, index_t L) {
+  parallel_for(R, R * L > 32768, [&](index_t r) {
+    normalize_rows_backward_serial(dx + r * L, dxh + r * L, xh + r * L, norm + r, 1, L);
+  });
+}
 
-// Forward, R query rows against the written slots.
-// z: (R, L)   norm: (R)   zh: (R, L)   attn: (R, S)   m: (R, L)   S = slots.slots >= 1
+namespace detail {
+/// Rows per fused retrieval tile: a shape-only rule (results never depend on
+/// the thread count), small enough that a tile's (rows, S) scores stay in
+/// cache between the two products, large enough to amortise packing the bank.
+inline index_t retrieval_tile_rows(index_t R) { return std::min<index_t>(128, std::max<index_t>(16, (R + 7) / 8)); }
+
+/// Per-thread (rows, S) scratch for tiles whose scores are not kept.
+template <class T>
+T* retrieval_scratch(index_t n) {
+  thread_local std::vector<T, AlignedAllocator<T>> buf;
+  if (static_cast<index_t>(buf.size()) < n) buf.resize(static_cast<std::size_t>(n));
+  return buf.data();
+}
+}  // namespace detail
+
+// Forward, R query rows against the written slots, fused per tile of rows
+// (normalise, scores, softmax, weighted sum) so the scores of a tile are
+// reused while in cache.
+// z: (R, L)   norm: (R)   zh: (R, L)   m: (R, L)   S = slots.slots >= 1
+// attn: (R, S) retrieval weights, or null to keep none (inference).
 template <class T>
 void retrieval_forward(T* m, T* attn, T* zh, T* norm, const T* z, const SlotView<T>& slots, T tau, index_t R,
                        index_t L) {
-  const index_t S = slots.slots;
-  normalize_rows(zh, norm, z, R, L);
-  gemm(attn, zh, slots.memory_hat, R, S, L, Trans::No, Trans::Yes, tau);
-  VHMN_OMP_FOR_IF(R * S > 32768)
-  for (index_t r = 0; r < R; ++r) softmax_inplace(attn + r * S, S);
-  gemm(m, attn, slots.memory, R, L, S, Trans::No, Trans::No);
+  const index_t S = slots.slots, tile = detail::retrieval_tile_rows(R), tiles = (R + tile - 1) / tile;
+  parallel_for(tiles, tiles > 1 && R * S * L > 65536, [&](index_t t) {
+    const index_t r0 = t * tile, n = std::min(tile, R - r0);
+    T* a = attn ? attn + r0 * S : detail::retrieval_scratch<T>(tile * S);
+    normalize_rows_serial(zh + r0 * L, norm + r0, z + r0 * L, n, L);
+    gemm_serial(a, zh + r0 * L, slots.memory_hat, n, S, L, Trans::No, Trans::Yes, tau);  // s = tau zh Mh^T
+    for (index_t r = 0; r < n; ++r) softmax_inplace(a + r * S, S);
+    gemm_serial(m + r0 * L, a, slots.memory, n, L, S, Trans::No, Trans::No);  // m = a M
+  });
 }
 
-// Backward of the above.
+// Backward of the above, fused per tile of rows in the same way.
 //   da  = dm M^T               ds = a * (da - <a, da>)      (softmax)
 //   dzh = tau ds Mh            dz += normalize_rows_backward(dzh)
-// dz: (R, L) accumulated.  Workspaces: ds (R, S), dzh (R, L).
+// dz: (R, L) accumulated.  Workspaces: ds (R, S) or null (per-thread tile
+// scratch), dzh (R, L).
 template <class T>
 void retrieval_backward(T* dz, T* ds, T* dzh, const T* dm, const T* attn, const T* zh, const T* norm,
                         const SlotView<T>& slots, T tau, index_t R, index_t L) {
-  const index_t S = slots.slots;
-  gemm(ds, dm, slots.memory, R, S, L, Trans::No, Trans::Yes);
-  VHMN_OMP_FOR_IF(R * S > 32768)
-  for (index_t r = 0; r < R; ++r) softmax_backward(ds + r * S, ds + r * S, attn + r * S, S);
-  gemm(dzh, ds, slots.memory_hat, R, L, S, Trans::No, Trans::No, tau);
-  normalize_rows_backward(dz, dzh, zh, norm, R, L);
+  const index_t S = slots.slots, tile = detail::retrieval_tile_rows(R), tiles = (R + tile - 1) / tile;
+  parallel_for(tiles, tiles > 1 && R * S * L > 65536, [&](index_t t) {
+    const index_t r0 = t * tile, n = std::min(tile, R - r0);
+    T* g = ds ? ds + r0 * S : detail::retrieval_scratch<T>(tile * S);
+    gemm_serial(g, dm + r0 * L, slots.memory, n, S, L, Trans::No, Trans::Yes);  // da = dm M^T
+    for (index_t r = 0; r < n; ++r) softmax_backward(g + r * S, g + r * S, attn + (r0 + r) * S, S);
+    gemm_serial(dzh + r0 * L, g, slots.memory_hat, n, L, S, Trans::No, Trans::No, tau);  // dzh = tau ds Mh
+    normalize_rows_backward_serial(dz + r0 * L, dzh + r0 * L, zh + r0 * L, norm + r0, n, L);
+  });
 }
 
 // The refinement update:  z_next = z + beta (m - z)

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "vhmn/core/profile.hpp"
 #include "vhmn/io/safetensors.hpp"
 #include "vhmn/nn/param.hpp"
 
@@ -64,6 +65,7 @@ class Optimizer {
 
   /// Applies one update with learning rate `lr` from the current gradients.
   void step(double lr) {
+    VHMN_PROFILE("optimizer");
     ++step_;
     const double wd = opt_.weight_decay;
     if (opt_.kind == OptimizerKind::SGD) {
