@@ -11,6 +11,7 @@ int cmd_forward(const std::vector<std::string>& args);
 int cmd_train(const std::vector<std::string>& args);
 int cmd_eval(const std::vector<std::string>& args);
 int cmd_predict(const std::vector<std::string>& args);
+int cmd_bench(const std::vector<std::string>& args);
 int cmd_explain(const std::vector<std::string>& args);
 int cmd_robustness(const std::vector<std::string>& args);
 

@@ -22,6 +22,7 @@ const Command kCommands[] = {
     {"train", vhmn::cli::cmd_train, "train a model on Fashion-MNIST, CIFAR-10/100 or an image folder"},
     {"eval", vhmn::cli::cmd_eval, "top-1 / top-5 / per-class accuracy and confusion matrix of a checkpoint"},
     {"predict", vhmn::cli::cmd_predict, "classify image files (PNG, JPEG, BMP) with a checkpoint"},
+    {"bench", vhmn::cli::cmd_bench, "training and inference throughput of a preset, with a per-op breakdown"},
     {"explain", vhmn::cli::cmd_explain,
      "prototype panels, memory-weight profiles and retrieval hit rates of a checkpoint (PNG + report.html)"},
     {"robustness", vhmn::cli::cmd_robustness,

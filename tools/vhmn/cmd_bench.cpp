@@ -1,0 +1,262 @@
+// tools/vhmn/cmd_bench.cpp — `vhmn bench`: training-step and inference
+// throughput of a SPEC preset on this CPU, the counterpart of
+// `bench/pytorch_reference.py bench` (same model, same protocol).
+//
+// Protocol: every memory bank full (writes = S/K per class, random rows, so
+// retrieval runs over all slots); random normalised images and labels;
+//   training step = zero_grad, forward, soft-target cross-entropy, backward,
+//                   AdamW step (lr 1e-3, weight decay 0.05), bank writes;
+//   inference     = eval mode, forward only (no backward caches, retrieval
+//                   weights not recorded).
+// Each figure is the median of --repeats timed runs after --warmup untimed
+// ones. The per-op breakdown comes from extra runs with the profiler on
+// (core/profile.hpp), so the timed runs carry no profiling at all.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <vhmn/train/optimizer.hpp>
+#include <vhmn/vhmn.hpp>
+
+#include "args.hpp"
+#include "commands.hpp"
+
+namespace vhmn::cli {
+namespace {
+
+const char* kBenchHelp =
+    "usage: vhmn bench [--config NAME] [--batch B] [--threads N] [--repeats R]\n"
+    "                  [--warmup W] [--json] [--no-breakdown]\n"
+    "\n"
+    "  --config      paper-cifar, cifar-small (default) or fmnist-small (SPEC.md 6)\n"
+    "  --batch       images per step (default 64)\n"
+    "  --threads     threads (default: all cores)\n"
+    "  --repeats     timed runs; the median is reported (default 5)\n"
+    "  --warmup      untimed runs first (default 2)\n"
+    "  --json        one JSON object on stdout: train_images_per_s,\n"
+    "                infer_images_per_s, peak_rss_mb, GFLOP/s, breakdowns, ...\n"
+    "  --no-breakdown  skip the profiled runs of the per-op breakdown\n";
+
+using Clock = std::chrono::steady_clock;
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+double peak_rss_mb() {
+  struct rusage u {};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / 1024.0;  // Linux: kilobytes
+}
+
+/// Multiply-add flops (2 per MAC) of the model's matrix products, the bulk
+/// of its arithmetic; element-wise work is not counted.
+struct Flops {
+  double forward = 0, backward = 0;
+};
+Flops model_flops(const ModelConfig& c, index_t B) {
+  const double R = double(B) * double(c.tokens()), D = double(c.dim), L = double(c.latent),
+               kk = double(c.window * c.window), H = double(c.hidden()), T = double(c.iters),
+               P = double(c.channels * c.patch * c.patch), Bd = double(B);
+  auto mm = [](double m, double n, double k) { return 2.0 * m * n * k; };
+  Flops f;
+  // patch embedding: forward, and dW only backward (images get no gradient)
+  f.forward += mm(R, D, P);
+  f.backward += mm(R, D, P);
+  double block_fwd = 0;
+  block_fwd += mm(R, L, D * kk) + mm(R, D, 2 * L);                          // local query, out
+  block_fwd += T * 2 * mm(R, double(c.local_slots), L);                     // local scores + weighted sum
+  block_fwd += mm(Bd, L, D) + mm(Bd, D, 2 * L);                             // global query, out
+  block_fwd += T * 2 * mm(Bd, double(c.global_slots), L);                   // global retrieval
+  block_fwd += mm(R, H, D) + mm(R, D, H);                                   // MLP
+  f.forward += double(c.depth) * block_fwd;
+  f.backward += double(c.depth) * 2 * block_fwd;  // every product has a dX and a dW (or 2 retrieval) product
+  f.forward += mm(Bd, double(c.classes), D);
+  f.backward += 2 * mm(Bd, double(c.classes), D);
+  return f;
+}
+
+/// Fills every bank of `model` with S/K random rows per class.
+template <class T>
+void fill_banks(VHMN<T>& model, Rng& rng) {
+  auto fill = [&](MemoryBank<T>& bank) {
+    std::vector<T> row(static_cast<std::size_t>(bank.latent()));
+    for (index_t y = 0; y < bank.classes(); ++y)
+      for (index_t i = 0; i < bank.slots_per_class(); ++i) {
+        for (auto& v : row) v = static_cast<T>(rng.normal());
+        bank.write(y, row.data(), -1, -1);
+      }
+  };
+  for (auto& b : model.blocks) {
+    fill(b->local.path.bank);
+    fill(b->global.path.bank);
+  }
+}
+
+/// Self time per profiled op, per run, sorted by share (largest first).
+std::vector<std::pair<std::string, double>> breakdown(int runs) {
+  std::vector<std::pair<std::string, double>> out;
+  for (const auto& e : profile::entries())
+    if (e.calls > 0) out.emplace_back(e.name, e.self_s / runs);
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  return out;
+}
+
+}  // namespace
+
+int cmd_bench(const std::vector<std::string>& argv) {
+  const Args args(argv, {"json", "help", "no-breakdown"}, {"config", "batch", "threads", "repeats", "warmup"});
+  if (args.flag("help")) {
+    std::fputs(kBenchHelp, stdout);
+    return 0;
+  }
+  VHMN_CHECK(args.positional().empty(), "unexpected argument '" << args.positional()[0] << "'");
+  const std::string config_name = args.str("config", "cifar-small");
+  const index_t B = args.integer("batch", 64);
+  VHMN_CHECK(B >= 1 && B <= 65536, "--batch must be between 1 and 65536, got " << B);
+  const long long threads_arg = args.integer("threads", 0);
+  VHMN_CHECK(threads_arg >= 0 && threads_arg <= 4096, "--threads must be between 1 and 4096");
+  set_num_threads(static_cast<int>(threads_arg));
+  const int repeats = static_cast<int>(args.integer("repeats", 5));
+  const int warmup = static_cast<int>(args.integer("warmup", 2));
+  VHMN_CHECK(repeats >= 1 && warmup >= 0, "--repeats must be >= 1 and --warmup >= 0");
+  const bool json = args.flag("json"), want_breakdown = !args.flag("no-breakdown");
+
+  using T = float;
+  const ModelConfig config = ModelConfig::preset(config_name);
+  VHMN<T> model(config, 0);
+  Rng rng(1);
+  fill_banks(model, rng);
+  const index_t K = config.classes;
+  Tensor<T> images({B, config.channels, config.image, config.image});
+  for (auto& v : images) v = static_cast<T>(rng.normal());
+  std::vector<std::int32_t> labels(static_cast<std::size_t>(B));
+  std::vector<std::int64_t> ids(static_cast<std::size_t>(B));
+  Tensor<T> targets({B, K}), probs({B, K}), dlogits({B, K});
+  for (index_t b = 0; b < B; ++b) {
+    labels[static_cast<std::size_t>(b)] = static_cast<std::int32_t>(rng.below(K));
+    ids[static_cast<std::size_t>(b)] = b;
+    targets[b * K + labels[static_cast<std::size_t>(b)]] = T(1);
+  }
+  train::OptimizerOptions opt_options;  // AdamW, weight decay 0.05
+  train::Optimizer<T> optimizer(model.parameters(), opt_options);
+
+  auto train_step = [&] {
+    model.train();
+    model.zero_grad();
+    const T* logits = model.forward(images.data(), B);
+    ops::cross_entropy_forward(probs.data(), logits, targets.data(), B, K);
+    dlogits.zero();
+    ops::cross_entropy_backward(dlogits.data(), probs.data(), targets.data(), B, K);
+    model.backward(dlogits.data());
+    optimizer.step(1e-3);
+    model.remember(labels.data(), ids.data());
+  };
+  auto infer_step = [&] {
+    model.eval();
+    model.set_no_grad(true);
+    model.set_record_retrieval(false);
+    model.forward(images.data(), B);
+    model.set_no_grad(false);
+    model.set_record_retrieval(true);
+  };
+  auto timed = [&](auto& step) {
+    for (int i = 0; i < warmup; ++i) step();
+    std::vector<double> t;
+    for (int i = 0; i < repeats; ++i) {
+      const auto t0 = Clock::now();
+      step();
+      t.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+    }
+    return median(t);
+  };
+  auto profiled = [&](auto& step, int runs) {
+    profile::reset();
+    profile::set_enabled(true);
+    const auto t0 = Clock::now();
+    for (int i = 0; i < runs; ++i) step();
+    const double wall = std::chrono::duration<double>(Clock::now() - t0).count() / runs;
+    profile::set_enabled(false);
+    auto br = breakdown(runs);
+    double covered = 0;
+    for (const auto& e : br) covered += e.second;
+    if (wall > covered) br.emplace_back("other", wall - covered);  // loss, zero_grad, ...
+    return br;
+  };
+
+  const double t_train = timed(train_step);
+  const double t_infer = timed(infer_step);
+  const double rss = peak_rss_mb();
+  const int prof_runs = std::min(repeats, 3);
+  std::vector<std::pair<std::string, double>> br_train, br_infer;
+  if (want_breakdown) {
+    br_train = profiled(train_step, prof_runs);
+    br_infer = profiled(infer_step, prof_runs);
+  }
+  const Flops flops = model_flops(config, B);
+  const double train_gflops = (flops.forward + flops.backward) / t_train / 1e9;
+  const double infer_gflops = flops.forward / t_infer / 1e9;
+
+  auto shares = [](const std::vector<std::pair<std::string, double>>& br) {
+    double total = 0;
+    for (const auto& e : br) total += e.second;
+    io::Json o = io::Json::object();
+    for (const auto& e : br) o.set(e.first, total > 0 ? e.second / total : 0.0);
+    return o;
+  };
+  if (json) {
+    io::Json out = io::Json::object();
+    out.set("impl", "vhmn");
+    out.set("config", config_name);
+    out.set("batch", B);
+    out.set("threads", num_threads());
+    out.set("repeats", repeats);
+    std::int64_t params = 0;
+    for (const Param<T>* p : model.parameters()) params += p->numel();
+    out.set("params", params);
+    out.set("train_step_ms", 1e3 * t_train);
+    out.set("infer_batch_ms", 1e3 * t_infer);
+    out.set("train_images_per_s", double(B) / t_train);
+    out.set("infer_images_per_s", double(B) / t_infer);
+    out.set("peak_rss_mb", rss);
+    out.set("train_gflop", (flops.forward + flops.backward) / 1e9);
+    out.set("infer_gflop", flops.forward / 1e9);
+    out.set("train_gflops", train_gflops);
+    out.set("infer_gflops", infer_gflops);
+    if (want_breakdown) {
+      out.set("train_breakdown", shares(br_train));
+      out.set("infer_breakdown", shares(br_infer));
+    }
+    std::printf("%s\n", out.dump().c_str());
+    return 0;
+  }
+  std::printf("vhmn bench: %s, batch %lld, %d threads, median of %d after %d warm-up\n", config_name.c_str(),
+              static_cast<long long>(B), num_threads(), repeats, warmup);
+  std::printf("  training step : %9.1f ms  %8.1f images/s  %6.1f GFLOP/s (%.1f GFLOP)\n", 1e3 * t_train,
+              double(B) / t_train, train_gflops, (flops.forward + flops.backward) / 1e9);
+  std::printf("  inference     : %9.1f ms  %8.1f images/s  %6.1f GFLOP/s (%.1f GFLOP)\n", 1e3 * t_infer,
+              double(B) / t_infer, infer_gflops, flops.forward / 1e9);
+  std::printf("  peak RSS      : %9.1f MB\n", rss);
+  auto print_breakdown = [](const char* title, const std::vector<std::pair<std::string, double>>& br) {
+    double total = 0;
+    for (const auto& e : br) total += e.second;
+    std::printf("  %s (profiled, self time per run):\n", title);
+    for (const auto& e : br)
+      std::printf("    %-16s %9.2f ms  %5.1f%%\n", e.first.c_str(), 1e3 * e.second,
+                  total > 0 ? 100.0 * e.second / total : 0.0);
+  };
+  if (want_breakdown) {
+    print_breakdown("training step breakdown", br_train);
+    print_breakdown("inference breakdown", br_infer);
+  }
+  return 0;
+}
+
+}  // namespace vhmn::cli
