@@ -43,7 +43,8 @@
 #define VHMN_HAS_EXCEPTIONS 0
 #endif
 
-// OpenMP pragmas written once; empty when OpenMP is off.
+// OpenMP pragmas written once; empty when OpenMP is off. (vhmn's own loops
+// use vhmn::parallel_for below instead.)
 #if VHMN_HAS_OPENMP
 #define VHMN_PRAGMA(x) _Pragma(#x)
 #define VHMN_OMP_FOR VHMN_PRAGMA(omp parallel for schedule(static))
@@ -60,6 +61,25 @@ using index_t = std::ptrdiff_t;
 
 /// Marks a template dimension that is only known at run time (like Eigen::Dynamic).
 inline constexpr int Dynamic = -1;
+
+/// Runs f(i) for i in [0, n): on OpenMP threads (static schedule) when
+/// `threaded` holds and more than one thread is allowed, else in order on
+/// the calling thread. Unlike `omp parallel for if(...)`, the serial case
+/// opens no parallel region at all: libgomp allocates a fresh team for each
+/// one-thread region, which would make single-threaded steps allocate.
+template <class F>
+inline void parallel_for(index_t n, bool threaded, F&& f) {
+#if VHMN_HAS_OPENMP
+  if (threaded && n > 1 && omp_get_max_threads() > 1) {
+#pragma omp parallel for schedule(static)
+    for (index_t i = 0; i < n; ++i) f(i);
+    return;
+  }
+#else
+  (void)threaded;
+#endif
+  for (index_t i = 0; i < n; ++i) f(i);
+}
 
 }  // namespace vhmn
 // ---- end vhmn/core/config.hpp ----
@@ -209,9 +229,20 @@ class Tensor {
     shape_ = std::move(shape);
     data_.resize(static_cast<std::size_t>(shape_numel(shape_)));
   }
+  /// Same, from a brace list: reuses the shape's storage, so resizing a
+  /// workspace to the shape it already has allocates nothing.
+  void resize(std::initializer_list<index_t> shape) {
+    for (index_t d : shape) VHMN_CHECK(d >= 0, "negative tensor dimension in " << shape_string(Shape(shape)));
+    shape_.assign(shape.begin(), shape.end());
+    data_.resize(static_cast<std::size_t>(shape_numel(shape_)));
+  }
   /// Sets the shape and zero-fills.
   void resize_zero(Shape shape) {
     resize(std::move(shape));
+    zero();
+  }
+  void resize_zero(std::initializer_list<index_t> shape) {
+    resize(shape);
     zero();
   }
   void zero() { std::fill(data_.begin(), data_.end(), T(0)); }
@@ -616,6 +647,111 @@ inline void scale(index_t n, T alpha, T* y) {
 
 }  // namespace vhmn::simd
 // ---- end vhmn/core/simd.hpp ----
+// ---- begin vhmn/core/profile.hpp ----
+// vhmn/core/profile.hpp — an opt-in profiler: scoped timers keyed by op name.
+//
+// What this represents: a table of (op name -> self seconds, total seconds,
+// calls) filled by VHMN_PROFILE("name") scopes placed in the layers. Self
+// time excludes nested scopes, so the self times of one training step add up
+// to the time spent inside profiled scopes, and `vhmn bench` prints them as
+// shares of the step.
+// Cost: when profiling is off (the default) a scope is one load and one
+// predictable branch at entry and exit; defining VHMN_NO_PROFILE removes
+// even that (the macro expands to nothing).
+// Requires: scopes are entered from the thread that drives the model (the
+// layer code, never inside an OpenMP parallel region); enable / reset / read
+// the table between steps, from that same thread.
+
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <vector>
+
+
+namespace vhmn::profile {
+
+struct Entry {
+  const char* name = nullptr;  // a string literal (compared by content)
+  double self_s = 0, total_s = 0;
+  long long calls = 0;
+};
+
+class Scope;
+
+namespace detail {
+struct State {
+  bool enabled = false;
+  std::vector<Entry> entries;
+  Scope* current = nullptr;
+};
+inline State& state() {
+  static State s;
+  return s;
+}
+inline Entry& entry(const char* name) {
+  auto& e = state().entries;
+  for (auto& x : e)
+    if (x.name == name || std::strcmp(x.name, name) == 0) return x;
+  e.push_back(Entry{name, 0, 0, 0});
+  return e.back();
+}
+}  // namespace detail
+
+/// Turns profiling on or off (off by default).
+inline void set_enabled(bool on) { detail::state().enabled = on; }
+inline bool enabled() { return detail::state().enabled; }
+/// Forgets every accumulated time (names stay, with zero time).
+inline void reset() {
+  for (auto& e : detail::state().entries) e.self_s = e.total_s = 0, e.calls = 0;
+}
+/// The table, in the order ops were first seen.
+inline const std::vector<Entry>& entries() { return detail::state().entries; }
+
+/// A timed scope. Use through VHMN_PROFILE("name").
+class Scope {
+ public:
+  explicit Scope(const char* name) {
+    detail::State& s = detail::state();
+    if (!s.enabled) return;
+    active_ = true;
+    name_ = name;
+    parent_ = s.current;
+    s.current = this;
+    start_ = std::chrono::steady_clock::now();
+  }
+  ~Scope() {
+    if (!active_) return;
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    detail::State& s = detail::state();
+    Entry& e = detail::entry(name_);
+    e.self_s += elapsed - child_s_;
+    e.total_s += elapsed;
+    ++e.calls;
+    if (parent_) parent_->child_s_ += elapsed;
+    s.current = parent_;
+  }
+  Scope(const Scope&) = delete;
+  Scope& operator=(const Scope&) = delete;
+
+ private:
+  bool active_ = false;
+  const char* name_ = nullptr;
+  Scope* parent_ = nullptr;
+  double child_s_ = 0;
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace vhmn::profile
+
+#define VHMN_PROFILE_CAT2_(a, b) a##b
+#define VHMN_PROFILE_CAT_(a, b) VHMN_PROFILE_CAT2_(a, b)
+#if defined(VHMN_NO_PROFILE)
+#define VHMN_PROFILE(name)
+#else
+/// Times the rest of the enclosing block under `name` (a string literal).
+#define VHMN_PROFILE(name) ::vhmn::profile::Scope VHMN_PROFILE_CAT_(vhmn_profile_scope_, __LINE__)(name)
+#endif
+// ---- end vhmn/core/profile.hpp ----
 
 // ---- begin vhmn/ops/eigen_maps.hpp ----
 // vhmn/ops/eigen_maps.hpp — row-major Eigen views over raw buffers.
@@ -650,19 +786,121 @@ using ConstVecMap = Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>;
 // into tiles by a rule that depends only on (M, N); each tile is one
 // single-threaded Eigen product and tiles run on OpenMP threads. Results are
 // therefore bit-identical for any thread count.
+//
+// Tiles are large (up to kGemmTileRows x kGemmTileCols): every tile packs its
+// own panels of A and B, so small tiles repack the same B over and over (a
+// 64-row tile against a 2500-slot bank spent about a quarter of its time
+// packing). Each tile calls Eigen's GEMM kernel directly with a per-thread
+// workspace that grows to the largest tile seen and is then reused, so a
+// steady-state step never allocates (Eigen's own expression path allocates
+// its packing buffers on the heap for every product above 128 KiB).
 
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+
+// Tile sizes of the output (a tuning knob: the rule is shape-only either way).
+#ifndef VHMN_GEMM_TILE_ROWS
+#define VHMN_GEMM_TILE_ROWS 256
+#endif
+#ifndef VHMN_GEMM_TILE_COLS
+#define VHMN_GEMM_TILE_COLS 1024
+#endif
+
+#if EIGEN_VERSION_AT_LEAST(3, 3, 90)
+#define VHMN_GEMM_DIRECT 1
+#else
+#define VHMN_GEMM_DIRECT 0
+#endif
 
 namespace vhmn::ops {
 
 enum class Trans { No, Yes };
 
 namespace detail {
-inline constexpr index_t kGemmTile = 64;
+inline constexpr index_t kGemmTileRows = VHMN_GEMM_TILE_ROWS;
+inline constexpr index_t kGemmTileCols = VHMN_GEMM_TILE_COLS;
+inline constexpr index_t kGemmMinTiles = 4;
+
+/// Splits `extent` into `parts` near-equal chunks of at most `tile`.
+inline index_t gemm_parts(index_t extent, index_t tile) { return (extent + tile - 1) / tile; }
+inline index_t gemm_part_begin(index_t extent, index_t parts, index_t i) { return extent * i / parts; }
+
+#if VHMN_GEMM_DIRECT
+/// Packing buffers of one thread, grown on demand and kept.
+template <class T>
+struct GemmWorkspace {
+  std::vector<T, AlignedAllocator<T>> a, b;
+};
+template <class T>
+GemmWorkspace<T>& gemm_workspace() {
+  thread_local GemmWorkspace<T> ws;
+  return ws;
+}
+
+/// Eigen's cache blocking for one single-threaded product, on our workspace.
+template <class T>
+class GemmBlocking : public Eigen::internal::level3_blocking<T, T> {
+ public:
+  // rows, cols, depth of Eigen's column-major kernel problem.
+  GemmBlocking(index_t rows, index_t cols, index_t depth) {
+    Eigen::Index kc = depth, mc = rows, nc = cols;
+    Eigen::internal::computeProductBlockingSizes<T, T, 1, Eigen::Index>(kc, mc, nc, Eigen::Index(1));
+    this->m_kc = kc;
+    this->m_mc = mc;
+    this->m_nc = nc;
+    GemmWorkspace<T>& ws = gemm_workspace<T>();
+    const std::size_t size_a = static_cast<std::size_t>(kc * std::min<Eigen::Index>(mc, rows));
+    const std::size_t size_b = static_cast<std::size_t>(kc * std::min<Eigen::Index>(nc, cols));
+    if (ws.a.size() < size_a) ws.a.resize(size_a);
+    if (ws.b.size() < size_b) ws.b.resize(size_b);
+    this->m_blockA = ws.a.data();
+    this->m_blockB = ws.b.data();
+  }
+};
+
+// C[m x n] (row-major, stride ldc) += alpha * op(A)[m x K] op(B)[K x n] with
+// A, B already offset to the tile and described by storage order + stride.
+template <class T, int LhsOrder, int RhsOrder>
+void gemm_kernel(T* c, index_t ldc, const T* a, index_t lda, const T* b, index_t ldb, index_t m, index_t n,
+                 index_t K, T alpha) {
+  // A row-major result is computed by Eigen as the column-major C^T = B^T A^T.
+  GemmBlocking<T> blocking(n, m, K);
+  Eigen::internal::general_matrix_matrix_product<Eigen::Index, T, LhsOrder, false, T, RhsOrder, false,
+                                                 Eigen::RowMajor, 1>::run(m, n, K, a, lda, b, ldb, c, 1, ldc, alpha,
+                                                                          blocking, nullptr);
+}
+#endif
 
 // C[r0:r1, c0:c1] (+)= alpha op(A)[r0:r1, :] op(B)[:, c0:c1]
 template <class T>
 void gemm_tile(T* c, const T* a, const T* b, index_t M, index_t N, index_t K, Trans ta, Trans tb, T alpha,
                bool accumulate, index_t r0, index_t r1, index_t c0, index_t c1) {
+#if VHMN_GEMM_DIRECT
+  const index_t m = r1 - r0, n = c1 - c0;
+  T* ct = c + r0 * N + c0;
+  if (!accumulate)
+    for (index_t r = 0; r < m; ++r) std::memset(ct + r * N, 0, static_cast<std::size_t>(n) * sizeof(T));
+  constexpr int Row = Eigen::RowMajor, Col = Eigen::ColMajor;
+  // op(A) tile: A (M x K) row-major, or A^T where A is stored (K x M).
+  // op(B) tile: B (K x N) row-major, or B^T where B is stored (N x K).
+  const T* at = ta == Trans::No ? a + r0 * K : a + r0;
+  const index_t lda = ta == Trans::No ? K : M;
+  const T* bt = tb == Trans::No ? b + c0 : b + c0 * K;
+  const index_t ldb = tb == Trans::No ? N : K;
+  if (ta == Trans::No) {
+    if (tb == Trans::No)
+      gemm_kernel<T, Row, Row>(ct, N, at, lda, bt, ldb, m, n, K, alpha);
+    else
+      gemm_kernel<T, Row, Col>(ct, N, at, lda, bt, ldb, m, n, K, alpha);
+  } else {
+    if (tb == Trans::No)
+      gemm_kernel<T, Col, Row>(ct, N, at, lda, bt, ldb, m, n, K, alpha);
+    else
+      gemm_kernel<T, Col, Col>(ct, N, at, lda, bt, ldb, m, n, K, alpha);
+  }
+#else
   auto C = MatMap<T>(c, M, N).block(r0, c0, r1 - r0, c1 - c0);
   auto run = [&](const auto& A, const auto& B) {
     if (accumulate)
@@ -680,6 +918,7 @@ void gemm_tile(T* c, const T* a, const T* b, index_t M, index_t N, index_t K, Tr
     with_b(ConstMatMap<T>(a, M, K).middleRows(r0, r1 - r0));
   else
     with_b(ConstMatMap<T>(a, K, M).middleCols(r0, r1 - r0).transpose());
+#endif
 }
 }  // namespace detail
 
@@ -697,20 +936,46 @@ void gemm(T* c, const T* a, const T* b, index_t M, index_t N, index_t K, Trans t
     if (!accumulate) MatMap<T>(c, M, N).setZero();
     return;
   }
-  constexpr index_t tile = detail::kGemmTile;
-  // Split the longer output side into tiles of `tile` (shape-only rule).
-  const bool split_rows = M >= N;
-  const index_t extent = split_rows ? M : N;
-  const index_t tiles = (extent + tile - 1) / tile;
+  // Shape-only tiling: row and column parts of near-equal size.
+  // A large product with a small output (weight gradients: K = B*N rows)
+  // is still cut into at least kGemmMinTiles tiles of >= 64 rows/columns.
+  index_t row_parts = detail::gemm_parts(M, detail::kGemmTileRows);
+  index_t col_parts = detail::gemm_parts(N, detail::kGemmTileCols);
   const bool big = M * N * K >= 32 * 32 * 32;
-  VHMN_OMP_FOR_IF(big && tiles > 1)
-  for (index_t t = 0; t < tiles; ++t) {
-    const index_t lo = t * tile, hi = std::min(extent, lo + tile);
-    if (split_rows)
-      detail::gemm_tile(c, a, b, M, N, K, ta, tb, alpha, accumulate, lo, hi, index_t(0), N);
+  while (big && row_parts * col_parts < detail::kGemmMinTiles) {
+    const index_t rows = M / row_parts, cols = N / col_parts;
+    if (rows >= cols && rows >= 128)
+      row_parts *= 2;
+    else if (cols >= 128)
+      col_parts *= 2;
     else
-      detail::gemm_tile(c, a, b, M, N, K, ta, tb, alpha, accumulate, index_t(0), M, lo, hi);
+      break;
   }
+  const index_t tiles = row_parts * col_parts;
+  parallel_for(tiles, big && tiles > 1, [&](index_t t) {
+    const index_t i = t / col_parts, j = t % col_parts;
+    detail::gemm_tile(c, a, b, M, N, K, ta, tb, alpha, accumulate, detail::gemm_part_begin(M, row_parts, i),
+                      detail::gemm_part_begin(M, row_parts, i + 1), detail::gemm_part_begin(N, col_parts, j),
+                      detail::gemm_part_begin(N, col_parts, j + 1));
+  });
+}
+
+}  // namespace vhmn::ops
+
+namespace vhmn::ops {
+
+/// The same product on the calling thread only (for kernels that are
+/// already inside their own parallel loop). One tile: the result depends on
+/// the shape only.
+template <class T>
+void gemm_serial(T* c, const T* a, const T* b, index_t M, index_t N, index_t K, Trans ta, Trans tb,
+                 T alpha = T(1), bool accumulate = false) {
+  if (M == 0 || N == 0) return;
+  if (K == 0) {
+    if (!accumulate) MatMap<T>(c, M, N).setZero();
+    return;
+  }
+  detail::gemm_tile(c, a, b, M, N, K, ta, tb, alpha, accumulate, index_t(0), M, index_t(0), N);
 }
 
 }  // namespace vhmn::ops
@@ -757,8 +1022,7 @@ inline constexpr double kLayerNormEps = 1e-5;
 template <class T>
 void layernorm_forward(T* y, T* mean, T* rstd, const T* x, const T* gamma, const T* beta, index_t R,
                        index_t D) {
-  VHMN_OMP_FOR_IF(R * D > 4096)
-  for (index_t r = 0; r < R; ++r) {
+  parallel_for(R, R * D > 4096, [&](index_t r) {
     const T* xr = x + r * D;
     T* yr = y + r * D;
     const T mu = simd::sum(D, xr) / T(D);
@@ -768,7 +1032,7 @@ void layernorm_forward(T* y, T* mean, T* rstd, const T* x, const T* gamma, const
     mean[r] = mu;
     rstd[r] = rs;
     simd::map3(D, xr, gamma, beta, yr, [mu, rs](auto v, auto g, auto b) { return (v - mu) * rs * g + b; });
-  }
+  });
 }
 
 // Backward of the above, with xhat = (x - mean) * rstd:
@@ -779,8 +1043,7 @@ void layernorm_forward(T* y, T* mean, T* rstd, const T* x, const T* gamma, const
 template <class T>
 void layernorm_backward(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, const T* mean, const T* rstd,
                         const T* gamma, index_t R, index_t D) {
-  VHMN_OMP_FOR_IF(R * D > 4096)
-  for (index_t r = 0; r < R; ++r) {
+  parallel_for(R, R * D > 4096, [&](index_t r) {
     const T* xr = x + r * D;
     const T* dyr = dy + r * D;
     T* dxr = dx + r * D;
@@ -797,7 +1060,7 @@ void layernorm_backward(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, con
       const T xhat = (xr[d] - mu) * rs;
       dxr[d] += rs * (dyr[d] * gamma[d] - mean_dxhat - xhat * mean_dxhat_xhat);
     }
-  }
+  });
   if (!dgamma && !dbeta) return;
   for (index_t r = 0; r < R; ++r) {
     const T* xr = x + r * D;
@@ -824,23 +1087,21 @@ namespace vhmn::ops {
 template <class T>
 void gelu_forward(T* y, const T* x, index_t n) {
   const T half = T(0.5), inv_sqrt2 = T(0.70710678118654752440);
-  VHMN_OMP_FOR_IF(n > 16384)
-  for (index_t start = 0; start < n; start += 4096) {
-    const index_t len = std::min<index_t>(4096, n - start);
+  parallel_for((n + 4095) / 4096, n > 16384, [&](index_t chunk) {
+    const index_t start = chunk * 4096, len = std::min<index_t>(4096, n - start);
     simd::map(len, x + start, y + start, [=](auto v) {
       using std::erf;
       return half * v * (T(1) + erf(v * inv_sqrt2));
     });
-  }
+  });
 }
 
 // dx += dy * (Phi(x) + x phi(x)),  phi(x) = exp(-x^2/2) / sqrt(2 pi)
 template <class T>
 void gelu_backward(T* dx, const T* dy, const T* x, index_t n) {
   const T half = T(0.5), inv_sqrt2 = T(0.70710678118654752440), inv_sqrt2pi = T(0.39894228040143267794);
-  VHMN_OMP_FOR_IF(n > 16384)
-  for (index_t start = 0; start < n; start += 4096) {
-    const index_t len = std::min<index_t>(4096, n - start);
+  parallel_for((n + 4095) / 4096, n > 16384, [&](index_t chunk) {
+    const index_t start = chunk * 4096, len = std::min<index_t>(4096, n - start);
     simd::map3(len, x + start, dy + start, dx + start, dx + start, [=](auto v, auto g, auto acc) {
       using std::erf;
       using std::exp;
@@ -848,7 +1109,7 @@ void gelu_backward(T* dx, const T* dy, const T* x, index_t n) {
       const auto pdf = inv_sqrt2pi * exp(-half * v * v);
       return acc + g * (cdf + v * pdf);
     });
-  }
+  });
 }
 
 }  // namespace vhmn::ops
@@ -900,8 +1161,7 @@ namespace vhmn::ops {
 template <class T>
 void unfold_forward(T* col, const T* u, index_t B, index_t h, index_t w, index_t D, index_t k) {
   const index_t N = h * w, kk = k * k, half = k / 2;
-  VHMN_OMP_FOR_IF(B * N * D * kk > 32768)
-  for (index_t bn = 0; bn < B * N; ++bn) {
+  parallel_for(B * N, B * N * D * kk > 32768, [&](index_t bn) {
     const index_t b = bn / N, n = bn % N, row = n / w, cm = n % w;
     T* out = col + bn * D * kk;
     for (index_t i = 0; i < k; ++i) {
@@ -917,7 +1177,7 @@ void unfold_forward(T* col, const T* u, index_t B, index_t h, index_t w, index_t
         }
       }
     }
-  }
+  });
 }
 
 // Backward: du[b, row+i-k/2, colm+j-k/2, d] += dcol[b*N + n, d*k*k + i*k + j]
@@ -926,8 +1186,7 @@ void unfold_forward(T* col, const T* u, index_t B, index_t h, index_t w, index_t
 template <class T>
 void unfold_backward(T* du, const T* dcol, index_t B, index_t h, index_t w, index_t D, index_t k) {
   const index_t N = h * w, kk = k * k, half = k / 2;
-  VHMN_OMP_FOR_IF(B > 1 && N * D * kk > 32768)
-  for (index_t b = 0; b < B; ++b) {
+  parallel_for(B, B > 1 && N * D * kk > 32768, [&](index_t b) {
     for (index_t n = 0; n < N; ++n) {
       const index_t row = n / w, cm = n % w;
       const T* g = dcol + (b * N + n) * D * kk;
@@ -943,7 +1202,75 @@ void unfold_backward(T* du, const T* dcol, index_t B, index_t h, index_t w, inde
         }
       }
     }
-  }
+  });
+}
+
+// ---- The same windows in token-major order (fast path of the local memory).
+// colp[b*N + n, (i*k + j)*D + d] = u[b, row+i-k/2, colm+j-k/2, d]  (0 outside)
+// Every (i, j) cell is one contiguous copy of a token's D features. A query
+// W col (W: (L, D*k*k), SPEC order) equals Wp colp with the weight's columns
+// permuted the same way (unfold_weight_permute), so the model uses this
+// layout and keeps SPEC's weight layout for checkpoints.
+// u: (B, h, w, D)   colp: (B*h*w, k*k*D)
+template <class T>
+void unfold_ijd_forward(T* colp, const T* u, index_t B, index_t h, index_t w, index_t D, index_t k) {
+  const index_t N = h * w, kk = k * k, half = k / 2;
+  parallel_for(B * N, B * N * D * kk > 32768, [&](index_t bn) {
+    const index_t b = bn / N, n = bn % N, row = n / w, cm = n % w;
+    T* out = colp + bn * kk * D;
+    for (index_t i = 0; i < k; ++i) {
+      const index_t rr = row + i - half;
+      for (index_t j = 0; j < k; ++j) {
+        const index_t cc = cm + j - half;
+        T* dst = out + (i * k + j) * D;
+        if (rr < 0 || rr >= h || cc < 0 || cc >= w)
+          std::fill(dst, dst + D, T(0));
+        else
+          std::copy_n(u + (b * N + rr * w + cc) * D, D, dst);
+      }
+    }
+  });
+}
+
+// Backward: du[b, row+i-k/2, colm+j-k/2, :] += dcolp[b*N + n, (i*k + j)*D : +D]
+// du: (B, h, w, D) accumulated. Parallel over destination tokens (each
+// gathers its k*k contributions in a fixed order): deterministic, no races.
+template <class T>
+void unfold_ijd_backward(T* du, const T* dcolp, index_t B, index_t h, index_t w, index_t D, index_t k) {
+  const index_t N = h * w, kk = k * k, half = k / 2;
+  parallel_for(B * N, B * N * D * kk > 32768, [&](index_t bn) {
+    const index_t b = bn / N, n = bn % N, row = n / w, cm = n % w;
+    T* dst = du + bn * D;
+    // token (row, cm) sits at offset (i, j) of the window of token
+    // (row - i + k/2, cm - j + k/2)
+    for (index_t i = 0; i < k; ++i) {
+      const index_t rr = row - i + half;
+      if (rr < 0 || rr >= h) continue;
+      for (index_t j = 0; j < k; ++j) {
+        const index_t cc = cm - j + half;
+        if (cc < 0 || cc >= w) continue;
+        const T* g = dcolp + (b * N + rr * w + cc) * kk * D + (i * k + j) * D;
+        for (index_t d = 0; d < D; ++d) dst[d] += g[d];
+      }
+    }
+  });
+}
+
+// Wp[l, (i*k + j)*D + d] = W[l, d*k*k + i*k + j]      W, Wp: (L, D*k*k)
+template <class T>
+void unfold_weight_permute(T* Wp, const T* W, index_t L, index_t D, index_t kk) {
+  parallel_for(L, L * D * kk > 65536, [&](index_t l) {
+    for (index_t d = 0; d < D; ++d)
+      for (index_t ij = 0; ij < kk; ++ij) Wp[l * D * kk + ij * D + d] = W[l * D * kk + d * kk + ij];
+  });
+}
+// Its backward: dW[l, d*k*k + i*k + j] += dWp[l, (i*k + j)*D + d]
+template <class T>
+void unfold_weight_permute_backward(T* dW, const T* dWp, index_t L, index_t D, index_t kk) {
+  parallel_for(L, L * D * kk > 65536, [&](index_t l) {
+    for (index_t d = 0; d < D; ++d)
+      for (index_t ij = 0; ij < kk; ++ij) dW[l * D * kk + d * kk + ij] += dWp[l * D * kk + ij * D + d];
+  });
 }
 
 }  // namespace vhmn::ops
@@ -963,8 +1290,7 @@ namespace vhmn::ops {
 template <class T, class In>
 void patchify(T* patches, const In* images, index_t B, index_t C, index_t H, index_t W, index_t p) {
   const index_t h = H / p, w = W / p, N = h * w, P = C * p * p;
-  VHMN_OMP_FOR_IF(B * N * P > 32768)
-  for (index_t bn = 0; bn < B * N; ++bn) {
+  parallel_for(B * N, B * N * P > 32768, [&](index_t bn) {
     const index_t b = bn / N, n = bn % N, row = n / w, col = n % w;
     T* out = patches + bn * P;
     for (index_t c = 0; c < C; ++c)
@@ -972,7 +1298,7 @@ void patchify(T* patches, const In* images, index_t B, index_t C, index_t H, ind
         const In* src = images + ((b * C + c) * H + row * p + y) * W + col * p;
         for (index_t x = 0; x < p; ++x) out[(c * p + y) * p + x] = static_cast<T>(src[x]);
       }
-  }
+  });
 }
 
 }  // namespace vhmn::ops
@@ -999,18 +1325,17 @@ void mean_pool_forward(T* g, const T* u, index_t B, index_t N, index_t D) {
 template <class T>
 void mean_pool_backward(T* du, const T* dg, index_t B, index_t N, index_t D) {
   const T inv = T(1) / T(N);
-  VHMN_OMP_FOR_IF(B * N * D > 32768)
-  for (index_t bn = 0; bn < B * N; ++bn) simd::axpy(D, inv, dg + (bn / N) * D, du + bn * D);
+  parallel_for(B * N, B * N * D > 32768, [&](index_t bn) { simd::axpy(D, inv, dg + (bn / N) * D, du + bn * D); });
 }
 
 // y[b, n] = x[b, n] + a[b, n] + c[b]       (c broadcast over the N tokens)
 // y, x, a: (B, N, D)   c: (B, D)
 template <class T>
 void residual_broadcast_forward(T* y, const T* x, const T* a, const T* c, index_t B, index_t N, index_t D) {
-  VHMN_OMP_FOR_IF(B * N * D > 32768)
-  for (index_t bn = 0; bn < B * N; ++bn)
+  parallel_for(B * N, B * N * D > 32768, [&](index_t bn) {
     simd::map3(D, x + bn * D, a + bn * D, c + (bn / N) * D, y + bn * D,
                [](auto xv, auto av, auto cv) { return xv + av + cv; });
+  });
 }
 
 // dc[b] += sum_n dy[b, n]   (dx and da equal dy: the caller reuses dy)
@@ -1024,23 +1349,21 @@ void broadcast_backward(T* dc, const T* dy, index_t B, index_t N, index_t D) {
 // x: (R, A)   y: (R, Bw)   out: (R, A + Bw)
 template <class T>
 void concat_forward(T* out, const T* x, const T* y, index_t R, index_t A, index_t Bw) {
-  VHMN_OMP_FOR_IF(R * (A + Bw) > 32768)
-  for (index_t r = 0; r < R; ++r) {
+  parallel_for(R, R * (A + Bw) > 32768, [&](index_t r) {
     T* o = out + r * (A + Bw);
     for (index_t i = 0; i < A; ++i) o[i] = x[r * A + i];
     for (index_t i = 0; i < Bw; ++i) o[A + i] = y[r * Bw + i];
-  }
+  });
 }
 
 // dx[r] += dout[r, :A]    dy[r] += dout[r, A:]
 template <class T>
 void concat_backward(T* dx, T* dy, const T* dout, index_t R, index_t A, index_t Bw) {
-  VHMN_OMP_FOR_IF(R * (A + Bw) > 32768)
-  for (index_t r = 0; r < R; ++r) {
+  parallel_for(R, R * (A + Bw) > 32768, [&](index_t r) {
     const T* g = dout + r * (A + Bw);
     if (dx) simd::add_to(A, g, dx + r * A);
     if (dy) simd::add_to(Bw, g + A, dy + r * Bw);
-  }
+  });
 }
 
 }  // namespace vhmn::ops
@@ -1052,9 +1375,11 @@ void concat_backward(T* dx, T* dy, const T* dout, index_t R, index_t A, index_t 
 //   s_j  = tau <zh, mh_j>                a = softmax_j(s)   (written slots only)
 //   m    = sum_j a_j M_j                 (unnormalised slots)
 // The bank is a constant for autodiff: gradients reach z, never M.
-// Scores and the weighted sum are two GEMMs (Eigen) over a tile of rows.
+// Scores, softmax and the weighted sum run fused per tile of query rows.
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 
 namespace vhmn::ops {
@@ -1072,10 +1397,9 @@ struct SlotView {
 };
 
 // out[r] = x[r] / max(|x[r]|, eps);   norm[r] = |x[r]| (unclamped, for the backward)
-// x, out: (R, L)   norm: (R)
+// x, out: (R, L)   norm: (R) or null.  Serial; normalize_rows below is threaded.
 template <class T>
-void normalize_rows(T* out, T* norm, const T* x, index_t R, index_t L) {
-  VHMN_OMP_FOR_IF(R * L > 32768)
+void normalize_rows_serial(T* out, T* norm, const T* x, index_t R, index_t L) {
   for (index_t r = 0; r < R; ++r) {
     const T nr = std::sqrt(simd::dot(L, x + r * L, x + r * L));
     if (norm) norm[r] = nr;
@@ -1083,12 +1407,15 @@ void normalize_rows(T* out, T* norm, const T* x, index_t R, index_t L) {
     simd::map(L, x + r * L, out + r * L, [inv](auto v) { return v * inv; });
   }
 }
+template <class T>
+void normalize_rows(T* out, T* norm, const T* x, index_t R, index_t L) {
+  parallel_for(R, R * L > 32768, [&](index_t r) { normalize_rows_serial(out + r * L, norm ? norm + r : nullptr, x + r * L, 1, L); });
+}
 
 // Backward of xh = x / max(|x|, eps):
 //   |x| > eps:  dx += (dxh - xh <xh, dxh>) / |x|        else: dx += dxh / eps
 template <class T>
-void normalize_rows_backward(T* dx, const T* dxh, const T* xh, const T* norm, index_t R, index_t L) {
-  VHMN_OMP_FOR_IF(R * L > 32768)
+void normalize_rows_backward_serial(T* dx, const T* dxh, const T* xh, const T* norm, index_t R, index_t L) {
   for (index_t r = 0; r < R; ++r) {
     const T* g = dxh + r * L;
     const T* xr = xh + r * L;
@@ -1101,33 +1428,64 @@ void normalize_rows_backward(T* dx, const T* dxh, const T* xh, const T* norm, in
     }
   }
 }
+template <class T>
+void normalize_rows_backward(T* dx, const T* dxh, const T* xh, const T* norm, index_t R, index_t L) {
+  parallel_for(R, R * L > 32768, [&](index_t r) {
+    normalize_rows_backward_serial(dx + r * L, dxh + r * L, xh + r * L, norm + r, 1, L);
+  });
+}
 
-// Forward, R query rows against the written slots.
-// z: (R, L)   norm: (R)   zh: (R, L)   attn: (R, S)   m: (R, L)   S = slots.slots >= 1
+namespace detail {
+/// Rows per fused retrieval tile: a shape-only rule (results never depend on
+/// the thread count), small enough that a tile's (rows, S) scores stay in
+/// cache between the two products, large enough to amortise packing the bank.
+inline index_t retrieval_tile_rows(index_t R) { return std::min<index_t>(128, std::max<index_t>(16, (R + 7) / 8)); }
+
+/// Per-thread (rows, S) scratch for tiles whose scores are not kept.
+template <class T>
+T* retrieval_scratch(index_t n) {
+  thread_local std::vector<T, AlignedAllocator<T>> buf;
+  if (static_cast<index_t>(buf.size()) < n) buf.resize(static_cast<std::size_t>(n));
+  return buf.data();
+}
+}  // namespace detail
+
+// Forward, R query rows against the written slots, fused per tile of rows
+// (normalise, scores, softmax, weighted sum) so the scores of a tile are
+// reused while in cache.
+// z: (R, L)   norm: (R)   zh: (R, L)   m: (R, L)   S = slots.slots >= 1
+// attn: (R, S) retrieval weights, or null to keep none (inference).
 template <class T>
 void retrieval_forward(T* m, T* attn, T* zh, T* norm, const T* z, const SlotView<T>& slots, T tau, index_t R,
                        index_t L) {
-  const index_t S = slots.slots;
-  normalize_rows(zh, norm, z, R, L);
-  gemm(attn, zh, slots.memory_hat, R, S, L, Trans::No, Trans::Yes, tau);
-  VHMN_OMP_FOR_IF(R * S > 32768)
-  for (index_t r = 0; r < R; ++r) softmax_inplace(attn + r * S, S);
-  gemm(m, attn, slots.memory, R, L, S, Trans::No, Trans::No);
+  const index_t S = slots.slots, tile = detail::retrieval_tile_rows(R), tiles = (R + tile - 1) / tile;
+  parallel_for(tiles, tiles > 1 && R * S * L > 65536, [&](index_t t) {
+    const index_t r0 = t * tile, n = std::min(tile, R - r0);
+    T* a = attn ? attn + r0 * S : detail::retrieval_scratch<T>(tile * S);
+    normalize_rows_serial(zh + r0 * L, norm + r0, z + r0 * L, n, L);
+    gemm_serial(a, zh + r0 * L, slots.memory_hat, n, S, L, Trans::No, Trans::Yes, tau);  // s = tau zh Mh^T
+    for (index_t r = 0; r < n; ++r) softmax_inplace(a + r * S, S);
+    gemm_serial(m + r0 * L, a, slots.memory, n, L, S, Trans::No, Trans::No);  // m = a M
+  });
 }
 
-// Backward of the above.
+// Backward of the above, fused per tile of rows in the same way.
 //   da  = dm M^T               ds = a * (da - <a, da>)      (softmax)
 //   dzh = tau ds Mh            dz += normalize_rows_backward(dzh)
-// dz: (R, L) accumulated.  Workspaces: ds (R, S), dzh (R, L).
+// dz: (R, L) accumulated.  Workspaces: ds (R, S) or null (per-thread tile
+// scratch), dzh (R, L).
 template <class T>
 void retrieval_backward(T* dz, T* ds, T* dzh, const T* dm, const T* attn, const T* zh, const T* norm,
                         const SlotView<T>& slots, T tau, index_t R, index_t L) {
-  const index_t S = slots.slots;
-  gemm(ds, dm, slots.memory, R, S, L, Trans::No, Trans::Yes);
-  VHMN_OMP_FOR_IF(R * S > 32768)
-  for (index_t r = 0; r < R; ++r) softmax_backward(ds + r * S, ds + r * S, attn + r * S, S);
-  gemm(dzh, ds, slots.memory_hat, R, L, S, Trans::No, Trans::No, tau);
-  normalize_rows_backward(dz, dzh, zh, norm, R, L);
+  const index_t S = slots.slots, tile = detail::retrieval_tile_rows(R), tiles = (R + tile - 1) / tile;
+  parallel_for(tiles, tiles > 1 && R * S * L > 65536, [&](index_t t) {
+    const index_t r0 = t * tile, n = std::min(tile, R - r0);
+    T* g = ds ? ds + r0 * S : detail::retrieval_scratch<T>(tile * S);
+    gemm_serial(g, dm + r0 * L, slots.memory, n, S, L, Trans::No, Trans::Yes);  // da = dm M^T
+    for (index_t r = 0; r < n; ++r) softmax_backward(g + r * S, g + r * S, attn + (r0 + r) * S, S);
+    gemm_serial(dzh + r0 * L, g, slots.memory_hat, n, L, S, Trans::No, Trans::No, tau);  // dzh = tau ds Mh
+    normalize_rows_backward_serial(dz + r0 * L, dzh + r0 * L, zh + r0 * L, norm + r0, n, L);
+  });
 }
 
 // The refinement update:  z_next = z + beta (m - z)
@@ -1165,15 +1523,14 @@ namespace vhmn::ops {
 // v: (B, N, D)   w: (D)   pi: (B, N) pooling weights   z: (B, D)
 template <class T>
 void attention_pool_forward(T* z, T* pi, const T* v, const T* w, T bias, index_t B, index_t N, index_t D) {
-  VHMN_OMP_FOR_IF(B > 1 && N * D > 4096)
-  for (index_t b = 0; b < B; ++b) {
+  parallel_for(B, B > 1 && N * D > 4096, [&](index_t b) {
     T* pb = pi + b * N;
     for (index_t n = 0; n < N; ++n) pb[n] = simd::dot(D, w, v + (b * N + n) * D) + bias;
     softmax_inplace(pb, N);
     T* zb = z + b * D;
     for (index_t d = 0; d < D; ++d) zb[d] = T(0);
     for (index_t n = 0; n < N; ++n) simd::axpy(D, pb[n], v + (b * N + n) * D, zb);
-  }
+  });
 }
 
 // Backward:
@@ -1183,8 +1540,7 @@ void attention_pool_forward(T* z, T* pi, const T* v, const T* w, T bias, index_t
 template <class T>
 void attention_pool_backward(T* dv, T* dw, T* dbias, T* de, const T* dz, const T* pi, const T* v, const T* w,
                              index_t B, index_t N, index_t D) {
-  VHMN_OMP_FOR_IF(B > 1 && N * D > 4096)
-  for (index_t b = 0; b < B; ++b) {
+  parallel_for(B, B > 1 && N * D > 4096, [&](index_t b) {
     const T* dzb = dz + b * D;
     T* deb = de + b * N;
     for (index_t n = 0; n < N; ++n) deb[n] = simd::dot(D, dzb, v + (b * N + n) * D);
@@ -1194,7 +1550,7 @@ void attention_pool_backward(T* dv, T* dw, T* dbias, T* de, const T* dz, const T
       simd::axpy(D, pi[b * N + n], dzb, dvn);
       simd::axpy(D, deb[n], w, dvn);
     }
-  }
+  });
   for (index_t b = 0; b < B; ++b)
     for (index_t n = 0; n < N; ++n) {
       if (dw) simd::axpy(D, de[b * N + n], v + (b * N + n) * D, dw);
@@ -1437,6 +1793,9 @@ class MemoryBank {
 // numbers they refer to stay readable (interpretability) until the next
 // forward; backward() uses only cached values, so bank writes between the
 // forward and the backward change nothing.
+// Inference fast path: with set_keep_weights(false) (no backward coming)
+// and set_record(false) (nobody reads attention()), the (R, n_written)
+// weights are never stored; both are on by default.
 
 #include <cmath>
 #include <string>
@@ -1468,25 +1827,34 @@ class HopfieldRefinement {
   }
   T inv_temperature() const { return tau_; }
 
+  /// Keep the retrieval weights readable through attention() (default on).
+  void set_record(bool on) { record_ = on; }
+  bool record() const { return record_; }
+  /// Keep what backward() needs (default on). Off: forward only, no backward.
+  void set_keep_weights(bool on) { keep_weights_ = on; }
+  bool keep_weights() const { return keep_weights_; }
+
   // z = refine(q); q, z: (R, L). The bank is read once per call.
   void forward(T* z, const T* q, index_t R, const MemoryBank<T>& bank) {
+    VHMN_PROFILE("retrieval");
     const index_t L = latent();
     rows_ = R;
     slots_ = bank.gather_written(slot_values_, slot_unit_, slot_ids_);
     steps_ = (slots_.slots > 0) ? iters_ : 0;
     const index_t S = slots_.slots;
+    stored_ = record_ || keep_weights_;
     z_.resize({steps_ + 1, R, L});
     std::copy(q, q + R * L, z_.data());
     if (steps_ > 0) {
       zh_.resize({steps_, R, L});
       norm_.resize({steps_, R});
-      attn_.resize({steps_, R, S});
+      if (stored_) attn_.resize({steps_, R, S});
       m_.resize({steps_, R, L});
     }
     const T b = beta.value[0];
     for (index_t t = 0; t < steps_; ++t) {
       const T* zt = z_.data() + t * R * L;
-      ops::retrieval_forward(m_.data() + t * R * L, attn_.data() + t * R * S, zh_.data() + t * R * L,
+      ops::retrieval_forward(m_.data() + t * R * L, stored_ ? attn_.data() + t * R * S : nullptr, zh_.data() + t * R * L,
                              norm_.data() + t * R, zt, slots_, tau_, R, L);
       ops::refine_update_forward(z_.data() + (t + 1) * R * L, zt, m_.data() + t * R * L, b, R * L);
     }
@@ -1495,7 +1863,10 @@ class HopfieldRefinement {
 
   // Backward: dq += d refine / dq (dz);  beta.grad += d/d beta.   dz, dq: (R, L)
   void backward(T* dq, const T* dz, index_t R) {
+    VHMN_PROFILE("retrieval.bwd");
     VHMN_CHECK(R == rows_, "refinement backward with " << R << " rows after a forward of " << rows_);
+    VHMN_CHECK(steps_ == 0 || stored_, "refinement backward after a forward that kept no retrieval weights "
+                                       "(set_keep_weights(false))");
     const index_t L = latent(), S = slots_.slots;
     if (steps_ == 0) {
       simd::add_to(R * L, dz, dq);
@@ -1504,7 +1875,6 @@ class HopfieldRefinement {
     grad_next_.resize({R, L});
     grad_cur_.resize({R, L});
     dm_.resize({R, L});
-    ds_.resize({R, S});
     dzh_.resize({R, L});
     std::copy(dz, dz + R * L, grad_next_.data());
     const T b = beta.value[0];
@@ -1514,7 +1884,7 @@ class HopfieldRefinement {
       const T* mt = m_.data() + t * R * L;
       grad_cur_.zero();
       dbeta += ops::refine_update_backward(grad_cur_.data(), dm_.data(), grad_next_.data(), zt, mt, b, R, L);
-      ops::retrieval_backward(grad_cur_.data(), ds_.data(), dzh_.data(), dm_.data(), attn_.data() + t * R * S,
+      ops::retrieval_backward(grad_cur_.data(), static_cast<T*>(nullptr), dzh_.data(), dm_.data(), attn_.data() + t * R * S,
                               zh_.data() + t * R * L, norm_.data() + t * R, slots_, tau_, R, L);
       std::swap(grad_cur_, grad_next_);
     }
@@ -1529,8 +1899,9 @@ class HopfieldRefinement {
   index_t steps_run() const { return steps_; }
   /// Written slots the last forward retrieved from, in column order of attention().
   const std::vector<index_t>& slot_ids() const { return slot_ids_; }
-  /// Retrieval weights of step t: (R, n_written), rows sum to 1.
-  const T* attention(index_t t) const { return attn_.data() + t * rows_ * slots_.slots; }
+  /// Retrieval weights of step t: (R, n_written), rows sum to 1. Null when
+  /// the last forward stored none (set_record(false) and set_keep_weights(false)).
+  const T* attention(index_t t) const { return stored_ ? attn_.data() + t * rows_ * slots_.slots : nullptr; }
 
  private:
   Extent<Latent> latent_;
@@ -1541,10 +1912,11 @@ class HopfieldRefinement {
   std::vector<index_t> slot_ids_;
   ops::SlotView<T> slots_;
   index_t rows_ = 0, steps_ = 0;
+  bool record_ = true, keep_weights_ = true, stored_ = true;
   // Forward cache: z_t (T+1, R, L), zh_t (T, R, L), |z_t| (T, R), a_t (T, R, S), m_t (T, R, L)
   Tensor<T> z_, zh_, norm_, attn_, m_;
   // Backward workspaces
-  Tensor<T> grad_next_, grad_cur_, dm_, ds_, dzh_;
+  Tensor<T> grad_next_, grad_cur_, dm_, dzh_;
 };
 
 }  // namespace vhmn
@@ -1635,6 +2007,7 @@ class LayerNorm {
 
   // out = LN(x);  x: (R, D). Returns the owned output (R, D).
   const T* forward(const T* x, index_t R) {
+    VHMN_PROFILE("layernorm");
     input_ = x;
     rows_ = R;
     out_.resize({R, dim()});
@@ -1645,6 +2018,7 @@ class LayerNorm {
   }
   // dx: (R, D) accumulated.
   void backward(T* dx, const T* dout) {
+    VHMN_PROFILE("layernorm.bwd");
     ops::layernorm_backward(dx, weight.grad_data(), bias.grad_data(), dout, input_, mean_.data(), rstd_.data(),
                             weight.data(), rows_, dim());
   }
@@ -1694,6 +2068,7 @@ class MLP {
 
   // y = fc2(gelu(fc1(x)));  x: (R, D). Returns the owned output (R, D).
   const T* forward(const T* x, index_t R) {
+    VHMN_PROFILE("mlp");
     input_ = x;
     rows_ = R;
     pre_.resize({R, hidden()});
@@ -1706,6 +2081,7 @@ class MLP {
   }
   // dx: (R, D) accumulated.
   void backward(T* dx, const T* dout) {
+    VHMN_PROFILE("mlp.bwd");
     const index_t R = rows_;
     dact_.resize_zero({R, hidden()});
     dpre_.resize_zero({R, hidden()});
@@ -1769,18 +2145,19 @@ class PatchEmbed {
   // images: (B, C, H, W), any arithmetic type. Returns the owned tokens (B*N, D).
   template <class In>
   const T* forward(const In* images, index_t B) {
+    VHMN_PROFILE("patch_embed");
     const index_t N = tokens(), P = patch_size(), D = dim();
     batch_ = B;
     patches_.resize({B * N, P});
     out_.resize({B * N, D});
     ops::patchify(patches_.data(), images, B, channels_, image_, image_, patch_);
     ops::linear_forward(out_.data(), patches_.data(), weight.data(), bias.data(), B * N, P, D);
-    VHMN_OMP_FOR_IF(B * N * D > 32768)
-    for (index_t bn = 0; bn < B * N; ++bn) simd::add_to(D, pos.data() + (bn % N) * D, out_.data() + bn * D);
+    parallel_for(B * N, B * N * D > 32768, [&](index_t bn) { simd::add_to(D, pos.data() + (bn % N) * D, out_.data() + bn * D); });
     return out_.data();
   }
   // Backward to the parameters (images get no gradient).  dout: (B*N, D)
   void backward(const T* dout) {
+    VHMN_PROFILE("patch_embed.bwd");
     const index_t N = tokens(), P = patch_size(), D = dim();
     ops::linear_backward<T>(nullptr, weight.grad_data(), bias.grad_data(), dout, patches_.data(), weight.data(),
                             batch_ * N, P, D);
@@ -1912,15 +2289,28 @@ class MemoryPath {
 
   // x: (R, In). Returns the owned output o: (R, D).
   const T* forward(const T* x, index_t R) {
-    const index_t L = latent();
     input_ = x;
+    {
+      VHMN_PROFILE("query");
+      query.forward(query_buffer(R), x, R);
+    }
+    return forward_queries();
+  }
+  /// For a caller that computes q = W_q x + b_q itself (the local memory's
+  /// token-major unfold): the (R, L) buffer to fill before forward_queries().
+  T* query_buffer(index_t R) {
     rows_ = R;
-    q_.resize({R, L});
+    q_.resize({R, latent()});
+    return q_.data();
+  }
+  /// The rest of the forward from the filled query buffer. Returns o: (R, D).
+  const T* forward_queries() {
+    const index_t R = rows_, L = latent();
     z_.resize({R, L});
+    refine.forward(z_.data(), q_.data(), R, bank);
+    VHMN_PROFILE("out_proj");
     cat_.resize({R, 2 * L});
     out_.resize({R, dim()});
-    query.forward(q_.data(), x, R);
-    refine.forward(z_.data(), q_.data(), R, bank);
     ops::concat_forward(cat_.data(), z_.data(), q_.data(), R, L, L);
     out.forward(out_.data(), cat_.data(), R);
     return out_.data();
@@ -1928,14 +2318,26 @@ class MemoryPath {
 
   // dx: (R, In) accumulated; parameter grads accumulated.  dout: (R, D)
   void backward(T* dx, const T* dout) {
+    const T* dq = backward_to_queries(dout);
+    VHMN_PROFILE("query.bwd");
+    query.backward(dx, dq, input_, rows_);
+  }
+  /// Backward down to the queries (for callers of forward_queries()): returns
+  /// dq (R, L); the query layer's own gradients are the caller's job.
+  const T* backward_to_queries(const T* dout) {
     const index_t R = rows_, L = latent();
-    dcat_.resize_zero({R, 2 * L});
-    dz_.resize_zero({R, L});
-    dq_.resize_zero({R, L});
-    out.backward(dcat_.data(), dout, cat_.data(), R);
-    ops::concat_backward(dz_.data(), dq_.data(), dcat_.data(), R, L, L);
+    {
+      VHMN_PROFILE("out_proj.bwd");
+      dcat_.resize({R, 2 * L});
+      dz_.resize_zero({R, L});
+      dq_.resize_zero({R, L});
+      // dcat = dout W_o (overwritten), then split into dz and dq
+      ops::gemm(dcat_.data(), dout, out.weight.data(), R, 2 * L, dim(), ops::Trans::No, ops::Trans::No);
+      out.backward(nullptr, dout, cat_.data(), R);
+      ops::concat_backward(dz_.data(), dq_.data(), dcat_.data(), R, L, L);
+    }
     refine.backward(dq_.data(), dz_.data(), R);
-    query.backward(dx, dq_.data(), input_, R);
+    return dq_.data();
   }
 
   /// Queries of the last forward (before refinement): (R, L).
@@ -1991,26 +2393,50 @@ class LocalWindowMemory {
   void init(Rng& rng) { path.init(rng); }
 
   // u: (B, N, D). Returns the owned a: (B*N, D).
+  // The windows are gathered token-major (ops::unfold_ijd_forward: each
+  // window cell one contiguous copy) and multiplied by the query weight with
+  // its columns permuted to match; the product is SPEC's W_lq col_n.
   const T* forward(const T* u, index_t B) {
-    const index_t N = grid_ * grid_, D = dim(), kk = window_ * window_;
+    const index_t N = grid_ * grid_, D = dim(), kk = window_ * window_, L = path.latent(), R = B * N;
     batch_ = B;
-    col_.resize({B * N, D * kk});
-    ops::unfold_forward(col_.data(), u, B, grid_, grid_, D, window_);
-    return path.forward(col_.data(), B * N);
+    {
+      VHMN_PROFILE("unfold");
+      colp_.resize({R, kk * D});
+      ops::unfold_ijd_forward(colp_.data(), u, B, grid_, grid_, D, window_);
+    }
+    {
+      VHMN_PROFILE("query");
+      wp_.resize({L, kk * D});
+      ops::unfold_weight_permute(wp_.data(), path.query.weight.data(), L, D, kk);
+      ops::linear_forward(path.query_buffer(R), colp_.data(), wp_.data(), path.query.bias.data(), R, kk * D, L);
+    }
+    return path.forward_queries();
   }
   // du: (B, N, D) accumulated.  da: (B*N, D)
   void backward(T* du, const T* da) {
-    const index_t N = grid_ * grid_, D = dim(), kk = window_ * window_;
-    dcol_.resize_zero({batch_ * N, D * kk});
-    path.backward(dcol_.data(), da);
-    ops::unfold_backward(du, dcol_.data(), batch_, grid_, grid_, D, window_);
+    const index_t N = grid_ * grid_, D = dim(), kk = window_ * window_, L = path.latent(), R = batch_ * N;
+    const T* dq = path.backward_to_queries(da);
+    {
+      VHMN_PROFILE("query.bwd");
+      // q = colp Wp^T + b:  dcolp = dq Wp,  dWp = dq^T colp,  db += sum_r dq
+      dcolp_.resize({R, kk * D});
+      ops::gemm(dcolp_.data(), dq, wp_.data(), R, kk * D, L, ops::Trans::No, ops::Trans::No);
+      dwp_.resize({L, kk * D});
+      ops::gemm(dwp_.data(), dq, colp_.data(), L, kk * D, R, ops::Trans::Yes, ops::Trans::No);
+      ops::unfold_weight_permute_backward(path.query.weight.grad_data(), dwp_.data(), L, D, kk);
+      T* db = path.query.bias.grad_data();
+      for (index_t r = 0; r < R; ++r) simd::add_to(L, dq + r * L, db);  // rows in order
+    }
+    VHMN_PROFILE("unfold.bwd");
+    ops::unfold_ijd_backward(du, dcolp_.data(), batch_, grid_, grid_, D, window_);
   }
 
   void collect_params(ParamList<T>& list) { path.collect_params(list); }
 
  private:
   index_t grid_ = 0, window_ = 1, batch_ = 0;
-  Tensor<T> col_, dcol_;  // (B*N, D*k*k)
+  Tensor<T> colp_, dcolp_;  // (B*N, k*k*D) token-major windows and their gradient
+  Tensor<T> wp_, dwp_;      // (L, k*k*D) permuted query weight and its gradient
 };
 
 }  // namespace vhmn
@@ -2044,14 +2470,18 @@ class GlobalTemplateMemory {
   const T* forward(const T* u, index_t B, index_t N) {
     batch_ = B;
     tokens_ = N;
-    pooled_.resize({B, dim()});
-    ops::mean_pool_forward(pooled_.data(), u, B, N, dim());
+    {
+      VHMN_PROFILE("global_pool");
+      pooled_.resize({B, dim()});
+      ops::mean_pool_forward(pooled_.data(), u, B, N, dim());
+    }
     return path.forward(pooled_.data(), B);
   }
   // du: (B, N, D) accumulated.  dc: (B, D)
   void backward(T* du, const T* dc) {
     dpooled_.resize_zero({batch_, dim()});
     path.backward(dpooled_.data(), dc);
+    VHMN_PROFILE("global_pool.bwd");
     ops::mean_pool_backward(du, dpooled_.data(), batch_, tokens_, dim());
   }
 
@@ -2123,10 +2553,14 @@ class HMNBlock {
     const T* u = norm1.forward(x, R);
     const T* a = local.forward(u, B);
     const T* c = global.forward(u, B, N);
-    y_.resize({R, D});
-    ops::residual_broadcast_forward(y_.data(), x, a, c, B, N, D);
+    {
+      VHMN_PROFILE("residual");
+      y_.resize({R, D});
+      ops::residual_broadcast_forward(y_.data(), x, a, c, B, N, D);
+    }
     const T* v = norm2.forward(y_.data(), R);
     const T* f = mlp.forward(v, R);
+    VHMN_PROFILE("residual");
     out_.resize({R, D});
     simd::map2(R * D, y_.data(), f, out_.data(), [](auto yv, auto fv) { return yv + fv; });
     return out_.data();
@@ -2141,11 +2575,14 @@ class HMNBlock {
     dy_.resize({R, D});
     std::copy(dout, dout + R * D, dy_.data());
     norm2.backward(dy_.data(), dv_.data());
-    // Y = X + a + c:  dX += dY, da = dY, dc = sum_n dY
-    simd::add_to(R * D, dy_.data(), dx);
-    du_.resize_zero({R, D});
-    dc_.resize_zero({batch_, D});
-    ops::broadcast_backward(dc_.data(), dy_.data(), batch_, N, D);
+    {
+      VHMN_PROFILE("residual.bwd");
+      // Y = X + a + c:  dX += dY, da = dY, dc = sum_n dY
+      simd::add_to(R * D, dy_.data(), dx);
+      du_.resize_zero({R, D});
+      dc_.resize_zero({batch_, D});
+      ops::broadcast_backward(dc_.data(), dy_.data(), batch_, N, D);
+    }
     global.backward(du_.data(), dc_.data());
     local.backward(du_.data(), dy_.data());
     norm1.backward(dx, du_.data());
@@ -2425,13 +2862,39 @@ class VHMN {
     return list;
   }
   void zero_grad() {
-    for (Param<T>* p : parameters()) p->grad.zero();
+    // collected into a kept list: no allocation once it has its size
+    zero_list_.clear();
+    patch_embed.collect_params(zero_list_);
+    for (auto& b : blocks) b->collect_params(zero_list_);
+    norm.collect_params(zero_list_);
+    pool.collect_params(zero_list_);
+    head.collect_params(zero_list_);
+    for (Param<T>* p : zero_list_) p->grad.zero();
   }
 
   /// Training mode: remember() may write the banks. Eval mode never writes.
   void train(bool on = true) { training_ = on; }
   void eval() { training_ = false; }
   bool training() const { return training_; }
+
+  /// Keep every path's retrieval weights readable through
+  /// HopfieldRefinement::attention() after each forward (default on).
+  void set_record_retrieval(bool on) {
+    for (auto& b : blocks) {
+      b->local.path.refine.set_record(on);
+      b->global.path.refine.set_record(on);
+    }
+  }
+  /// Forward-only mode (like torch.no_grad): when on, forward() keeps
+  /// nothing that only backward() needs, and backward() must not be called.
+  /// Off by default. Together with set_record_retrieval(false) this is the
+  /// fastest inference path.
+  void set_no_grad(bool on) {
+    for (auto& b : blocks) {
+      b->local.path.refine.set_keep_weights(!on);
+      b->global.path.refine.set_keep_weights(!on);
+    }
+  }
 
   /// Overrides T (refinement iterations) of every memory path, e.g. the T = 0 ablation.
   void set_iters(index_t iters) {
@@ -2452,6 +2915,7 @@ class VHMN {
     for (auto& b : blocks) x = b->forward(x, B);
     last_tokens_ = x;
     const T* v = norm.forward(x, B * N);
+    VHMN_PROFILE("head");
     const T* z = pool.forward(v, B, N);
     logits_.resize({B, config_.classes});
     head.forward(logits_.data(), z, B);
@@ -2463,10 +2927,13 @@ class VHMN {
   /// parameters() (call zero_grad() first).
   void backward(const T* dlogits) {
     const index_t B = batch_, N = config_.tokens(), D = config_.dim;
-    dpooled_.resize_zero({B, D});
-    head.backward(dpooled_.data(), dlogits, pool.output(), B);
-    dv_.resize_zero({B * N, D});
-    pool.backward(dv_.data(), dpooled_.data());
+    {
+      VHMN_PROFILE("head.bwd");
+      dpooled_.resize_zero({B, D});
+      head.backward(dpooled_.data(), dlogits, pool.output(), B);
+      dv_.resize_zero({B * N, D});
+      pool.backward(dv_.data(), dpooled_.data());
+    }
     dx_.resize_zero({B * N, D});
     norm.backward(dx_.data(), dv_.data());
     for (index_t i = static_cast<index_t>(blocks.size()) - 1; i >= 0; --i) {
@@ -2483,6 +2950,7 @@ class VHMN {
   /// all under the sample's label, with the sample id as provenance.
   /// labels, sample_ids: (B). Fails in eval mode: eval never writes.
   void remember(const std::int32_t* labels, const std::int64_t* sample_ids) {
+    VHMN_PROFILE("bank_writes");
     VHMN_CHECK(training_, "remember() called in eval mode: memory banks are frozen at inference");
     const index_t B = batch_, N = config_.tokens(), L = config_.latent;
     for (index_t b = 0; b < B; ++b)
@@ -2514,6 +2982,7 @@ class VHMN {
   bool training_ = false;
   index_t batch_ = 0;
   const T* last_tokens_ = nullptr;
+  ParamList<T> zero_list_;                        // zero_grad()'s parameter list
   Tensor<T> logits_;                              // (B, K)
   Tensor<T> dpooled_, dv_, dx_, dx_prev_;         // backward workspaces
 };
