@@ -54,6 +54,20 @@
 #define VHMN_OMP_FOR_IF(cond)
 #endif
 
+// Brackets an #include of Eigen or xsimd: GCC 12 reports false
+// -W(maybe-)uninitialized warnings inside its own AVX-512 intrinsics when
+// they are inlined from those libraries; silenced here, at our boundary.
+#if defined(__GNUC__) && !defined(__clang__)
+#define VHMN_THIRD_PARTY_INCLUDES_BEGIN                            \
+  _Pragma("GCC diagnostic push")                                   \
+  _Pragma("GCC diagnostic ignored \"-Wuninitialized\"")          \
+  _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"")
+#define VHMN_THIRD_PARTY_INCLUDES_END _Pragma("GCC diagnostic pop")
+#else
+#define VHMN_THIRD_PARTY_INCLUDES_BEGIN
+#define VHMN_THIRD_PARTY_INCLUDES_END
+#endif
+
 namespace vhmn {
 
 /// Signed index used for every size and offset (like Eigen::Index).
@@ -494,19 +508,14 @@ struct Extent<Dynamic> {
 // inside Eigen's AVX-512 packet code (in GCC's own intrinsics headers); they
 // are silenced here, at the library's boundary.
 
+
 #if !defined(EIGEN_CORE_H) && !defined(EIGEN_CORE_MODULE_H) && !defined(EIGEN_DONT_PARALLELIZE)
 #define EIGEN_DONT_PARALLELIZE
 #endif
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+VHMN_THIRD_PARTY_INCLUDES_BEGIN
 #include <Eigen/Core>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+VHMN_THIRD_PARTY_INCLUDES_END
 // ---- end vhmn/core/eigen.hpp ----
 // ---- begin vhmn/core/simd.hpp ----
 // vhmn/core/simd.hpp — vectorised element-wise loops and reductions.
@@ -523,16 +532,9 @@ struct Extent<Dynamic> {
 
 
 #if VHMN_HAS_SIMD
-// GCC 12 warns falsely inside its AVX-512 intrinsics; silenced at our boundary.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+VHMN_THIRD_PARTY_INCLUDES_BEGIN
 #include <xsimd/xsimd.hpp>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+VHMN_THIRD_PARTY_INCLUDES_END
 #endif
 
 namespace vhmn::simd {

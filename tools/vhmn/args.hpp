@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <vhmn/core/error.hpp>
+#include <vhmn/core/threads.hpp>
 
 namespace vhmn::cli {
 
@@ -80,6 +81,14 @@ class Args {
     VHMN_CHECK(!it->second.empty() && *end == '\0',
                "option --" << name << " expects a number, got '" << it->second << "'");
     return v;
+  }
+
+  /// Applies --threads N (1..4096) when given; otherwise keeps the default (all cores).
+  void apply_threads() const {
+    if (!has("threads")) return;
+    const long long n = integer("threads", 0);
+    VHMN_CHECK(n >= 1 && n <= 4096, "--threads must be between 1 and 4096, got " << n);
+    set_num_threads(static_cast<int>(n));
   }
 
  private:

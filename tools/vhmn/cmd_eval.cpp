@@ -25,11 +25,7 @@ int cmd_eval(const std::vector<std::string>& argv) {
     return 0;
   }
   VHMN_CHECK(args.positional().empty(), "unexpected argument '" << args.positional()[0] << "'");
-  if (args.has("threads")) {
-    const long long n = args.integer("threads", 0);
-    VHMN_CHECK(n >= 1 && n <= 4096, "--threads must be between 1 and 4096, got " << n);
-    set_num_threads(static_cast<int>(n));
-  }
+  args.apply_threads();
   const std::string model_path = args.required("model");
   const io::SafetensorsFile file = io::read_safetensors(model_path);
   auto model = load_model<float>(file, model_path);

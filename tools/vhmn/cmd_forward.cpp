@@ -95,11 +95,7 @@ int cmd_forward(const std::vector<std::string>& argv) {
     return 0;
   }
   VHMN_CHECK(args.positional().empty(), "unexpected argument '" << args.positional()[0] << "'");
-  if (args.has("threads")) {
-    const long long n = args.integer("threads", 0);
-    VHMN_CHECK(n >= 1 && n <= 4096, "--threads must be between 1 and 4096, got " << n);
-    set_num_threads(static_cast<int>(n));
-  }
+  args.apply_threads();
   const std::string dtype = args.str("dtype", "f32");
   if (dtype == "f32") return run_forward<float>(args, io::DType::F32);
   if (dtype == "f64") return run_forward<double>(args, io::DType::F64);

@@ -27,7 +27,7 @@ int cmd_predict(const std::vector<std::string>& argv) {
     std::fputs(kPredictHelp, stdout);
     return 0;
   }
-  if (args.has("threads")) set_num_threads(static_cast<int>(args.integer("threads", 0)));
+  args.apply_threads();
   const std::string model_path = args.required("model");
   VHMN_CHECK(!args.positional().empty(), "no image given (usage: vhmn predict --model M IMAGE...)");
   const io::SafetensorsFile file = io::read_safetensors(model_path);

@@ -116,11 +116,7 @@ int cmd_train(const std::vector<std::string>& argv_in) {
   const Args args(argv, {"help"}, kTrainOptions);
   const bool resuming = args.has("resume");
 
-  if (args.has("threads")) {
-    const long long n = args.integer("threads", 0);
-    VHMN_CHECK(n >= 1 && n <= 4096, "--threads must be between 1 and 4096, got " << n);
-    set_num_threads(static_cast<int>(n));
-  }
+  args.apply_threads();
   const std::string kind = args.required("data");
   const std::string dir = args.has("data-dir") ? args.str("data-dir", "") : default_data_dir(kind);
   const bool mnist_like = kind == "fashion-mnist" || kind == "mnist";

@@ -39,6 +39,20 @@
 #define VHMN_OMP_FOR_IF(cond)
 #endif
 
+// Brackets an #include of Eigen or xsimd: GCC 12 reports false
+// -W(maybe-)uninitialized warnings inside its own AVX-512 intrinsics when
+// they are inlined from those libraries; silenced here, at our boundary.
+#if defined(__GNUC__) && !defined(__clang__)
+#define VHMN_THIRD_PARTY_INCLUDES_BEGIN                            \
+  _Pragma("GCC diagnostic push")                                   \
+  _Pragma("GCC diagnostic ignored \"-Wuninitialized\"")          \
+  _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"")
+#define VHMN_THIRD_PARTY_INCLUDES_END _Pragma("GCC diagnostic pop")
+#else
+#define VHMN_THIRD_PARTY_INCLUDES_BEGIN
+#define VHMN_THIRD_PARTY_INCLUDES_END
+#endif
+
 namespace vhmn {
 
 /// Signed index used for every size and offset (like Eigen::Index).

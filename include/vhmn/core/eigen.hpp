@@ -11,16 +11,12 @@
 // are silenced here, at the library's boundary.
 #pragma once
 
+#include "vhmn/core/config.hpp"
+
 #if !defined(EIGEN_CORE_H) && !defined(EIGEN_CORE_MODULE_H) && !defined(EIGEN_DONT_PARALLELIZE)
 #define EIGEN_DONT_PARALLELIZE
 #endif
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+VHMN_THIRD_PARTY_INCLUDES_BEGIN
 #include <Eigen/Core>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+VHMN_THIRD_PARTY_INCLUDES_END

@@ -14,16 +14,9 @@
 #include "vhmn/core/config.hpp"
 
 #if VHMN_HAS_SIMD
-// GCC 12 warns falsely inside its AVX-512 intrinsics; silenced at our boundary.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+VHMN_THIRD_PARTY_INCLUDES_BEGIN
 #include <xsimd/xsimd.hpp>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+VHMN_THIRD_PARTY_INCLUDES_END
 #endif
 
 namespace vhmn::simd {
