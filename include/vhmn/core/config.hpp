@@ -61,17 +61,22 @@ using index_t = std::ptrdiff_t;
 /// Marks a template dimension that is only known at run time (like Eigen::Dynamic).
 inline constexpr int Dynamic = -1;
 
-/// Runs f(i) for i in [0, n): on OpenMP threads (static schedule) when
-/// `threaded` holds and more than one thread is allowed, else in order on
-/// the calling thread. Unlike `omp parallel for if(...)`, the serial case
-/// opens no parallel region at all: libgomp allocates a fresh team for each
-/// one-thread region, which would make single-threaded steps allocate.
+/// Runs f(i) for i in [0, n): on OpenMP threads, each taking one contiguous
+/// block of indices, when `threaded` holds and more than one thread is
+/// allowed, else in order on the calling thread. Two allocator traps shape
+/// this: libgomp allocates a fresh team for each one-thread region (so the
+/// serial case opens no region at all), and LLVM's libomp allocates in every
+/// `omp for` work-sharing set-up (so the blocks are split by hand).
 template <class F>
 inline void parallel_for(index_t n, bool threaded, F&& f) {
 #if VHMN_HAS_OPENMP
   if (threaded && n > 1 && omp_get_max_threads() > 1) {
-#pragma omp parallel for schedule(static)
-    for (index_t i = 0; i < n; ++i) f(i);
+#pragma omp parallel
+    {
+      const index_t team = omp_get_num_threads(), rank = omp_get_thread_num();
+      const index_t begin = n * rank / team, end = n * (rank + 1) / team;
+      for (index_t i = begin; i < end; ++i) f(i);
+    }
     return;
   }
 #else
