@@ -19,6 +19,9 @@
 // Switches a user may define before including vhmn:
 //   VHMN_NO_SIMD     scalar kernels only; xsimd is not included at all.
 //   VHMN_NO_OPENMP   never use OpenMP even when compiled with -fopenmp.
+//   VHMN_USE_BLAS    matrix-product tiles call cblas_sgemm / cblas_dgemm
+//                    (include <cblas.h>, link a BLAS such as OpenBLAS)
+//                    instead of Eigen's kernel; see ops/gemm.hpp.
 // OpenMP is used only when the compiler enables it (_OPENMP).
 
 #include <cstddef>
@@ -41,17 +44,6 @@
 #define VHMN_HAS_EXCEPTIONS 1
 #else
 #define VHMN_HAS_EXCEPTIONS 0
-#endif
-
-// OpenMP pragmas written once; empty when OpenMP is off. (vhmn's own loops
-// use vhmn::parallel_for below instead.)
-#if VHMN_HAS_OPENMP
-#define VHMN_PRAGMA(x) _Pragma(#x)
-#define VHMN_OMP_FOR VHMN_PRAGMA(omp parallel for schedule(static))
-#define VHMN_OMP_FOR_IF(cond) VHMN_PRAGMA(omp parallel for schedule(static) if (cond))
-#else
-#define VHMN_OMP_FOR
-#define VHMN_OMP_FOR_IF(cond)
 #endif
 
 // Brackets an #include of Eigen or xsimd: GCC 12 reports false
@@ -803,7 +795,9 @@ using ConstVecMap = Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>;
 // its packing buffers on the heap for every product above 128 KiB).
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 
@@ -819,6 +813,15 @@ using ConstVecMap = Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>;
 #define VHMN_GEMM_DIRECT 1
 #else
 #define VHMN_GEMM_DIRECT 0
+#endif
+
+// Optional BLAS backend (off by default: the library stays header-only).
+// With VHMN_USE_BLAS each float/double tile is one cblas_?gemm call; the
+// tiling above it is unchanged, so results still do not depend on vhmn's
+// thread count (a BLAS call inside a vhmn parallel region runs on one
+// thread; see docs/architecture.md for the determinism caveat).
+#if defined(VHMN_USE_BLAS)
+#include <cblas.h>
 #endif
 
 namespace vhmn::ops {
@@ -880,10 +883,41 @@ void gemm_kernel(T* c, index_t ldc, const T* a, index_t lda, const T* b, index_t
 }
 #endif
 
+#if defined(VHMN_USE_BLAS)
+// The tile of gemm_tile below through CBLAS (row-major). beta = 0 when not
+// accumulating: BLAS then never reads C, as the Eigen path's memset.
+inline void blas_gemm(float* c, index_t ldc, const float* a, index_t lda, const float* b, index_t ldb, index_t m,
+                      index_t n, index_t K, Trans ta, Trans tb, float alpha, bool accumulate) {
+  cblas_sgemm(CblasRowMajor, ta == Trans::No ? CblasNoTrans : CblasTrans, tb == Trans::No ? CblasNoTrans : CblasTrans,
+              static_cast<int>(m), static_cast<int>(n), static_cast<int>(K), alpha, a, static_cast<int>(lda), b,
+              static_cast<int>(ldb), accumulate ? 1.0f : 0.0f, c, static_cast<int>(ldc));
+}
+inline void blas_gemm(double* c, index_t ldc, const double* a, index_t lda, const double* b, index_t ldb, index_t m,
+                      index_t n, index_t K, Trans ta, Trans tb, double alpha, bool accumulate) {
+  cblas_dgemm(CblasRowMajor, ta == Trans::No ? CblasNoTrans : CblasTrans, tb == Trans::No ? CblasNoTrans : CblasTrans,
+              static_cast<int>(m), static_cast<int>(n), static_cast<int>(K), alpha, a, static_cast<int>(lda), b,
+              static_cast<int>(ldb), accumulate ? 1.0 : 0.0, c, static_cast<int>(ldc));
+}
+template <class T>
+inline constexpr bool kBlasScalar = std::is_same_v<T, float> || std::is_same_v<T, double>;
+#endif
+
 // C[r0:r1, c0:c1] (+)= alpha op(A)[r0:r1, :] op(B)[:, c0:c1]
 template <class T>
 void gemm_tile(T* c, const T* a, const T* b, index_t M, index_t N, index_t K, Trans ta, Trans tb, T alpha,
                bool accumulate, index_t r0, index_t r1, index_t c0, index_t c1) {
+#if defined(VHMN_USE_BLAS)
+  if constexpr (kBlasScalar<T>) {
+    // op(A) tile: A (M x K) row-major, or A^T where A is stored (K x M);
+    // op(B) tile: B (K x N) row-major, or B^T where B is stored (N x K).
+    VHMN_CHECK(M <= INT32_MAX && N <= INT32_MAX && K <= INT32_MAX,
+               "matrix product " << M << " x " << N << " x " << K << " exceeds the BLAS int range");
+    blas_gemm(c + r0 * N + c0, N, ta == Trans::No ? a + r0 * K : a + r0, ta == Trans::No ? K : M,
+              tb == Trans::No ? b + c0 : b + c0 * K, tb == Trans::No ? N : K, r1 - r0, c1 - c0, K, ta, tb, alpha,
+              accumulate);
+    return;
+  }
+#endif
 #if VHMN_GEMM_DIRECT
   const index_t m = r1 - r0, n = c1 - c0;
   T* ct = c + r0 * N + c0;

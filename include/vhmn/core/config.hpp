@@ -3,6 +3,9 @@
 // Switches a user may define before including vhmn:
 //   VHMN_NO_SIMD     scalar kernels only; xsimd is not included at all.
 //   VHMN_NO_OPENMP   never use OpenMP even when compiled with -fopenmp.
+//   VHMN_USE_BLAS    matrix-product tiles call cblas_sgemm / cblas_dgemm
+//                    (include <cblas.h>, link a BLAS such as OpenBLAS)
+//                    instead of Eigen's kernel; see ops/gemm.hpp.
 // OpenMP is used only when the compiler enables it (_OPENMP).
 #pragma once
 
@@ -26,17 +29,6 @@
 #define VHMN_HAS_EXCEPTIONS 1
 #else
 #define VHMN_HAS_EXCEPTIONS 0
-#endif
-
-// OpenMP pragmas written once; empty when OpenMP is off. (vhmn's own loops
-// use vhmn::parallel_for below instead.)
-#if VHMN_HAS_OPENMP
-#define VHMN_PRAGMA(x) _Pragma(#x)
-#define VHMN_OMP_FOR VHMN_PRAGMA(omp parallel for schedule(static))
-#define VHMN_OMP_FOR_IF(cond) VHMN_PRAGMA(omp parallel for schedule(static) if (cond))
-#else
-#define VHMN_OMP_FOR
-#define VHMN_OMP_FOR_IF(cond)
 #endif
 
 // Brackets an #include of Eigen or xsimd: GCC 12 reports false
