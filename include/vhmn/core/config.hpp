@@ -45,6 +45,18 @@
 #define VHMN_THIRD_PARTY_INCLUDES_END
 #endif
 
+// Saves / restores one macro: VHMN_PUSH_MACRO(NAME) ... VHMN_POP_MACRO(NAME).
+// The stb wrappers (data/stb.hpp, explain/png.hpp) apply them to every macro
+// stb reads or defines, so including vhmn never changes what a user's own
+// #include of stb sees.
+#if defined(_MSC_VER) && !defined(__clang__)
+#define VHMN_DO_PRAGMA(x) __pragma(x)
+#else
+#define VHMN_DO_PRAGMA(x) _Pragma(#x)
+#endif
+#define VHMN_PUSH_MACRO(m) VHMN_DO_PRAGMA(push_macro(#m))
+#define VHMN_POP_MACRO(m) VHMN_DO_PRAGMA(pop_macro(#m))
+
 namespace vhmn {
 
 /// Signed index used for every size and offset (like Eigen::Index).

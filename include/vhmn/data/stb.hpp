@@ -30,6 +30,8 @@
 #include <string>
 #include <vector>
 
+#include "vhmn/core/config.hpp"
+
 // The C headers stb_image includes, included first at global scope so their
 // include guards keep stb from re-including them inside our namespace.
 #include <limits.h>
@@ -84,14 +86,7 @@
   X(stbi_zlib_decode_noheader_buffer) X(stbi_zlib_decode_noheader_malloc) \
   /* end */
 
-#if defined(_MSC_VER) && !defined(__clang__)
-#define VHMN_STB_DO_PRAGMA(x) __pragma(x)
-#else
-#define VHMN_STB_DO_PRAGMA(x) _Pragma(#x)
-#endif
-#define VHMN_STB_PUSH(m) VHMN_STB_DO_PRAGMA(push_macro(#m))
-#define VHMN_STB_POP(m) VHMN_STB_DO_PRAGMA(pop_macro(#m))
-VHMN_STB_MACROS(VHMN_STB_PUSH)
+VHMN_STB_MACROS(VHMN_PUSH_MACRO)
 
 #undef STB_IMAGE_IMPLEMENTATION
 #undef STB_IMAGE_STATIC
@@ -344,10 +339,7 @@ namespace stb {
 #pragma warning(pop)
 #endif
 
-VHMN_STB_MACROS(VHMN_STB_POP)
-#undef VHMN_STB_POP
-#undef VHMN_STB_PUSH
-#undef VHMN_STB_DO_PRAGMA
+VHMN_STB_MACROS(VHMN_POP_MACRO)
 #undef VHMN_STB_MACROS
 #undef VHMN_STB_SIMD
 

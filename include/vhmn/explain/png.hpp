@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "vhmn/core/config.hpp"
 #include "vhmn/core/error.hpp"
 #include "vhmn/explain/canvas.hpp"
 
@@ -56,14 +57,7 @@
   X(stbi_write_png_compression_level) X(stbi_write_force_png_filter)                                         \
   /* end */
 
-#if defined(_MSC_VER) && !defined(__clang__)
-#define VHMN_STBW_DO_PRAGMA(x) __pragma(x)
-#else
-#define VHMN_STBW_DO_PRAGMA(x) _Pragma(#x)
-#endif
-#define VHMN_STBW_PUSH(m) VHMN_STBW_DO_PRAGMA(push_macro(#m))
-#define VHMN_STBW_POP(m) VHMN_STBW_DO_PRAGMA(pop_macro(#m))
-VHMN_STBW_MACROS(VHMN_STBW_PUSH)
+VHMN_STBW_MACROS(VHMN_PUSH_MACRO)
 
 #undef INCLUDE_STB_IMAGE_WRITE_H
 #undef STB_IMAGE_WRITE_IMPLEMENTATION
@@ -181,10 +175,7 @@ namespace stbw {
 #pragma warning(pop)
 #endif
 
-VHMN_STBW_MACROS(VHMN_STBW_POP)
-#undef VHMN_STBW_POP
-#undef VHMN_STBW_PUSH
-#undef VHMN_STBW_DO_PRAGMA
+VHMN_STBW_MACROS(VHMN_POP_MACRO)
 #undef VHMN_STBW_MACROS
 
 namespace vhmn::explain {
