@@ -2,6 +2,8 @@
 // over the bank states SPEC.md §3-4 distinguishes.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include "gradcheck.hpp"
 #include "vhmn/nn/vhmn_model.hpp"
 #include "vhmn/ops/cross_entropy.hpp"
@@ -225,6 +227,56 @@ TEST_CASE("VHMN: whole-model gradient check against central differences") {
     model.zero_grad();
     model.backward(dlogits.data());
     check_params(model.parameters(), loss, 16);
+  }
+}
+
+TEST_CASE("SharedWorkspace: a copy owns its buffers, share() hands over another's") {
+  struct W {
+    int value = 0;
+  };
+  SharedWorkspace<W> a, b;
+  a->value = 1;
+  CHECK_FALSE(a.shares_with(b));
+  b.share(a);
+  CHECK(b.shares_with(a));
+  CHECK(b->value == 1);
+  SharedWorkspace<W> c = a;  // a copy is a new layer: fresh buffers
+  CHECK_FALSE(c.shares_with(a));
+  CHECK(c->value == 0);
+}
+
+TEST_CASE("VHMN: blocks sharing backward workspaces give the gradients of blocks that do not") {
+  // The model's blocks share block 0's backward workspaces (core/workspace.hpp);
+  // here block 1 of a second model gets buffers of its own, and every
+  // gradient must agree bit for bit, over two steps (stale buffer contents
+  // from the other block must never leak in).
+  ModelConfig c = tiny_config();
+  VHMN<double> shared(c, 5), own(c, 5);
+  HMNBlock<double> lone = *own.blocks[1];  // a copy: fresh workspaces
+  own.blocks[1]->share_workspace(lone);
+  Rng rng(70);
+  for (VHMN<double>* m : {&shared, &own}) {
+    Rng fill(71);
+    fill_bank(m->blocks[0]->local.path.bank, Fill::Wrapped, fill);
+    fill_bank(m->blocks[0]->global.path.bank, Fill::Empty, fill);  // block 0 global: no retrieval step
+    fill_bank(m->blocks[1]->local.path.bank, Fill::Partial, fill);
+    fill_bank(m->blocks[1]->global.path.bank, Fill::Wrapped, fill);
+  }
+  const index_t K = c.classes;
+  for (index_t B : {3, 2}) {
+    CAPTURE(B);
+    V images = normal_vector(B * c.channels * c.image * c.image, rng), dlogits = normal_vector(B * K, rng);
+    for (VHMN<double>* m : {&shared, &own}) {
+      m->forward(images.data(), B);
+      m->zero_grad();
+      m->backward(dlogits.data());
+    }
+    ParamList<double> ps = shared.parameters(), po = own.parameters();
+    REQUIRE(ps.size() == po.size());
+    for (std::size_t i = 0; i < ps.size(); ++i) {
+      CAPTURE(ps[i]->name);
+      CHECK(std::equal(ps[i]->grad.data(), ps[i]->grad.data() + ps[i]->numel(), po[i]->grad.data()));
+    }
   }
 }
 

@@ -16,6 +16,7 @@
 #include "vhmn/core/eigen.hpp"
 #include "vhmn/core/simd.hpp"
 #include "vhmn/core/profile.hpp"
+#include "vhmn/core/workspace.hpp"
 
 #include "vhmn/ops/eigen_maps.hpp"
 #include "vhmn/ops/gemm.hpp"

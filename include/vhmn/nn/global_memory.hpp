@@ -38,17 +38,27 @@ class GlobalTemplateMemory {
   }
   // du: (B, N, D) accumulated.  dc: (B, D)
   void backward(T* du, const T* dc) {
-    dpooled_.resize_zero({batch_, dim()});
-    path.backward(dpooled_.data(), dc);
+    Tensor<T>& dpooled = bw_->dpooled;
+    dpooled.resize_zero({batch_, dim()});
+    path.backward(dpooled.data(), dc);
     VHMN_PROFILE("global_pool.bwd");
-    ops::mean_pool_backward(du, dpooled_.data(), batch_, tokens_, dim());
+    ops::mean_pool_backward(du, dpooled.data(), batch_, tokens_, dim());
   }
 
   void collect_params(ParamList<T>& list) { path.collect_params(list); }
+  /// Use other's backward workspaces (see core/workspace.hpp).
+  void share_workspace(const GlobalTemplateMemory& other) {
+    bw_.share(other.bw_);
+    path.share_workspace(other.path);
+  }
 
  private:
   index_t batch_ = 0, tokens_ = 0;
-  Tensor<T> pooled_, dpooled_;  // (B, D)
+  Tensor<T> pooled_;  // (B, D)
+  struct Backward {
+    Tensor<T> dpooled;  // (B, D)
+  };
+  SharedWorkspace<Backward> bw_;
 };
 
 }  // namespace vhmn

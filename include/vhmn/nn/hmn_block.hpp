@@ -11,6 +11,7 @@
 #include <string>
 
 #include "vhmn/core/profile.hpp"
+#include "vhmn/core/workspace.hpp"
 #include "vhmn/nn/global_memory.hpp"
 #include "vhmn/nn/layer_norm.hpp"
 #include "vhmn/nn/local_memory.hpp"
@@ -79,22 +80,23 @@ class HMNBlock {
   void backward(T* dx, const T* dout) {
     const index_t N = tokens_, D = dim(), R = batch_ * N;
     // Out = Y + MLP(LN2(Y)):  dY = dOut + LN2^T(MLP^T(dOut))
-    dv_.resize_zero({R, D});
-    mlp.backward(dv_.data(), dout);
-    dy_.resize({R, D});
-    std::copy(dout, dout + R * D, dy_.data());
-    norm2.backward(dy_.data(), dv_.data());
+    Backward& w = *bw_;
+    w.dv.resize_zero({R, D});
+    mlp.backward(w.dv.data(), dout);
+    w.dy.resize({R, D});
+    std::copy(dout, dout + R * D, w.dy.data());
+    norm2.backward(w.dy.data(), w.dv.data());
     {
       VHMN_PROFILE("residual.bwd");
       // Y = X + a + c:  dX += dY, da = dY, dc = sum_n dY
-      simd::add_to(R * D, dy_.data(), dx);
-      du_.resize_zero({R, D});
-      dc_.resize_zero({batch_, D});
-      ops::broadcast_backward(dc_.data(), dy_.data(), batch_, N, D);
+      simd::add_to(R * D, w.dy.data(), dx);
+      w.du.resize_zero({R, D});
+      w.dc.resize_zero({batch_, D});
+      ops::broadcast_backward(w.dc.data(), w.dy.data(), batch_, N, D);
     }
-    global.backward(du_.data(), dc_.data());
-    local.backward(du_.data(), dy_.data());
-    norm1.backward(dx, du_.data());
+    global.backward(w.du.data(), w.dc.data());
+    local.backward(w.du.data(), w.dy.data());
+    norm1.backward(dx, w.du.data());
   }
 
   void collect_params(ParamList<T>& list) {
@@ -104,11 +106,22 @@ class HMNBlock {
     norm2.collect_params(list);
     mlp.collect_params(list);
   }
+  /// Use other's backward workspaces, in every layer (see core/workspace.hpp):
+  /// the model's blocks all share the first block's.
+  void share_workspace(const HMNBlock& other) {
+    bw_.share(other.bw_);
+    local.share_workspace(other.local);
+    global.share_workspace(other.global);
+    mlp.share_workspace(other.mlp);
+  }
 
  private:
   index_t tokens_ = 0, batch_ = 0;
   Tensor<T> y_, out_;            // (B*N, D)
-  Tensor<T> dv_, dy_, du_, dc_;  // backward workspaces
+  struct Backward {
+    Tensor<T> dv, dy, du, dc;  // (B*N, D) x 3, (B, D)
+  };
+  SharedWorkspace<Backward> bw_;
 };
 
 }  // namespace vhmn

@@ -58,24 +58,33 @@ class LocalWindowMemory {
     {
       VHMN_PROFILE("query.bwd");
       // q = colp Wp^T + b:  dcolp = dq Wp,  dWp = dq^T colp,  db += sum_r dq
-      dcolp_.resize({R, kk * D});
-      ops::gemm(dcolp_.data(), dq, wp_.data(), R, kk * D, L, ops::Trans::No, ops::Trans::No);
-      dwp_.resize({L, kk * D});
-      ops::gemm(dwp_.data(), dq, colp_.data(), L, kk * D, R, ops::Trans::Yes, ops::Trans::No);
-      ops::unfold_weight_permute_backward(path.query.weight.grad_data(), dwp_.data(), L, D, kk);
+      bw_->dcolp.resize({R, kk * D});
+      ops::gemm(bw_->dcolp.data(), dq, wp_.data(), R, kk * D, L, ops::Trans::No, ops::Trans::No);
+      bw_->dwp.resize({L, kk * D});
+      ops::gemm(bw_->dwp.data(), dq, colp_.data(), L, kk * D, R, ops::Trans::Yes, ops::Trans::No);
+      ops::unfold_weight_permute_backward(path.query.weight.grad_data(), bw_->dwp.data(), L, D, kk);
       T* db = path.query.bias.grad_data();
       for (index_t r = 0; r < R; ++r) simd::add_to(L, dq + r * L, db);  // rows in order
     }
     VHMN_PROFILE("unfold.bwd");
-    ops::unfold_ijd_backward(du, dcolp_.data(), batch_, grid_, grid_, D, window_);
+    ops::unfold_ijd_backward(du, bw_->dcolp.data(), batch_, grid_, grid_, D, window_);
   }
 
   void collect_params(ParamList<T>& list) { path.collect_params(list); }
+  /// Use other's backward workspaces (see core/workspace.hpp).
+  void share_workspace(const LocalWindowMemory& other) {
+    bw_.share(other.bw_);
+    path.share_workspace(other.path);
+  }
 
  private:
   index_t grid_ = 0, window_ = 1, batch_ = 0;
-  Tensor<T> colp_, dcolp_;  // (B*N, k*k*D) token-major windows and their gradient
-  Tensor<T> wp_, dwp_;      // (L, k*k*D) permuted query weight and its gradient
+  Tensor<T> colp_;  // (B*N, k*k*D) token-major windows
+  Tensor<T> wp_;    // (L, k*k*D) permuted query weight
+  struct Backward {
+    Tensor<T> dcolp, dwp;  // gradients of colp_ and wp_
+  };
+  SharedWorkspace<Backward> bw_;
 };
 
 }  // namespace vhmn

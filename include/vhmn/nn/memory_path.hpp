@@ -14,6 +14,7 @@
 #include <string>
 
 #include "vhmn/core/profile.hpp"
+#include "vhmn/core/workspace.hpp"
 #include "vhmn/nn/linear.hpp"
 #include "vhmn/nn/memory_bank.hpp"
 #include "vhmn/nn/refinement.hpp"
@@ -84,21 +85,22 @@ class MemoryPath {
     query.backward(dx, dq, input_, rows_);
   }
   /// Backward down to the queries (for callers of forward_queries()): returns
-  /// dq (R, L); the query layer's own gradients are the caller's job.
+  /// dq (R, L), valid until the next backward of a path sharing this one's
+  /// workspaces; the query layer's own gradients are the caller's job.
   const T* backward_to_queries(const T* dout) {
     const index_t R = rows_, L = latent();
     {
       VHMN_PROFILE("out_proj.bwd");
-      dcat_.resize({R, 2 * L});
-      dz_.resize_zero({R, L});
-      dq_.resize_zero({R, L});
+      bw_->dcat.resize({R, 2 * L});
+      bw_->dz.resize_zero({R, L});
+      bw_->dq.resize_zero({R, L});
       // dcat = dout W_o (overwritten), then split into dz and dq
-      ops::gemm(dcat_.data(), dout, out.weight.data(), R, 2 * L, dim(), ops::Trans::No, ops::Trans::No);
+      ops::gemm(bw_->dcat.data(), dout, out.weight.data(), R, 2 * L, dim(), ops::Trans::No, ops::Trans::No);
       out.backward(nullptr, dout, cat_.data(), R);
-      ops::concat_backward(dz_.data(), dq_.data(), dcat_.data(), R, L, L);
+      ops::concat_backward(bw_->dz.data(), bw_->dq.data(), bw_->dcat.data(), R, L, L);
     }
-    refine.backward(dq_.data(), dz_.data(), R);
-    return dq_.data();
+    refine.backward(bw_->dq.data(), bw_->dz.data(), R);
+    return bw_->dq.data();
   }
 
   /// Queries of the last forward (before refinement): (R, L).
@@ -111,13 +113,21 @@ class MemoryPath {
     out.collect_params(list);
     refine.collect_params(list);
   }
+  /// Use other's backward workspaces (see core/workspace.hpp).
+  void share_workspace(const MemoryPath& other) {
+    bw_.share(other.bw_);
+    refine.share_workspace(other.refine);
+  }
 
  private:
   std::string prefix_;
   const T* input_ = nullptr;
   index_t rows_ = 0;
   Tensor<T> q_, z_, cat_, out_;  // (R, L), (R, L), (R, 2L), (R, D)
-  Tensor<T> dcat_, dz_, dq_;     // backward workspaces
+  struct Backward {
+    Tensor<T> dcat, dz, dq;  // (R, 2L), (R, L), (R, L)
+  };
+  SharedWorkspace<Backward> bw_;
 };
 
 }  // namespace vhmn

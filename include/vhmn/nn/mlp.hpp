@@ -7,6 +7,7 @@
 #include <string>
 
 #include "vhmn/core/profile.hpp"
+#include "vhmn/core/workspace.hpp"
 #include "vhmn/nn/linear.hpp"
 #include "vhmn/ops/gelu.hpp"
 
@@ -46,23 +47,30 @@ class MLP {
   void backward(T* dx, const T* dout) {
     VHMN_PROFILE("mlp.bwd");
     const index_t R = rows_;
-    dact_.resize_zero({R, hidden()});
-    dpre_.resize_zero({R, hidden()});
-    fc2.backward(dact_.data(), dout, act_.data(), R);
-    ops::gelu_backward(dpre_.data(), dact_.data(), pre_.data(), R * hidden());
-    fc1.backward(dx, dpre_.data(), input_, R);
+    Tensor<T>& dact = bw_->dact;
+    Tensor<T>& dpre = bw_->dpre;
+    dact.resize_zero({R, hidden()});
+    dpre.resize_zero({R, hidden()});
+    fc2.backward(dact.data(), dout, act_.data(), R);
+    ops::gelu_backward(dpre.data(), dact.data(), pre_.data(), R * hidden());
+    fc1.backward(dx, dpre.data(), input_, R);
   }
 
   void collect_params(ParamList<T>& out) {
     fc1.collect_params(out);
     fc2.collect_params(out);
   }
+  /// Use other's backward workspaces (see core/workspace.hpp).
+  void share_workspace(const MLP& other) { bw_.share(other.bw_); }
 
  private:
   const T* input_ = nullptr;
   index_t rows_ = 0;
   Tensor<T> pre_, act_, out_;  // (R, rD), (R, rD), (R, D)
-  Tensor<T> dact_, dpre_;      // backward workspaces (R, rD)
+  struct Backward {
+    Tensor<T> dact, dpre;  // (R, rD) each
+  };
+  SharedWorkspace<Backward> bw_;
 };
 
 }  // namespace vhmn

@@ -19,6 +19,7 @@
 
 #include "vhmn/core/extent.hpp"
 #include "vhmn/core/profile.hpp"
+#include "vhmn/core/workspace.hpp"
 #include "vhmn/nn/memory_bank.hpp"
 #include "vhmn/nn/param.hpp"
 #include "vhmn/ops/retrieval.hpp"
@@ -93,27 +94,33 @@ class HopfieldRefinement {
       simd::add_to(R * L, dz, dq);
       return;
     }
-    grad_next_.resize({R, L});
-    grad_cur_.resize({R, L});
-    dm_.resize({R, L});
-    dzh_.resize({R, L});
-    std::copy(dz, dz + R * L, grad_next_.data());
+    Tensor<T>& grad_next = bw_->grad_next;
+    Tensor<T>& grad_cur = bw_->grad_cur;
+    Tensor<T>& dm = bw_->dm;
+    Tensor<T>& dzh = bw_->dzh;
+    grad_next.resize({R, L});
+    grad_cur.resize({R, L});
+    dm.resize({R, L});
+    dzh.resize({R, L});
+    std::copy(dz, dz + R * L, grad_next.data());
     const T b = beta.value[0];
     T dbeta = T(0);
     for (index_t t = steps_ - 1; t >= 0; --t) {
       const T* zt = z_.data() + t * R * L;
       const T* mt = m_.data() + t * R * L;
-      grad_cur_.zero();
-      dbeta += ops::refine_update_backward(grad_cur_.data(), dm_.data(), grad_next_.data(), zt, mt, b, R, L);
-      ops::retrieval_backward(grad_cur_.data(), static_cast<T*>(nullptr), dzh_.data(), dm_.data(), attn_.data() + t * R * S,
+      grad_cur.zero();
+      dbeta += ops::refine_update_backward(grad_cur.data(), dm.data(), grad_next.data(), zt, mt, b, R, L);
+      ops::retrieval_backward(grad_cur.data(), static_cast<T*>(nullptr), dzh.data(), dm.data(), attn_.data() + t * R * S,
                               zh_.data() + t * R * L, norm_.data() + t * R, slots_, tau_, R, L);
-      std::swap(grad_cur_, grad_next_);
+      std::swap(grad_cur, grad_next);
     }
-    simd::add_to(R * L, grad_next_.data(), dq);
+    simd::add_to(R * L, grad_next.data(), dq);
     beta.grad[0] += dbeta;
   }
 
   void collect_params(ParamList<T>& out) { out.push_back(&beta); }
+  /// Use other's backward workspaces (see core/workspace.hpp).
+  void share_workspace(const HopfieldRefinement& other) { bw_.share(other.bw_); }
 
   // ---- inspection of the last forward ----
   /// Retrieval steps actually run (0 when T = 0 or the bank was empty).
@@ -136,8 +143,11 @@ class HopfieldRefinement {
   bool record_ = true, keep_weights_ = true, stored_ = true;
   // Forward cache: z_t (T+1, R, L), zh_t (T, R, L), |z_t| (T, R), a_t (T, R, S), m_t (T, R, L)
   Tensor<T> z_, zh_, norm_, attn_, m_;
-  // Backward workspaces
-  Tensor<T> grad_next_, grad_cur_, dm_, dzh_;
+  // Backward workspaces, (R, L) each
+  struct Backward {
+    Tensor<T> grad_next, grad_cur, dm, dzh;
+  };
+  SharedWorkspace<Backward> bw_;
 };
 
 }  // namespace vhmn
