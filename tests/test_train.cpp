@@ -2,6 +2,7 @@
 // real Fashion-MNIST run far above chance, exact resume, and NaN handling.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -136,6 +137,54 @@ static std::vector<std::string> read_lines(const std::string& path) {
   std::vector<std::string> lines;
   for (std::string l; std::getline(in, l);) lines.push_back(l);
   return lines;
+}
+
+TEST_CASE("evaluate: top-1 as a plain forward gives it; the model's modes are put back") {
+  ModelConfig c = ModelConfig::preset("fmnist-small");
+  c.image = 8;
+  c.patch = 2;
+  c.dim = 8;
+  c.latent = 6;
+  c.depth = 1;
+  c.local_slots = 20;
+  c.global_slots = 10;
+  VHMN<float> model(c, 4);
+  data::Dataset ds;
+  ds.size = 7;  // evaluated in batches of 3, 3, 1
+  ds.channels = 1;
+  ds.height = ds.width = 8;
+  ds.classes = 10;
+  ds.name = "synthetic";
+  ds.class_names.assign(10, "c");
+  Rng rng(5);
+  for (index_t i = 0; i < ds.size * 64; ++i) ds.pixels.push_back(static_cast<std::uint8_t>(rng.below(256)));
+  for (index_t i = 0; i < ds.size; ++i) {
+    ds.labels.push_back(static_cast<std::int32_t>(i % 10));
+    ds.source_index.push_back(i);
+  }
+  // Banks with something in them, so retrieval runs.
+  model.train();
+  std::vector<float> images(static_cast<std::size_t>(ds.size * 64));
+  const auto norm = data::Normalization::identity(1);
+  for (std::size_t k = 0; k < images.size(); ++k) images[k] = ds.pixels[k] / 255.0f;
+  model.forward(images.data(), ds.size);
+  std::vector<std::int64_t> ids(ds.labels.begin(), ds.labels.end());
+  model.remember(ds.labels.data(), ids.data());
+  // Expected top-1 from one recording, grad-keeping eval forward of all 7.
+  model.eval();
+  const float* logits = model.forward(images.data(), ds.size);
+  index_t right = 0;
+  for (index_t b = 0; b < ds.size; ++b)
+    right += std::max_element(logits + b * 10, logits + b * 10 + 10) - (logits + b * 10) == ds.labels[b];
+  model.train();
+  const train::EvalResult r = train::evaluate(model, ds, norm, 3);
+  CHECK(r.top1 == doctest::Approx(double(right) / double(ds.size)));
+  CHECK(model.training());  // put back as they were
+  CHECK_FALSE(model.no_grad());
+  CHECK(model.record_retrieval());
+  CHECK(model.blocks[0]->local.path.refine.attention(0) == nullptr);  // evaluate's forwards kept nothing...
+  model.forward(images.data(), 2);
+  CHECK(model.blocks[0]->local.path.refine.attention(0) != nullptr);  // ...but the next one does again
 }
 
 TEST_CASE("a short real Fashion-MNIST run learns far above chance") {

@@ -60,6 +60,18 @@
 #define VHMN_THIRD_PARTY_INCLUDES_END
 #endif
 
+// Saves / restores one macro: VHMN_PUSH_MACRO(NAME) ... VHMN_POP_MACRO(NAME).
+// The stb wrappers (data/stb.hpp, explain/png.hpp) apply them to every macro
+// stb reads or defines, so including vhmn never changes what a user's own
+// #include of stb sees.
+#if defined(_MSC_VER) && !defined(__clang__)
+#define VHMN_DO_PRAGMA(x) __pragma(x)
+#else
+#define VHMN_DO_PRAGMA(x) _Pragma(#x)
+#endif
+#define VHMN_PUSH_MACRO(m) VHMN_DO_PRAGMA(push_macro(#m))
+#define VHMN_POP_MACRO(m) VHMN_DO_PRAGMA(pop_macro(#m))
+
 namespace vhmn {
 
 /// Signed index used for every size and offset (like Eigen::Index).
@@ -751,6 +763,49 @@ class Scope {
 #define VHMN_PROFILE(name) ::vhmn::profile::Scope VHMN_PROFILE_CAT_(vhmn_profile_scope_, __LINE__)(name)
 #endif
 // ---- end vhmn/core/profile.hpp ----
+// ---- begin vhmn/core/workspace.hpp ----
+// vhmn/core/workspace.hpp — backward workspaces that layers of one model share.
+//
+// Why: a layer's backward needs scratch buffers (gradients of its
+// intermediates) only while its own backward runs. The blocks of a model run
+// backward one after another, so block i can use block j's buffers: one set
+// instead of `depth` sets (for paper-cifar at batch 64 that is ~100 MB
+// instead of ~600 MB of peak memory).
+// What this represents: a handle to a W (a plain struct of Tensors). A new or
+// copied handle owns a W of its own; share(other) makes this handle use
+// other's W from then on.
+// Requires: layers that share a W never run backward at the same time.
+
+#include <memory>
+
+namespace vhmn {
+
+template <class W>
+class SharedWorkspace {
+ public:
+  SharedWorkspace() : w_(std::make_shared<W>()) {}
+  // A copy is a new layer: it gets buffers of its own, never its source's.
+  SharedWorkspace(const SharedWorkspace&) : w_(std::make_shared<W>()) {}
+  SharedWorkspace& operator=(const SharedWorkspace&) {
+    w_ = std::make_shared<W>();
+    return *this;
+  }
+  SharedWorkspace(SharedWorkspace&&) noexcept = default;
+  SharedWorkspace& operator=(SharedWorkspace&&) noexcept = default;
+
+  /// Use other's buffers from now on (this handle's own are released).
+  void share(const SharedWorkspace& other) { w_ = other.w_; }
+  bool shares_with(const SharedWorkspace& other) const { return w_ == other.w_; }
+
+  W* operator->() const { return w_.get(); }
+  W& operator*() const { return *w_; }
+
+ private:
+  std::shared_ptr<W> w_;
+};
+
+}  // namespace vhmn
+// ---- end vhmn/core/workspace.hpp ----
 
 // ---- begin vhmn/ops/eigen_maps.hpp ----
 // vhmn/ops/eigen_maps.hpp — row-major Eigen views over raw buffers.
@@ -1913,27 +1968,33 @@ class HopfieldRefinement {
       simd::add_to(R * L, dz, dq);
       return;
     }
-    grad_next_.resize({R, L});
-    grad_cur_.resize({R, L});
-    dm_.resize({R, L});
-    dzh_.resize({R, L});
-    std::copy(dz, dz + R * L, grad_next_.data());
+    Tensor<T>& grad_next = bw_->grad_next;
+    Tensor<T>& grad_cur = bw_->grad_cur;
+    Tensor<T>& dm = bw_->dm;
+    Tensor<T>& dzh = bw_->dzh;
+    grad_next.resize({R, L});
+    grad_cur.resize({R, L});
+    dm.resize({R, L});
+    dzh.resize({R, L});
+    std::copy(dz, dz + R * L, grad_next.data());
     const T b = beta.value[0];
     T dbeta = T(0);
     for (index_t t = steps_ - 1; t >= 0; --t) {
       const T* zt = z_.data() + t * R * L;
       const T* mt = m_.data() + t * R * L;
-      grad_cur_.zero();
-      dbeta += ops::refine_update_backward(grad_cur_.data(), dm_.data(), grad_next_.data(), zt, mt, b, R, L);
-      ops::retrieval_backward(grad_cur_.data(), static_cast<T*>(nullptr), dzh_.data(), dm_.data(), attn_.data() + t * R * S,
+      grad_cur.zero();
+      dbeta += ops::refine_update_backward(grad_cur.data(), dm.data(), grad_next.data(), zt, mt, b, R, L);
+      ops::retrieval_backward(grad_cur.data(), static_cast<T*>(nullptr), dzh.data(), dm.data(), attn_.data() + t * R * S,
                               zh_.data() + t * R * L, norm_.data() + t * R, slots_, tau_, R, L);
-      std::swap(grad_cur_, grad_next_);
+      std::swap(grad_cur, grad_next);
     }
-    simd::add_to(R * L, grad_next_.data(), dq);
+    simd::add_to(R * L, grad_next.data(), dq);
     beta.grad[0] += dbeta;
   }
 
   void collect_params(ParamList<T>& out) { out.push_back(&beta); }
+  /// Use other's backward workspaces (see core/workspace.hpp).
+  void share_workspace(const HopfieldRefinement& other) { bw_.share(other.bw_); }
 
   // ---- inspection of the last forward ----
   /// Retrieval steps actually run (0 when T = 0 or the bank was empty).
@@ -1956,8 +2017,11 @@ class HopfieldRefinement {
   bool record_ = true, keep_weights_ = true, stored_ = true;
   // Forward cache: z_t (T+1, R, L), zh_t (T, R, L), |z_t| (T, R), a_t (T, R, S), m_t (T, R, L)
   Tensor<T> z_, zh_, norm_, attn_, m_;
-  // Backward workspaces
-  Tensor<T> grad_next_, grad_cur_, dm_, dzh_;
+  // Backward workspaces, (R, L) each
+  struct Backward {
+    Tensor<T> grad_next, grad_cur, dm, dzh;
+  };
+  SharedWorkspace<Backward> bw_;
 };
 
 }  // namespace vhmn
@@ -2124,23 +2188,30 @@ class MLP {
   void backward(T* dx, const T* dout) {
     VHMN_PROFILE("mlp.bwd");
     const index_t R = rows_;
-    dact_.resize_zero({R, hidden()});
-    dpre_.resize_zero({R, hidden()});
-    fc2.backward(dact_.data(), dout, act_.data(), R);
-    ops::gelu_backward(dpre_.data(), dact_.data(), pre_.data(), R * hidden());
-    fc1.backward(dx, dpre_.data(), input_, R);
+    Tensor<T>& dact = bw_->dact;
+    Tensor<T>& dpre = bw_->dpre;
+    dact.resize_zero({R, hidden()});
+    dpre.resize_zero({R, hidden()});
+    fc2.backward(dact.data(), dout, act_.data(), R);
+    ops::gelu_backward(dpre.data(), dact.data(), pre_.data(), R * hidden());
+    fc1.backward(dx, dpre.data(), input_, R);
   }
 
   void collect_params(ParamList<T>& out) {
     fc1.collect_params(out);
     fc2.collect_params(out);
   }
+  /// Use other's backward workspaces (see core/workspace.hpp).
+  void share_workspace(const MLP& other) { bw_.share(other.bw_); }
 
  private:
   const T* input_ = nullptr;
   index_t rows_ = 0;
   Tensor<T> pre_, act_, out_;  // (R, rD), (R, rD), (R, D)
-  Tensor<T> dact_, dpre_;      // backward workspaces (R, rD)
+  struct Backward {
+    Tensor<T> dact, dpre;  // (R, rD) each
+  };
+  SharedWorkspace<Backward> bw_;
 };
 
 }  // namespace vhmn
@@ -2364,21 +2435,22 @@ class MemoryPath {
     query.backward(dx, dq, input_, rows_);
   }
   /// Backward down to the queries (for callers of forward_queries()): returns
-  /// dq (R, L); the query layer's own gradients are the caller's job.
+  /// dq (R, L), valid until the next backward of a path sharing this one's
+  /// workspaces; the query layer's own gradients are the caller's job.
   const T* backward_to_queries(const T* dout) {
     const index_t R = rows_, L = latent();
     {
       VHMN_PROFILE("out_proj.bwd");
-      dcat_.resize({R, 2 * L});
-      dz_.resize_zero({R, L});
-      dq_.resize_zero({R, L});
+      bw_->dcat.resize({R, 2 * L});
+      bw_->dz.resize_zero({R, L});
+      bw_->dq.resize_zero({R, L});
       // dcat = dout W_o (overwritten), then split into dz and dq
-      ops::gemm(dcat_.data(), dout, out.weight.data(), R, 2 * L, dim(), ops::Trans::No, ops::Trans::No);
+      ops::gemm(bw_->dcat.data(), dout, out.weight.data(), R, 2 * L, dim(), ops::Trans::No, ops::Trans::No);
       out.backward(nullptr, dout, cat_.data(), R);
-      ops::concat_backward(dz_.data(), dq_.data(), dcat_.data(), R, L, L);
+      ops::concat_backward(bw_->dz.data(), bw_->dq.data(), bw_->dcat.data(), R, L, L);
     }
-    refine.backward(dq_.data(), dz_.data(), R);
-    return dq_.data();
+    refine.backward(bw_->dq.data(), bw_->dz.data(), R);
+    return bw_->dq.data();
   }
 
   /// Queries of the last forward (before refinement): (R, L).
@@ -2391,13 +2463,21 @@ class MemoryPath {
     out.collect_params(list);
     refine.collect_params(list);
   }
+  /// Use other's backward workspaces (see core/workspace.hpp).
+  void share_workspace(const MemoryPath& other) {
+    bw_.share(other.bw_);
+    refine.share_workspace(other.refine);
+  }
 
  private:
   std::string prefix_;
   const T* input_ = nullptr;
   index_t rows_ = 0;
   Tensor<T> q_, z_, cat_, out_;  // (R, L), (R, L), (R, 2L), (R, D)
-  Tensor<T> dcat_, dz_, dq_;     // backward workspaces
+  struct Backward {
+    Tensor<T> dcat, dz, dq;  // (R, 2L), (R, L), (R, L)
+  };
+  SharedWorkspace<Backward> bw_;
 };
 
 }  // namespace vhmn
@@ -2460,24 +2540,33 @@ class LocalWindowMemory {
     {
       VHMN_PROFILE("query.bwd");
       // q = colp Wp^T + b:  dcolp = dq Wp,  dWp = dq^T colp,  db += sum_r dq
-      dcolp_.resize({R, kk * D});
-      ops::gemm(dcolp_.data(), dq, wp_.data(), R, kk * D, L, ops::Trans::No, ops::Trans::No);
-      dwp_.resize({L, kk * D});
-      ops::gemm(dwp_.data(), dq, colp_.data(), L, kk * D, R, ops::Trans::Yes, ops::Trans::No);
-      ops::unfold_weight_permute_backward(path.query.weight.grad_data(), dwp_.data(), L, D, kk);
+      bw_->dcolp.resize({R, kk * D});
+      ops::gemm(bw_->dcolp.data(), dq, wp_.data(), R, kk * D, L, ops::Trans::No, ops::Trans::No);
+      bw_->dwp.resize({L, kk * D});
+      ops::gemm(bw_->dwp.data(), dq, colp_.data(), L, kk * D, R, ops::Trans::Yes, ops::Trans::No);
+      ops::unfold_weight_permute_backward(path.query.weight.grad_data(), bw_->dwp.data(), L, D, kk);
       T* db = path.query.bias.grad_data();
       for (index_t r = 0; r < R; ++r) simd::add_to(L, dq + r * L, db);  // rows in order
     }
     VHMN_PROFILE("unfold.bwd");
-    ops::unfold_ijd_backward(du, dcolp_.data(), batch_, grid_, grid_, D, window_);
+    ops::unfold_ijd_backward(du, bw_->dcolp.data(), batch_, grid_, grid_, D, window_);
   }
 
   void collect_params(ParamList<T>& list) { path.collect_params(list); }
+  /// Use other's backward workspaces (see core/workspace.hpp).
+  void share_workspace(const LocalWindowMemory& other) {
+    bw_.share(other.bw_);
+    path.share_workspace(other.path);
+  }
 
  private:
   index_t grid_ = 0, window_ = 1, batch_ = 0;
-  Tensor<T> colp_, dcolp_;  // (B*N, k*k*D) token-major windows and their gradient
-  Tensor<T> wp_, dwp_;      // (L, k*k*D) permuted query weight and its gradient
+  Tensor<T> colp_;  // (B*N, k*k*D) token-major windows
+  Tensor<T> wp_;    // (L, k*k*D) permuted query weight
+  struct Backward {
+    Tensor<T> dcolp, dwp;  // gradients of colp_ and wp_
+  };
+  SharedWorkspace<Backward> bw_;
 };
 
 }  // namespace vhmn
@@ -2520,17 +2609,27 @@ class GlobalTemplateMemory {
   }
   // du: (B, N, D) accumulated.  dc: (B, D)
   void backward(T* du, const T* dc) {
-    dpooled_.resize_zero({batch_, dim()});
-    path.backward(dpooled_.data(), dc);
+    Tensor<T>& dpooled = bw_->dpooled;
+    dpooled.resize_zero({batch_, dim()});
+    path.backward(dpooled.data(), dc);
     VHMN_PROFILE("global_pool.bwd");
-    ops::mean_pool_backward(du, dpooled_.data(), batch_, tokens_, dim());
+    ops::mean_pool_backward(du, dpooled.data(), batch_, tokens_, dim());
   }
 
   void collect_params(ParamList<T>& list) { path.collect_params(list); }
+  /// Use other's backward workspaces (see core/workspace.hpp).
+  void share_workspace(const GlobalTemplateMemory& other) {
+    bw_.share(other.bw_);
+    path.share_workspace(other.path);
+  }
 
  private:
   index_t batch_ = 0, tokens_ = 0;
-  Tensor<T> pooled_, dpooled_;  // (B, D)
+  Tensor<T> pooled_;  // (B, D)
+  struct Backward {
+    Tensor<T> dpooled;  // (B, D)
+  };
+  SharedWorkspace<Backward> bw_;
 };
 
 }  // namespace vhmn
@@ -2611,22 +2710,23 @@ class HMNBlock {
   void backward(T* dx, const T* dout) {
     const index_t N = tokens_, D = dim(), R = batch_ * N;
     // Out = Y + MLP(LN2(Y)):  dY = dOut + LN2^T(MLP^T(dOut))
-    dv_.resize_zero({R, D});
-    mlp.backward(dv_.data(), dout);
-    dy_.resize({R, D});
-    std::copy(dout, dout + R * D, dy_.data());
-    norm2.backward(dy_.data(), dv_.data());
+    Backward& w = *bw_;
+    w.dv.resize_zero({R, D});
+    mlp.backward(w.dv.data(), dout);
+    w.dy.resize({R, D});
+    std::copy(dout, dout + R * D, w.dy.data());
+    norm2.backward(w.dy.data(), w.dv.data());
     {
       VHMN_PROFILE("residual.bwd");
       // Y = X + a + c:  dX += dY, da = dY, dc = sum_n dY
-      simd::add_to(R * D, dy_.data(), dx);
-      du_.resize_zero({R, D});
-      dc_.resize_zero({batch_, D});
-      ops::broadcast_backward(dc_.data(), dy_.data(), batch_, N, D);
+      simd::add_to(R * D, w.dy.data(), dx);
+      w.du.resize_zero({R, D});
+      w.dc.resize_zero({batch_, D});
+      ops::broadcast_backward(w.dc.data(), w.dy.data(), batch_, N, D);
     }
-    global.backward(du_.data(), dc_.data());
-    local.backward(du_.data(), dy_.data());
-    norm1.backward(dx, du_.data());
+    global.backward(w.du.data(), w.dc.data());
+    local.backward(w.du.data(), w.dy.data());
+    norm1.backward(dx, w.du.data());
   }
 
   void collect_params(ParamList<T>& list) {
@@ -2636,11 +2736,22 @@ class HMNBlock {
     norm2.collect_params(list);
     mlp.collect_params(list);
   }
+  /// Use other's backward workspaces, in every layer (see core/workspace.hpp):
+  /// the model's blocks all share the first block's.
+  void share_workspace(const HMNBlock& other) {
+    bw_.share(other.bw_);
+    local.share_workspace(other.local);
+    global.share_workspace(other.global);
+    mlp.share_workspace(other.mlp);
+  }
 
  private:
   index_t tokens_ = 0, batch_ = 0;
   Tensor<T> y_, out_;            // (B*N, D)
-  Tensor<T> dv_, dy_, du_, dc_;  // backward workspaces
+  struct Backward {
+    Tensor<T> dv, dy, du, dc;  // (B*N, D) x 3, (B, D)
+  };
+  SharedWorkspace<Backward> bw_;
 };
 
 }  // namespace vhmn
@@ -2868,6 +2979,8 @@ class VHMN {
     blocks.reserve(static_cast<std::size_t>(config.depth));
     for (index_t i = 0; i < config.depth; ++i)
       blocks.push_back(std::make_unique<Block>("blocks." + std::to_string(i) + ".", s));
+    // Blocks run backward one after another: one set of backward workspaces serves all.
+    for (std::size_t i = 1; i < blocks.size(); ++i) blocks[i]->share_workspace(*blocks[0]);
     norm = LayerNorm<T, Dim>("norm.", config.dim);
     pool = AttentionPool<T, Dim>("pool.", config.dim);
     head = Linear<T, Dim, Dynamic>("head.", config.dim, config.classes);
@@ -2926,6 +3039,7 @@ class VHMN {
       b->global.path.refine.set_record(on);
     }
   }
+  bool record_retrieval() const { return blocks.empty() || blocks[0]->local.path.refine.record(); }
   /// Forward-only mode (like torch.no_grad): when on, forward() keeps
   /// nothing that only backward() needs, and backward() must not be called.
   /// Off by default. Together with set_record_retrieval(false) this is the
@@ -2936,6 +3050,7 @@ class VHMN {
       b->global.path.refine.set_keep_weights(!on);
     }
   }
+  bool no_grad() const { return !blocks.empty() && !blocks[0]->local.path.refine.keep_weights(); }
 
   /// Overrides T (refinement iterations) of every memory path, e.g. the T = 0 ablation.
   void set_iters(index_t iters) {

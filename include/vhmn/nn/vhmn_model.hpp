@@ -51,6 +51,8 @@ class VHMN {
     blocks.reserve(static_cast<std::size_t>(config.depth));
     for (index_t i = 0; i < config.depth; ++i)
       blocks.push_back(std::make_unique<Block>("blocks." + std::to_string(i) + ".", s));
+    // Blocks run backward one after another: one set of backward workspaces serves all.
+    for (std::size_t i = 1; i < blocks.size(); ++i) blocks[i]->share_workspace(*blocks[0]);
     norm = LayerNorm<T, Dim>("norm.", config.dim);
     pool = AttentionPool<T, Dim>("pool.", config.dim);
     head = Linear<T, Dim, Dynamic>("head.", config.dim, config.classes);
@@ -109,6 +111,7 @@ class VHMN {
       b->global.path.refine.set_record(on);
     }
   }
+  bool record_retrieval() const { return blocks.empty() || blocks[0]->local.path.refine.record(); }
   /// Forward-only mode (like torch.no_grad): when on, forward() keeps
   /// nothing that only backward() needs, and backward() must not be called.
   /// Off by default. Together with set_record_retrieval(false) this is the
@@ -119,6 +122,7 @@ class VHMN {
       b->global.path.refine.set_keep_weights(!on);
     }
   }
+  bool no_grad() const { return !blocks.empty() && !blocks[0]->local.path.refine.keep_weights(); }
 
   /// Overrides T (refinement iterations) of every memory path, e.g. the T = 0 ablation.
   void set_iters(index_t iters) {

@@ -38,8 +38,20 @@ EvalResult evaluate(VHMN<T, D, L>& model, const data::Dataset& ds, const data::N
   const ModelConfig& c = model.config();
   check_dataset_fits(ds, c);
   VHMN_CHECK(batch_size > 0, "evaluation batch size must be > 0");
-  const bool was_training = model.training();
+  // Forward only, nothing recorded for inspection: the fast inference path.
+  // Each setting is put back as it was on the way out, errors included.
+  struct Restore {
+    VHMN<T, D, L>& m;
+    bool training = m.training(), no_grad = m.no_grad(), recording = m.record_retrieval();
+    ~Restore() {
+      m.train(training);
+      m.set_no_grad(no_grad);
+      m.set_record_retrieval(recording);
+    }
+  } restore{model};
   model.eval();
+  model.set_no_grad(true);
+  model.set_record_retrieval(false);
   const index_t K = c.classes;
   EvalResult r;
   r.count = ds.size;
@@ -84,7 +96,6 @@ EvalResult evaluate(VHMN<T, D, L>& model, const data::Dataset& ds, const data::N
     r.per_class[static_cast<std::size_t>(y)] =
         row ? double(r.confusion[static_cast<std::size_t>(y * K + y)]) / double(row) : 0.0;
   }
-  model.train(was_training);
   return r;
 }
 

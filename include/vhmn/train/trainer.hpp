@@ -37,7 +37,9 @@ struct TrainOptions {
   OptimizerOptions optimizer;
   double clip_norm = 0;      // > 0: clip the global gradient norm
   std::string run_dir;       // "" = write no files
-  index_t eval_batch = 256;
+  // 0: the training batch size. A larger one grows every activation buffer
+  // of the model to its size for good (buffers keep their allocation).
+  index_t eval_batch = 0;
   bool eval_each_epoch = true;
   // > 0: a wall-clock budget in seconds for training plus evaluation. The
   // schedule then follows the larger of the step fraction and the time
@@ -218,7 +220,8 @@ class Trainer {
       if (out_of_time) stop = epoch_;  // this was the last epoch
       if (test_ && (options_.eval_each_epoch || epoch_ == stop)) {
         const auto eval_start = std::chrono::steady_clock::now();
-        const EvalResult r = evaluate(model_, *test_, norm_, options_.eval_batch);
+        const EvalResult r = evaluate(model_, *test_, norm_,
+                                          options_.eval_batch > 0 ? options_.eval_batch : loader_.options().batch_size);
         last_eval_s_ = seconds_since(eval_start);
         st.has_test = true;
         st.test_loss = r.loss;
