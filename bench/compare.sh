@@ -17,7 +17,9 @@
 # for PyTorch's BLAS), then prints images/s, the vhmn/PyTorch ratios, peak
 # RSS, and achieved GFLOP/s (vhmn's analytic count of the model's
 # matrix-product flops, the same count for both) as a fraction of the peak
-# of a 2048^3 single-precision GEMM. Without torch, PyTorch columns are "-".
+# of a 2048^3 single-precision GEMM. It also prints the cores' FP32 FMA
+# ceiling (bench_gemm: register-only FMAs) and what share of it twice
+# PyTorch's speed would take. Without torch, PyTorch columns are "-".
 # Run on a quiet machine (check `uptime`): ratios only mean something when
 # both sides ran under the same load.
 set -euo pipefail
@@ -100,9 +102,12 @@ rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 threads = int(sys.argv[2])
 peak = next((r["gemm_gflops"] for r in rows if r.get("kind") == "gemm"), None)
 tpeak = next((r["gemm_gflops"] for r in rows if r.get("kind") == "torch_gemm"), None)
+ceiling = next((r.get("fma_ceiling_gflops") for r in rows if r.get("kind") == "gemm"), None)
 if peak:
     print("FP32 GEMM peak (2048^3, %d threads): vhmn::ops::gemm %.1f GFLOP/s%s" % (
         threads, peak, ", torch.matmul %.1f GFLOP/s" % tpeak if tpeak else ""))
+if ceiling:
+    print("FP32 FMA ceiling (registers only, %d threads): %.1f GFLOP/s" % (threads, ceiling))
 def find(impl, cfg, t):
     return next((r for r in rows if r.get("impl") == impl and r["config"] == cfg and r["threads"] == t), None)
 fmt = "%-12s %3s | %9s %9s %6s | %9s %9s %6s | %7s %7s | %14s %14s"
@@ -125,7 +130,11 @@ for r in rows:
     if p:
         gf_t = r["train_gflop"] * p["train_images_per_s"] / r["batch"]
         gf_i = r["infer_gflop"] * p["infer_images_per_s"] / r["batch"]
-        print("%-16s PyTorch at the same flop count: train %.0f GFLOP/s, infer %.0f GFLOP/s" % ("", gf_t, gf_i))
+        line = "%-16s PyTorch at the same flop count: train %.0f GFLOP/s, infer %.0f GFLOP/s" % ("", gf_t, gf_i)
+        if ceiling:  # what twice PyTorch's speed would take, against what the cores can do at all
+            c = ceiling * t / threads
+            line += "; 2x needs %.0f%% / %.0f%% of the FMA ceiling" % (200 * gf_t / c, 200 * gf_i / c)
+        print(line)
 # 1 -> N thread scaling
 for r in rows:
     if r.get("impl") in ("vhmn", "pytorch") and r["threads"] == threads and threads != 1:

@@ -8,7 +8,11 @@
 // model uses), one single-threaded Eigen product, and vhmn::ops::gemm on one
 // thread. GFLOP/s counts 2 n^3 flops. --shapes also times the products of a
 // cifar-small / paper-cifar training step at batch 64 (B*N = 4096 rows).
+// Ceiling: fused multiply-adds on registers only (12 independent xsimd
+// accumulators per thread, no memory traffic), on T threads: the most FP32
+// arithmetic the cores can do at all, which no GEMM exceeds.
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -39,6 +43,44 @@ std::vector<float> random_matrix(vhmn::index_t n, vhmn::Rng& rng) {
   std::vector<float> v(static_cast<std::size_t>(n));
   for (auto& x : v) x = static_cast<float>(rng.uniform(-1, 1));
   return v;
+}
+
+// FP32 flops per second of register-only FMAs on `threads` threads.
+double fma_ceiling_gflops(int threads, int repeats) {
+#if VHMN_HAS_SIMD
+  using Batch = vhmn::simd::batch<float>;
+#else
+  using Batch = float;
+#endif
+  constexpr int kAcc = 12;  // enough independent chains to cover FMA latency
+  const long iters = 50'000'000;
+  std::vector<float> sink(static_cast<std::size_t>(threads), 0.0f);
+  const double t = median_seconds(repeats, [&] {
+    vhmn::parallel_for(threads, threads > 1, [&](vhmn::index_t rank) {
+      Batch acc[kAcc];
+      for (int i = 0; i < kAcc; ++i) acc[i] = Batch(0.001f * float(i + rank));
+      const Batch a(0.999999f), b(1e-7f);
+      for (long k = 0; k < iters; ++k)
+        for (int i = 0; i < kAcc; ++i) {
+#if VHMN_HAS_SIMD
+          acc[i] = xsimd::fma(acc[i], a, b);
+#else
+          acc[i] = std::fma(acc[i], a, b);
+#endif
+        }
+      Batch total = acc[0];
+      for (int i = 1; i < kAcc; ++i) total = total + acc[i];
+#if VHMN_HAS_SIMD
+      sink[static_cast<std::size_t>(rank)] = xsimd::hadd(total);
+#else
+      sink[static_cast<std::size_t>(rank)] = total;
+#endif
+    });
+  });
+  volatile float keep = sink[0];  // the loops must not be optimised away
+  (void)keep;
+  const double lanes = static_cast<double>(sizeof(Batch) / sizeof(float));
+  return 2.0 * lanes * kAcc * double(iters) * threads / t / 1e9;
 }
 
 struct Shape {
@@ -93,6 +135,8 @@ int main(int argc, char** argv) {
   const double t_eigen1 = median_seconds(repeats, [&] { Cm.noalias() = Am * Bm; });
   vhmn::set_num_threads(threads);
 
+  const double fma_peak = fma_ceiling_gflops(threads, repeats);
+
   vhmn::io::Json out = vhmn::io::Json::object();
   out.set("kind", "gemm");
   out.set("n", static_cast<double>(n));
@@ -100,6 +144,7 @@ int main(int argc, char** argv) {
   out.set("gemm_gflops", flops / t_vhmn / 1e9);
   out.set("gemm_gflops_1thread", flops / t_vhmn1 / 1e9);
   out.set("eigen_gflops_1thread", flops / t_eigen1 / 1e9);
+  out.set("fma_ceiling_gflops", fma_peak);
 
   if (shapes) {
     // The products of one HMN block's forward and backward, B*N = 4096 rows.
@@ -144,6 +189,7 @@ int main(int argc, char** argv) {
   std::printf("  vhmn::ops::gemm, %d threads : %8.1f GFLOP/s\n", threads, flops / t_vhmn / 1e9);
   std::printf("  vhmn::ops::gemm, 1 thread   : %8.1f GFLOP/s\n", flops / t_vhmn1 / 1e9);
   std::printf("  Eigen product,   1 thread   : %8.1f GFLOP/s\n", flops / t_eigen1 / 1e9);
+  std::printf("FMA ceiling (registers only), %d threads : %8.1f GFLOP/s\n", threads, fma_peak);
   if (shapes)
     for (const auto& e : out.at("shapes").as_array())
       std::printf("  %-12s %-14s %5.0f x %5.0f x %5.0f : %8.1f GFLOP/s\n", e.at("config").as_string().c_str(),
