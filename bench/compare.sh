@@ -4,10 +4,12 @@
 # GEMM peak.
 #
 #   bash bench/compare.sh [--vhmn PATH] [--gemm PATH] [--configs "cifar-small paper-cifar"]
-#                         [--batch 64] [--threads 2] [--repeats 5] [--scaling] [--out FILE]
+#                         [--batch 64] [--threads 2] [--repeats 5] [--rounds 3] [--scaling]
+#                         [--out FILE]
 #
 #   --vhmn     the vhmn program (default: build-perf/vhmn, else build/vhmn)
 #   --gemm     bench_gemm (default: next to vhmn); measures the FP32 peak
+#   --rounds   how many times to run the whole comparison (default 3)
 #   --scaling  also run vhmn and PyTorch on 1 thread (1 -> N thread scaling)
 #   --out      also append every raw JSON result to FILE (one per line)
 #
@@ -20,8 +22,14 @@
 # of a 2048^3 single-precision GEMM. It also prints the cores' FP32 FMA
 # ceiling (bench_gemm: register-only FMAs) and what share of it twice
 # PyTorch's speed would take. Without torch, PyTorch columns are "-".
-# Run on a quiet machine (check `uptime`): ratios only mean something when
-# both sides ran under the same load.
+#
+# Shared machines are noisy (a neighbour can take a third of a core for a
+# minute), so the comparison runs in rounds: each round runs every config
+# on both sides back to back, vhmn first in odd rounds and PyTorch first in
+# even ones, and a ratio is taken within each round. The table shows the
+# median over rounds of images/s and of the per-round ratios, with the
+# ratios' range; the GEMM peak and FMA ceiling are the best of the rounds.
+# Run on a quiet machine all the same (check `uptime`).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -32,6 +40,7 @@ configs="cifar-small paper-cifar"
 batch=64
 threads=2
 repeats=5
+rounds=3
 scaling=0
 out=""
 while [[ $# -gt 0 ]]; do
@@ -42,9 +51,10 @@ while [[ $# -gt 0 ]]; do
     --batch) batch=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
     --repeats) repeats=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
     --scaling) scaling=1; shift ;;
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -54,6 +64,7 @@ if [[ -z $vhmn ]]; then
   done
 fi
 [[ -x $vhmn ]] || { echo "compare.sh: vhmn program not found (--vhmn PATH)" >&2; exit 2; }
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "compare.sh: --rounds must be a positive integer" >&2; exit 2; }
 [[ -n $gemm ]] || gemm=$(dirname "$vhmn")/bench_gemm
 have_torch=0
 if [[ -x $PY ]] && "$PY" -c "import torch" >/dev/null 2>&1; then have_torch=1; fi
@@ -64,11 +75,12 @@ trap 'rm -f "$results"' EXIT
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -n), $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-if [[ -x $gemm ]]; then
-  "$gemm" --json --threads "$threads" --repeats "$repeats" >> "$results"
-fi
-if [[ $have_torch -eq 1 ]]; then
-  OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads "$PY" - "$threads" >> "$results" <<'EOF'
+measure_peaks() {  # the 2048^3 GEMM peak of both sides and the FMA ceiling
+  if [[ -x $gemm ]]; then
+    "$gemm" --json --threads "$threads" --repeats "$repeats" >> "$results"
+  fi
+  if [[ $have_torch -eq 1 ]]; then
+    OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads "$PY" - "$threads" >> "$results" <<'EOF'
 import json, sys, time, torch
 t = int(sys.argv[1]); torch.set_num_threads(t)
 n = 2048; a = torch.randn(n, n); b = torch.randn(n, n)
@@ -79,68 +91,91 @@ for _ in range(5):
 ts.sort()
 print(json.dumps({"kind": "torch_gemm", "threads": t, "gemm_gflops": 2 * n ** 3 / ts[len(ts) // 2] / 1e9}))
 EOF
-fi
-
-run_pair() {  # run_pair CONFIG THREADS
-  local cfg=$1 t=$2
-  "$vhmn" bench --config "$cfg" --batch "$batch" --threads "$t" --repeats "$repeats" --json >> "$results"
-  if [[ $have_torch -eq 1 ]]; then
-    OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t "$PY" "$root/bench/pytorch_reference.py" bench \
-      --config "$cfg" --batch "$batch" --threads "$t" --repeats "$repeats" --json >> "$results"
   fi
 }
-for cfg in $configs; do
-  run_pair "$cfg" "$threads"
-  if [[ $scaling -eq 1 && $threads -ne 1 ]]; then run_pair "$cfg" 1; fi
+
+run_vhmn() {  # run_vhmn CONFIG THREADS
+  "$vhmn" bench --config "$1" --batch "$batch" --threads "$2" --repeats "$repeats" --json >> "$results"
+}
+run_torch() {  # run_torch CONFIG THREADS
+  if [[ $have_torch -eq 1 ]]; then
+    OMP_NUM_THREADS=$2 OPENBLAS_NUM_THREADS=$2 "$PY" "$root/bench/pytorch_reference.py" bench \
+      --config "$1" --batch "$batch" --threads "$2" --repeats "$repeats" --json >> "$results"
+  fi
+}
+run_pair() {  # run_pair ROUND CONFIG THREADS: both sides back to back, order alternating by round
+  if (( $1 % 2 == 1 )); then run_vhmn "$2" "$3"; run_torch "$2" "$3"
+  else run_torch "$2" "$3"; run_vhmn "$2" "$3"; fi
+}
+for ((round = 1; round <= rounds; round++)); do
+  echo "# round $round of $rounds, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  measure_peaks
+  for cfg in $configs; do
+    run_pair "$round" "$cfg" "$threads"
+    if [[ $scaling -eq 1 && $threads -ne 1 ]]; then run_pair "$round" "$cfg" 1; fi
+  done
 done
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [[ -n $out ]]; then cat "$results" >> "$out"; fi
 
 "$PY" - "$results" "$threads" <<'EOF'
-import json, sys
+import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 threads = int(sys.argv[2])
-peak = next((r["gemm_gflops"] for r in rows if r.get("kind") == "gemm"), None)
-tpeak = next((r["gemm_gflops"] for r in rows if r.get("kind") == "torch_gemm"), None)
-ceiling = next((r.get("fma_ceiling_gflops") for r in rows if r.get("kind") == "gemm"), None)
+def best(kind, key="gemm_gflops"):
+    v = [r[key] for r in rows if r.get("kind") == kind and r.get(key)]
+    return max(v) if v else None
+peak, tpeak, ceiling = best("gemm"), best("torch_gemm"), best("gemm", "fma_ceiling_gflops")
 if peak:
-    print("FP32 GEMM peak (2048^3, %d threads): vhmn::ops::gemm %.1f GFLOP/s%s" % (
+    print("FP32 GEMM peak (2048^3, %d threads, best round): vhmn::ops::gemm %.1f GFLOP/s%s" % (
         threads, peak, ", torch.matmul %.1f GFLOP/s" % tpeak if tpeak else ""))
 if ceiling:
     print("FP32 FMA ceiling (registers only, %d threads): %.1f GFLOP/s" % (threads, ceiling))
-def find(impl, cfg, t):
-    return next((r for r in rows if r.get("impl") == impl and r["config"] == cfg and r["threads"] == t), None)
-fmt = "%-12s %3s | %9s %9s %6s | %9s %9s %6s | %7s %7s | %14s %14s"
+# runs[(impl, config, threads)] = one result per round, in round order
+runs = {}
+for r in rows:
+    if r.get("impl") in ("vhmn", "pytorch"):
+        runs.setdefault((r["impl"], r["config"], r["threads"]), []).append(r)
+med = statistics.median
+def per_round(a, b, key):  # the ratio a/b taken within each round
+    return [x[key] / y[key] for x, y in zip(a, b)]
+def ratio_text(v):
+    if not v:
+        return "-"
+    return "%.2fx" % med(v) + (" (%.2f-%.2f)" % (min(v), max(v)) if len(v) > 1 else "")
+rounds = max((len(v) for v in runs.values()), default=0)
+print("medians over %d round(s); ratios are per-round vhmn/PyTorch, median (min-max)" % rounds)
+fmt = "%-12s %3s | %8s %8s %-18s | %8s %8s %-18s | %6s %6s | %11s %11s"
 print(fmt % ("config", "thr", "train v", "train pt", "ratio", "infer v", "infer pt", "ratio",
-             "RSS v", "RSS pt", "train GF/peak", "infer GF/peak"))
+             "RSS v", "RSS pt", "train GF", "infer GF"))
 def f(x, spec="%.1f"):
     return "-" if x is None else spec % x
-for r in rows:
-    if r.get("impl") != "vhmn":
+for (impl, cfg, t), v in runs.items():
+    if impl != "vhmn":
         continue
-    cfg, t = r["config"], r["threads"]
-    p = find("pytorch", cfg, t)
-    tr, ir = r["train_images_per_s"], r["infer_images_per_s"]
-    ptr = p["train_images_per_s"] if p else None
-    pir = p["infer_images_per_s"] if p else None
+    p = runs.get(("pytorch", cfg, t), [])
+    tr, ir = med([r["train_images_per_s"] for r in v]), med([r["infer_images_per_s"] for r in v])
+    ptr = med([r["train_images_per_s"] for r in p]) if p else None
+    pir = med([r["infer_images_per_s"] for r in p]) if p else None
     frac = lambda g: "%.0f (%.0f%%)" % (g, 100 * g / peak) if peak else "%.0f" % g
-    print(fmt % (cfg, t, f(tr), f(ptr), f(tr / ptr if ptr else None, "%.2fx"), f(ir), f(pir),
-                 f(ir / pir if pir else None, "%.2fx"), f(r["peak_rss_mb"], "%.0f"),
-                 f(p["peak_rss_mb"] if p else None, "%.0f"), frac(r["train_gflops"]), frac(r["infer_gflops"])))
+    print(fmt % (cfg, t, f(tr), f(ptr), ratio_text(per_round(v, p, "train_images_per_s")), f(ir), f(pir),
+                 ratio_text(per_round(v, p, "infer_images_per_s")),
+                 f(max(r["peak_rss_mb"] for r in v), "%.0f"),
+                 f(max(r["peak_rss_mb"] for r in p) if p else None, "%.0f"),
+                 frac(med([r["train_gflops"] for r in v])), frac(med([r["infer_gflops"] for r in v]))))
     if p:
-        gf_t = r["train_gflop"] * p["train_images_per_s"] / r["batch"]
-        gf_i = r["infer_gflop"] * p["infer_images_per_s"] / r["batch"]
+        gf_t = v[0]["train_gflop"] * ptr / v[0]["batch"]
+        gf_i = v[0]["infer_gflop"] * pir / v[0]["batch"]
         line = "%-16s PyTorch at the same flop count: train %.0f GFLOP/s, infer %.0f GFLOP/s" % ("", gf_t, gf_i)
         if ceiling:  # what twice PyTorch's speed would take, against what the cores can do at all
             c = ceiling * t / threads
             line += "; 2x needs %.0f%% / %.0f%% of the FMA ceiling" % (200 * gf_t / c, 200 * gf_i / c)
         print(line)
-# 1 -> N thread scaling
-for r in rows:
-    if r.get("impl") in ("vhmn", "pytorch") and r["threads"] == threads and threads != 1:
-        one = find(r["impl"], r["config"], 1)
-        if one:
-            print("scaling %-8s %-12s 1 -> %d threads: train %.2fx, infer %.2fx" % (
-                r["impl"], r["config"], threads, r["train_images_per_s"] / one["train_images_per_s"],
-                r["infer_images_per_s"] / one["infer_images_per_s"]))
+# 1 -> N thread scaling, taken within each round
+for (impl, cfg, t), v in runs.items():
+    if t == threads and threads != 1 and (impl, cfg, 1) in runs:
+        one = runs[(impl, cfg, 1)]
+        print("scaling %-8s %-12s 1 -> %d threads: train %s, infer %s" % (
+            impl, cfg, threads, ratio_text(per_round(v, one, "train_images_per_s")),
+            ratio_text(per_round(v, one, "infer_images_per_s"))))
 EOF
