@@ -137,6 +137,8 @@ for r in rows:
     if r.get("impl") in ("vhmn", "pytorch"):
         runs.setdefault((r["impl"], r["config"], r["threads"]), []).append(r)
 med = statistics.median
+def median_of(rs, key):  # the median over rounds of one field
+    return med([r[key] for r in rs]) if rs else None
 def per_round(a, b, key):  # the ratio a/b taken within each round
     return [x[key] / y[key] for x, y in zip(a, b)]
 def ratio_text(v):
@@ -154,15 +156,14 @@ for (impl, cfg, t), v in runs.items():
     if impl != "vhmn":
         continue
     p = runs.get(("pytorch", cfg, t), [])
-    tr, ir = med([r["train_images_per_s"] for r in v]), med([r["infer_images_per_s"] for r in v])
-    ptr = med([r["train_images_per_s"] for r in p]) if p else None
-    pir = med([r["infer_images_per_s"] for r in p]) if p else None
+    tr, ir = median_of(v, "train_images_per_s"), median_of(v, "infer_images_per_s")
+    ptr, pir = median_of(p, "train_images_per_s"), median_of(p, "infer_images_per_s")
     frac = lambda g: "%.0f (%.0f%%)" % (g, 100 * g / peak) if peak else "%.0f" % g
     print(fmt % (cfg, t, f(tr), f(ptr), ratio_text(per_round(v, p, "train_images_per_s")), f(ir), f(pir),
                  ratio_text(per_round(v, p, "infer_images_per_s")),
                  f(max(r["peak_rss_mb"] for r in v), "%.0f"),
                  f(max(r["peak_rss_mb"] for r in p) if p else None, "%.0f"),
-                 frac(med([r["train_gflops"] for r in v])), frac(med([r["infer_gflops"] for r in v]))))
+                 frac(median_of(v, "train_gflops")), frac(median_of(v, "infer_gflops"))))
     if p:
         gf_t = v[0]["train_gflop"] * ptr / v[0]["batch"]
         gf_i = v[0]["infer_gflop"] * pir / v[0]["batch"]

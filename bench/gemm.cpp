@@ -12,11 +12,12 @@
 // accumulators per thread, no memory traffic), on T threads: the most FP32
 // arithmetic the cores can do at all, which no GEMM exceeds.
 #include <algorithm>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -77,7 +78,8 @@ double fma_ceiling_gflops(int threads, int repeats) {
 #endif
     });
   });
-  volatile float keep = sink[0];  // the loops must not be optimised away
+  // Every thread's result is read, so no thread's loop can be optimised away.
+  volatile float keep = std::accumulate(sink.begin(), sink.end(), 0.0f);
   (void)keep;
   const double lanes = static_cast<double>(sizeof(Batch) / sizeof(float));
   return 2.0 * lanes * kAcc * double(iters) * threads / t / 1e9;
