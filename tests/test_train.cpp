@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "vhmn/data/idx.hpp"
+#include "test_run_util.hpp"
 #include "vhmn/train/trainer.hpp"
 
 using namespace vhmn;
@@ -289,8 +290,9 @@ TEST_CASE("a NaN stops training with a message saying where, and keeps the last 
   CHECK(io::serialize_safetensors(io::read_safetensors(last)) == good);  // untouched
   // a fresh run into the same directory is refused: the old run stays
   VHMN<float> other(quick_config(), 3);
-  train::Trainer<float> fresh(other, train_set, nullptr, data::compute_normalization(train_set), lo, to);
-  CHECK_THROWS_WITH_AS(fresh.fit(), doctest::Contains("already holds a run (last.safetensors)"), Error);
+  // (while this trainer lives, its directory is locked; tests/test_run_dir.cpp covers "already holds a run")
+  CHECK_THROWS_WITH_AS(train::Trainer<float>(other, train_set, nullptr, data::compute_normalization(train_set), lo, to),
+                       doctest::Contains("is in use by another trainer"), Error);
   CHECK(io::serialize_safetensors(io::read_safetensors(last)) == good);
   auto reloaded = load_model<float>(last);  // and it is a loadable, finite model
   CHECK(std::isfinite(reloaded->blocks[0]->mlp.fc1.weight.value[5]));
@@ -316,4 +318,61 @@ TEST_CASE("a spent time budget starts no further step and counts no empty epoch"
   CHECK(trainer.epochs_done() == 0);
   CHECK(epochs_reported == 0);
   CHECK(model.head.weight.value[0] == before);  // no step was taken
+}
+
+TEST_CASE("request_stop: fit returns after the step, the partial epoch is abandoned, resume redoes it exactly") {
+  using vhmn_test_run::tiny_config;
+  const data::Dataset train_set = vhmn_test_run::tiny_set(24, 1), test_set = vhmn_test_run::tiny_set(12, 2);
+  const data::Normalization norm = data::compute_normalization(train_set);
+  data::LoaderOptions lo;
+  lo.batch_size = 8;  // 3 steps per epoch
+  lo.num_workers = 0;
+  train::TrainOptions to;
+  to.epochs = 3;
+  to.lr = 5e-3;
+  to.run_dir = temp_dir("stop_ref");
+  {
+    VHMN<float> a(tiny_config(), 3);
+    train::Trainer<float>(a, train_set, &test_set, norm, lo, to).fit();
+  }
+  const auto ref = read_lines(to.run_dir + "/metrics.jsonl");
+  const std::string ref_last = to.run_dir + "/last.safetensors";
+
+  to.run_dir = temp_dir("stop");
+  {
+    VHMN<float> b(tiny_config(), 3);
+    train::Trainer<float> t(b, train_set, &test_set, norm, lo, to);
+    t.on_step = [&](const train::StepInfo& s) {
+      if (s.epoch == 1 && s.step == 1) t.request_stop();  // as the CLI's SIGINT handler does
+    };
+    t.fit();
+    CHECK(t.stop_requested());
+    CHECK(t.epochs_done() == 1);
+    CHECK(t.abandoned_steps() == 2);  // the step running when asked was finished, no further one started
+    CHECK(read_lines(to.run_dir + "/metrics.jsonl").size() == 1);
+    CHECK(train::checkpoint_epoch(to.run_dir + "/last.safetensors") == 1);  // the partial epoch was not saved
+    t.fit();  // the request stays: returns at once
+    CHECK(t.epochs_done() == 1);
+    t.clear_stop_request();
+    t.on_step = nullptr;
+    t.on_epoch = [&](const train::EpochStats&) { t.request_stop(); };  // at an epoch boundary
+    t.resume(to.run_dir + "/last.safetensors");
+    t.fit();
+    CHECK(t.epochs_done() == 2);
+    CHECK(t.abandoned_steps() == 0);
+  }
+  VHMN<float> c(tiny_config(), 99);
+  train::Trainer<float> resumed(c, train_set, &test_set, norm, lo, to);
+  resumed.resume(to.run_dir + "/last.safetensors");
+  resumed.fit();
+  auto strip_time = [](std::string line) { return line.substr(0, line.find(",\"images_per_s\"")); };
+  const auto got = read_lines(to.run_dir + "/metrics.jsonl");
+  REQUIRE(got.size() == ref.size());
+  for (std::size_t i = 0; i < ref.size(); ++i) CHECK(strip_time(got[i]) == strip_time(ref[i]));
+  const auto x = io::read_safetensors(ref_last).tensors, y = io::read_safetensors(to.run_dir + "/last.safetensors").tensors;
+  REQUIRE(x.size() == y.size());
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    CAPTURE(x[i].name);
+    CHECK(x[i].bytes == y[i].bytes);
+  }
 }

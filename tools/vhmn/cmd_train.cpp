@@ -1,6 +1,15 @@
 // tools/vhmn/cmd_train.cpp — `vhmn train`: train a V-HMN on a real data set.
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <signal.h>
+#include <unistd.h>
+#define VHMN_CLI_POSIX_SIGNALS 1
+#endif
 
 #include <vhmn/data/subset.hpp>
 #include <vhmn/train/trainer.hpp>
@@ -41,11 +50,14 @@ const char* kTrainHelp =
     "  --out RUN_DIR      metrics.jsonl, last.safetensors, best.safetensors go here (a directory\n"
     "                     that already holds a run is refused: resume it or choose another)\n"
     "  --resume RUN_DIR   continue a run exactly where its last checkpoint left it\n"
+    "                     (one trainer per RUN_DIR: a second is refused, naming the first)\n"
     "  --seed S (0)  --threads N (all cores)  --workers N (1: batch-building threads)\n"
     "  --stop-after N     stop after N more epochs (the schedule still spans --epochs)\n"
     "  --time-limit MIN   wall-clock budget for training + evaluation: the cosine schedule\n"
     "                     follows the share of the budget used and training stops when it\n"
-    "                     is spent (--epochs is then an upper bound; not bit-reproducible)\n";
+    "                     is spent (--epochs is then an upper bound; not bit-reproducible)\n"
+    "Ctrl-C (SIGINT) or SIGTERM stops after the current step, keeps the last completed epoch's\n"
+    "checkpoint, prints how to resume and exits with 130 / 143; a second Ctrl-C aborts at once.\n";
 
 const std::set<std::string> kTrainOptions = {
     "data", "data-dir", "fraction", "imbalance", "train-limit", "test-limit", "config", "patch", "dim", "latent",
@@ -82,10 +94,63 @@ data::AugmentOptions parse_augment(const std::string& list, double smoothing) {
   return a;
 }
 
+// ---- Ctrl-C / SIGTERM: the first asks the trainer to stop, a second aborts
+std::atomic<int> g_stop_signal{0};
+std::atomic<train::Trainer<float>*> g_trainer{nullptr};
+static_assert(std::atomic<int>::is_always_lock_free && std::atomic<train::Trainer<float>*>::is_always_lock_free,
+              "the signal handler may only touch lock-free atomics");
+
+extern "C" void on_stop_signal(int sig) {
+#ifdef VHMN_CLI_POSIX_SIGNALS
+  if (g_stop_signal.exchange(sig) != 0) {  // the second one: die now, by the signal's default action
+    ::signal(sig, SIG_DFL);
+    ::raise(sig);
+    return;
+  }
+  if (train::Trainer<float>* t = g_trainer.load()) t->request_stop();
+  static const char msg[] =
+      "\nvhmn train: stopping after the current step (press Ctrl-C again to abort at once)\n";
+  (void)!::write(2, msg, sizeof msg - 1);
+#else
+  (void)sig;
+#endif
+}
+
+/// Installs on_stop_signal for SIGINT and SIGTERM while it lives.
+struct StopSignals {
+#ifdef VHMN_CLI_POSIX_SIGNALS
+  struct sigaction old_int {}, old_term {};
+  explicit StopSignals(train::Trainer<float>& trainer) {
+    g_trainer.store(&trainer);
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;  // no SA_RESTART needed: the trainer polls the flag between steps
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+  }
+  ~StopSignals() {
+    sigaction(SIGINT, &old_int, nullptr);
+    sigaction(SIGTERM, &old_term, nullptr);
+    g_trainer.store(nullptr);
+  }
+#else
+  explicit StopSignals(train::Trainer<float>&) {}
+#endif
+};
+
+const char* signal_name(int sig) {
+  if (sig == SIGINT) return "SIGINT";
+  if (sig == SIGTERM) return "SIGTERM";
+  return "a signal";
+}
+
 }  // namespace
 
 int cmd_train(const std::vector<std::string>& argv_in) {
   std::vector<std::string> argv = argv_in;
+  std::shared_ptr<io::RunDirLock> run_lock;  // held from before the checkpoint is read to the end
+  train::RunDirRecovery rec;                  // what opening a resumed run repaired
   {
     const Args probe(argv, {"help"}, kTrainOptions);
     if (probe.flag("help")) {
@@ -94,6 +159,8 @@ int cmd_train(const std::vector<std::string>& argv_in) {
     }
     VHMN_CHECK(probe.positional().empty(), "unexpected argument '" << probe.positional()[0] << "'");
     if (probe.has("resume")) {
+      const std::string run = probe.required("resume");
+      VHMN_CHECK(std::filesystem::is_directory(run), "--resume " << run << ": no such run directory");
       // Everything but a few run-time knobs comes from the run's own checkpoint.
       for (std::size_t i = 0; i < argv.size(); ++i)
         if (argv[i].rfind("--", 0) == 0) {
@@ -102,7 +169,14 @@ int cmd_train(const std::vector<std::string>& argv_in) {
           VHMN_CHECK(kResumeOverrides.count(name),
                      "with --resume only --epochs, --threads, --workers and --stop-after may be given, not --" << name);
         }
-      const std::string ckpt = (std::filesystem::path(probe.required("resume")) / "last.safetensors").string();
+      // lock first, then repair what a kill may have left, then read the checkpoint
+      run_lock = std::make_shared<io::RunDirLock>(run);
+      rec = train::recover_run_dir(run);
+      const std::string ckpt = (std::filesystem::path(run) / train::kLastCheckpoint).string();
+      VHMN_CHECK(rec.epoch >= 0, "--resume " << run << ": no checkpoint (" << train::kLastCheckpoint
+                                              << ") to resume: the run stopped before its first epoch ended; "
+                                                 "start it again with its original command (--out "
+                                              << run << ")");
       const io::SafetensorsFile file = io::read_safetensors(ckpt);
       auto it = file.metadata.find("train.args");
       VHMN_CHECK(it != file.metadata.end(), ckpt << ": has no 'train.args' metadata; it was not written by vhmn train");
@@ -115,6 +189,8 @@ int cmd_train(const std::vector<std::string>& argv_in) {
   }
   const Args args(argv, {"help"}, kTrainOptions);
   const bool resuming = args.has("resume");
+  // a fresh run locks its directory before the (possibly long) data loading
+  if (!resuming) run_lock = std::make_shared<io::RunDirLock>(args.required("out"));
 
   args.apply_threads();
   const std::string kind = args.required("data");
@@ -180,10 +256,17 @@ int cmd_train(const std::vector<std::string>& argv_in) {
   opt.time_limit_s = 60.0 * args.number("time-limit", 0.0);
   VHMN_CHECK(opt.time_limit_s >= 0, "--time-limit must be >= 0 minutes");
   opt.run_dir = resuming ? args.required("resume") : args.required("out");
+  opt.run_dir_lock = run_lock;
 
   const data::Normalization norm = data::compute_normalization(train_set);
   VHMN<float> model(config, seed);
   train::Trainer<float> trainer(model, train_set, has_test ? &test_set : nullptr, norm, loader, opt);
+  for (const train::RunDirRecovery* r : {static_cast<const train::RunDirRecovery*>(&rec), &trainer.recovery()})
+    for (const std::string& t : r->removed_temporaries)
+      std::printf("removed %s/%s, left by a write that was killed\n", opt.run_dir.c_str(), t.c_str());
+  if (rec.promoted_best || trainer.recovery().promoted_best)
+    std::printf("%s/%s was newer than %s (a kill came between the two): it is now the last checkpoint\n",
+                opt.run_dir.c_str(), train::kBestCheckpoint, train::kLastCheckpoint);
   io::Json saved_args = io::Json::array();
   for (const auto& a : argv_in) saved_args.push_back(a);
   if (!resuming) trainer.extra_metadata()["train.args"] = saved_args.dump();
@@ -215,7 +298,31 @@ int cmd_train(const std::vector<std::string>& argv_in) {
     progress.epoch(e);
     last_epoch = e;
   };
-  trainer.fit(args.has("stop-after") ? static_cast<index_t>(args.integer("stop-after", -1)) : -1);
+  {
+    StopSignals signals(trainer);
+    if (g_stop_signal.load() != 0) trainer.request_stop();
+    trainer.fit(args.has("stop-after") ? static_cast<index_t>(args.integer("stop-after", -1)) : -1);
+  }
+  if (const int sig = g_stop_signal.load();
+      sig != 0 && trainer.stop_requested() && (trainer.abandoned_steps() > 0 || trainer.epochs_done() < opt.epochs)) {
+    std::printf("\n");
+    if (trainer.abandoned_steps() > 0)
+      std::printf("vhmn train: stopped by %s during epoch %lld (after %lld steps); that partial epoch will be "
+                  "trained again.\n",
+                  signal_name(sig), static_cast<long long>(trainer.epochs_done() + 1),
+                  static_cast<long long>(trainer.abandoned_steps()));
+    else
+      std::printf("vhmn train: stopped by %s after epoch %lld.\n", signal_name(sig),
+                  static_cast<long long>(trainer.epochs_done()));
+    if (trainer.epochs_done() > 0)
+      std::printf("%s/%s holds epoch %lld of %lld; resume with: vhmn train --resume %s\n", opt.run_dir.c_str(),
+                  train::kLastCheckpoint, static_cast<long long>(trainer.epochs_done()),
+                  static_cast<long long>(opt.epochs), opt.run_dir.c_str());
+    else
+      std::printf("no epoch was completed, so nothing was saved; start again with the same command\n");
+    std::fflush(stdout);
+    return 128 + sig;  // 130 for SIGINT, 143 for SIGTERM, as a shell reports a signal death
+  }
 
   const std::string last = (std::filesystem::path(opt.run_dir) / "last.safetensors").string();
   if (last_epoch.has_test)

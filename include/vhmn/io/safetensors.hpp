@@ -30,12 +30,9 @@
 #include <utility>
 #include <vector>
 
-#if defined(__unix__) || defined(__APPLE__)
-#include <unistd.h>  // fsync
-#endif
-
 #include "vhmn/core/error.hpp"
 #include "vhmn/core/tensor.hpp"
+#include "vhmn/io/atomic_file.hpp"
 #include "vhmn/io/json.hpp"
 
 namespace vhmn {
@@ -605,53 +602,13 @@ inline std::vector<std::uint8_t> serialize_safetensors(const SafetensorsFile& fi
   return out;
 }
 
-/// Writes `file` to `path` atomically: the bytes go to a fresh temporary
-/// next to `path`, are flushed, then renamed over `path`. On any failure the
-/// temporary is removed and an existing `path` is left untouched.
+/// Writes `file` to `path` atomically and durably (io/atomic_file.hpp):
+/// a fresh temporary next to `path`, fsynced, renamed over `path`, then the
+/// directory fsynced. On any failure the temporary is removed and an
+/// existing `path` is left untouched.
 inline void write_safetensors(const std::string& path, const SafetensorsFile& file) {
   const std::vector<std::uint8_t> bytes = serialize_safetensors(file);  // fails before touching disk
-
-  // A unique temporary name; "x" mode refuses to reuse an existing file.
-  std::random_device rd;
-  std::mt19937_64 gen((static_cast<std::uint64_t>(rd()) << 32) ^
-                      static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
-  std::string tmp;
-  std::FILE* f = nullptr;
-  for (int attempt = 0; attempt < 16 && f == nullptr; ++attempt) {
-    static const char* hex = "0123456789abcdef";
-    std::uint64_t r = gen();
-    tmp = path + ".tmp-";
-    for (int k = 0; k < 12; ++k, r >>= 4) tmp += hex[r & 15];
-    f = std::fopen(tmp.c_str(), "wbx");
-    if (f == nullptr && errno != EEXIST) break;
-  }
-  VHMN_CHECK(f != nullptr, "cannot write safetensors file '" << path << "': cannot create temporary '" << tmp
-                                                               << "': " << std::strerror(errno));
-
-  bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
-  ok = ok && std::fflush(f) == 0;
-#if defined(__unix__) || defined(__APPLE__)
-  ok = ok && ::fsync(::fileno(f)) == 0;  // the data is on disk before the rename publishes it
-#endif
-  int saved_errno = errno;
-  ok = (std::fclose(f) == 0) && ok;
-  if (!ok) {
-    if (saved_errno == 0) saved_errno = errno;
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    VHMN_FAIL("cannot write safetensors file '" << path << "': writing '" << tmp << "' failed: "
-                                                << std::strerror(saved_errno));
-  }
-
-  // filesystem::rename replaces an existing file on every platform.
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    VHMN_FAIL("cannot write safetensors file '" << path << "': renaming the temporary over it failed: "
-                                                << ec.message());
-  }
+  write_file_atomic(path, bytes.data(), bytes.size(), "safetensors file");
 }
 
 /// Converts a stored tensor to Tensor<T>. Fails, naming the tensor and the

@@ -6,7 +6,13 @@
 //   bank writes (SPEC.md §4: after the forward, under each sample's
 //   dominant label, with its dataset index as provenance)
 // then an evaluation on the test set, callbacks, and (with a run directory)
-// metrics.jsonl plus atomically written last.safetensors / best.safetensors.
+// best.safetensors, last.safetensors, then a metrics.jsonl line, in that
+// order (train/run_dir.hpp says why and how a kill between them is undone).
+// The run directory is locked for the trainer's lifetime (io/run_lock.hpp):
+// a second trainer on it fails at construction, naming the holder.
+// request_stop() (async-signal-safe) makes fit() return after the current
+// step; an epoch cut short is abandoned, not saved, so last.safetensors stays
+// the end of the last completed epoch and resuming trains that epoch again.
 // Ensures: a checkpoint holds the model, banks, optimiser state, step,
 // epoch, every generator state and the normalisation, so resume() followed
 // by fit() reproduces an uninterrupted run's metrics exactly (same seed and
@@ -14,18 +20,22 @@
 // saying where; the last good checkpoint is left as it was.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "vhmn/data/loader.hpp"
 #include "vhmn/io/checkpoint.hpp"
 #include "vhmn/io/json.hpp"
+#include "vhmn/io/run_lock.hpp"
 #include "vhmn/train/evaluate.hpp"
 #include "vhmn/train/optimizer.hpp"
+#include "vhmn/train/run_dir.hpp"
 
 namespace vhmn::train {
 
@@ -37,6 +47,9 @@ struct TrainOptions {
   OptimizerOptions optimizer;
   double clip_norm = 0;      // > 0: clip the global gradient norm
   std::string run_dir;       // "" = write no files
+  // The run directory's lock when the caller took it already (the CLI locks
+  // before it reads the checkpoint); null: the trainer takes it.
+  std::shared_ptr<io::RunDirLock> run_dir_lock;
   // 0: the training batch size. A larger one grows every activation buffer
   // of the model to its size for good (buffers keep their allocation).
   index_t eval_batch = 0;
@@ -121,7 +134,10 @@ class Trainer {
     schedule_.min_lr = options_.min_lr;
     schedule_.warmup_steps = static_cast<std::int64_t>(std::llround(options_.warmup_epochs * double(per_epoch)));
     schedule_.total_steps = std::max<std::int64_t>(1, per_epoch * options_.epochs);
-    if (!options_.run_dir.empty()) std::filesystem::create_directories(options_.run_dir);
+    if (!options_.run_dir.empty()) {
+      lock_ = options_.run_dir_lock ? options_.run_dir_lock : std::make_shared<io::RunDirLock>(options_.run_dir);
+      recovery_ = recover_run_dir(options_.run_dir);
+    }
   }
 
   std::function<void(const StepInfo&)> on_step;     // after every step
@@ -133,17 +149,36 @@ class Trainer {
   Optimizer<T>& optimizer() { return optimizer_; }
   /// Extra metadata stored in every checkpoint (e.g. the command line).
   std::map<std::string, std::string>& extra_metadata() { return extra_metadata_; }
+  /// What opening the run directory cleaned up or repaired.
+  const RunDirRecovery& recovery() const { return recovery_; }
+
+  /// Asks fit() to return after the current step. Safe to call from a
+  /// signal handler or another thread. A request made before fit() makes it
+  /// return at once; it stays until clear_stop_request().
+  void request_stop() noexcept { stop_.store(true, std::memory_order_relaxed); }
+  bool stop_requested() const noexcept { return stop_.load(std::memory_order_relaxed); }
+  void clear_stop_request() noexcept { stop_.store(false, std::memory_order_relaxed); }
+  /// After a stopped fit(): steps of the abandoned epoch (0: it stopped at an
+  /// epoch boundary). The model in memory is then mid-epoch; resume() from
+  /// last.safetensors to continue exactly.
+  index_t abandoned_steps() const { return abandoned_steps_; }
+  static_assert(std::atomic<bool>::is_always_lock_free, "request_stop must be async-signal-safe");
 
   /// Trains from the current epoch up to options.epochs, or for at most
   /// `max_new_epochs` epochs when that is >= 0 (a time-boxed session; the
   /// schedule still spans options.epochs, so resume() continues it).
   void fit(index_t max_new_epochs = -1) {
+    abandoned_steps_ = 0;
     if (epoch_ == 0 && !options_.run_dir.empty()) {
-      // a fresh run never overwrites another run's checkpoints or metrics
-      for (const char* name : {"last.safetensors", "best.safetensors", "metrics.jsonl"})
+      // a fresh run never overwrites another run's checkpoints
+      for (const char* name : {kLastCheckpoint, kBestCheckpoint})
         VHMN_CHECK(!std::filesystem::exists(run_path(name)),
                    options_.run_dir << " already holds a run (" << name
                                     << "); resume it, or train into another directory");
+      // metrics without any checkpoint belong to no resumable run: they are
+      // kept aside as metrics.jsonl.orphaned and the run starts fresh
+      if (std::filesystem::exists(run_path(kMetricsFile)))
+        std::filesystem::rename(run_path(kMetricsFile), run_path(std::string(kMetricsFile) + ".orphaned"));
     }
     index_t stop = max_new_epochs >= 0 ? std::min(options_.epochs, epoch_ + max_new_epochs) : options_.epochs;
     const auto params = model_.parameters();
@@ -159,7 +194,12 @@ class Trainer {
       index_t step = 0;
       double lr = 0;
       bool out_of_time = false;
+      bool stopped = false;
       while (loader_.next(batch)) {
+        if (stop_requested()) {
+          stopped = true;
+          break;
+        }
         // the final evaluation must fit in the budget too: the last one's duration is kept in reserve
         if (options_.time_limit_s > 0 &&
             elapsed_ + seconds_since(epoch_start) + eval_reserve_s() >= options_.time_limit_s) {
@@ -208,6 +248,10 @@ class Trainer {
         }
       }
       const double train_secs = seconds_since(epoch_start);
+      if (stopped) {
+        abandoned_steps_ = step;  // not saved: last.safetensors stays the last completed epoch
+        return;
+      }
       if (seen == 0) break;  // the budget ran out before this epoch's first step: it does not count
       train_seconds_ += train_secs;
       ++epoch_;
@@ -235,11 +279,14 @@ class Trainer {
       elapsed_ += seconds_since(epoch_start);
       st.elapsed_s = elapsed_;
       if (!options_.run_dir.empty()) {
-        append_metrics(st);
-        save(run_path("last.safetensors"));
-        if (st.best) save(run_path("best.safetensors"));
+        // best, then last (which carries the metrics line), then metrics: see run_dir.hpp
+        metrics_line_ = metrics_line(st);
+        if (st.best) save(run_path(kBestCheckpoint));
+        save(run_path(kLastCheckpoint));
+        append_metrics(metrics_line_);
       }
       if (on_epoch) on_epoch(st);
+      if (stop_requested()) return;
     }
   }
 
@@ -251,6 +298,7 @@ class Trainer {
     meta["train.best_acc"] = io::Json(best_acc_).dump();
     meta["train.elapsed_s"] = io::Json(elapsed_).dump();
     meta["train.optimizer"] = optimizer_kind_name(optimizer_.options().kind);
+    if (!metrics_line_.empty()) meta["train.metrics"] = metrics_line_;  // this epoch's metrics.jsonl line
     std::vector<io::RawTensor> extra = optimizer_.state(io::DType::F32);
     const Rng::State& rs = model_.memory_rng().state();
     std::vector<std::int64_t> words;
@@ -286,6 +334,10 @@ class Trainer {
     Rng::State s;
     for (std::size_t i = 0; i < 4; ++i) std::memcpy(&s[i], &words[i], sizeof s[i]);
     model_.memory_rng().set_state(s);
+    auto line = file.metadata.find("train.metrics");
+    metrics_line_ = line == file.metadata.end() ? std::string() : line->second;
+    // metrics.jsonl must describe exactly the epochs this checkpoint holds
+    if (!options_.run_dir.empty()) reconcile_metrics(options_.run_dir, epoch_, metrics_line_);
   }
 
  private:
@@ -312,7 +364,7 @@ class Trainer {
     return "; the last good checkpoint " + run_path("last.safetensors") + " (epoch " + std::to_string(epoch_) +
            ") is kept";
   }
-  void append_metrics(const EpochStats& st) {
+  static std::string metrics_line(const EpochStats& st) {
     io::Json j = io::Json::object();
     j.set("epoch", st.epoch);
     j.set("train_loss", st.train_loss);
@@ -328,10 +380,15 @@ class Trainer {
     j.set("lr", st.lr);
     j.set("images_per_s", st.images_per_s);
     j.set("elapsed_s", st.elapsed_s);
-    std::ofstream out(run_path("metrics.jsonl"), std::ios::app);
-    VHMN_CHECK(out, "cannot append to " << run_path("metrics.jsonl"));
-    out << j.dump() << "\n";
-    VHMN_CHECK(out.good(), "failed writing " << run_path("metrics.jsonl"));
+    return j.dump();
+  }
+  void append_metrics(const std::string& line) {
+    std::ofstream out(run_path(kMetricsFile), std::ios::app);
+    VHMN_CHECK(out, "cannot append to " << run_path(kMetricsFile));
+    out << line << "\n";
+    out.flush();
+    VHMN_CHECK(out.good(), "failed writing " << run_path(kMetricsFile) << "; " << run_path(kLastCheckpoint)
+                                             << " holds the epoch and its metrics line (restored on resume)");
   }
 
   Model& model_;
@@ -343,6 +400,11 @@ class Trainer {
   Optimizer<T> optimizer_;
   WarmupCosine schedule_;
   std::map<std::string, std::string> extra_metadata_;
+  std::shared_ptr<io::RunDirLock> lock_;
+  RunDirRecovery recovery_;
+  std::atomic<bool> stop_{false};
+  index_t abandoned_steps_ = 0;
+  std::string metrics_line_;  // the last completed epoch's metrics.jsonl line
   index_t epoch_ = 0;
   double best_acc_ = -1, elapsed_ = 0, train_seconds_ = 0, last_eval_s_ = 0;
 };

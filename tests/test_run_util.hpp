@@ -1,0 +1,49 @@
+// Tiny synthetic training data and model shared by the run-directory,
+// stop and thread tests: trains in milliseconds, deterministic.
+#pragma once
+
+#include <cstdint>
+
+#include "vhmn/core/rng.hpp"
+#include "vhmn/data/dataset.hpp"
+#include "vhmn/nn/model_config.hpp"
+
+namespace vhmn_test_run {
+
+/// 8x8 grey images of 4 classes: a bright quadrant per class plus noise.
+inline vhmn::data::Dataset tiny_set(vhmn::index_t n, std::uint64_t seed) {
+  vhmn::data::Dataset d;
+  d.size = n;
+  d.channels = 1;
+  d.height = d.width = 8;
+  d.classes = 4;
+  d.class_names = {"a", "b", "c", "d"};
+  d.name = "tiny";
+  vhmn::Rng rng(seed);
+  for (vhmn::index_t i = 0; i < n; ++i) {
+    const int y = static_cast<int>(i % 4);
+    d.labels.push_back(y);
+    d.source_index.push_back(i);
+    for (int r = 0; r < 8; ++r)
+      for (int c = 0; c < 8; ++c) {
+        const bool lit = (r / 4) * 2 + (c / 4) == y;
+        d.pixels.push_back(static_cast<std::uint8_t>((lit ? 160 : 40) + rng.below(60)));
+      }
+  }
+  return d;
+}
+
+inline vhmn::ModelConfig tiny_config() {
+  vhmn::ModelConfig c;
+  c.image = 8;
+  c.channels = 1;
+  c.patch = 4;
+  c.dim = c.latent = 8;
+  c.depth = 1;
+  c.local_slots = 8;
+  c.global_slots = 4;
+  c.classes = 4;
+  return c;
+}
+
+}  // namespace vhmn_test_run
