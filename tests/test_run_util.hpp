@@ -10,12 +10,13 @@
 
 namespace vhmn_test_run {
 
-/// 8x8 grey images of 4 classes: a bright quadrant per class plus noise.
-inline vhmn::data::Dataset tiny_set(vhmn::index_t n, std::uint64_t seed) {
+/// side x side (default 8x8) grey images of 4 classes: a bright quadrant per
+/// class plus noise.
+inline vhmn::data::Dataset tiny_set(vhmn::index_t n, std::uint64_t seed, int side = 8) {
   vhmn::data::Dataset d;
   d.size = n;
   d.channels = 1;
-  d.height = d.width = 8;
+  d.height = d.width = side;
   d.classes = 4;
   d.class_names = {"a", "b", "c", "d"};
   d.name = "tiny";
@@ -24,9 +25,9 @@ inline vhmn::data::Dataset tiny_set(vhmn::index_t n, std::uint64_t seed) {
     const int y = static_cast<int>(i % 4);
     d.labels.push_back(y);
     d.source_index.push_back(i);
-    for (int r = 0; r < 8; ++r)
-      for (int c = 0; c < 8; ++c) {
-        const bool lit = (r / 4) * 2 + (c / 4) == y;
+    for (int r = 0; r < side; ++r)
+      for (int c = 0; c < side; ++c) {
+        const bool lit = (2 * r / side) * 2 + (2 * c / side) == y;
         d.pixels.push_back(static_cast<std::uint8_t>((lit ? 160 : 40) + rng.below(60)));
       }
   }

@@ -17,6 +17,15 @@ using namespace vhmn;
 
 namespace {
 
+/// Big enough that the kernels' OpenMP loops really run threaded
+/// (B * tokens * D * k^2 = 16 * 16 * 32 * 9 is over their 32768 threshold).
+ModelConfig medium_config() {
+  ModelConfig c = vhmn_test_run::tiny_config();
+  c.image = 16;
+  c.dim = c.latent = 32;
+  return c;
+}
+
 /// What a model computed: the logits of every step and of the final
 /// evaluation, and its parameters afterwards.
 struct Trace {
@@ -27,7 +36,7 @@ struct Trace {
 /// Three training steps (forward, loss, backward, optimiser, bank writes)
 /// then an evaluation forward, on `ds`, with a model made from `seed`.
 Trace work(std::uint64_t seed, const data::Dataset& ds) {
-  VHMN<float> model(vhmn_test_run::tiny_config(), seed);
+  VHMN<float> model(medium_config(), seed);
   const index_t B = ds.size, K = model.config().classes;
   std::vector<index_t> all;
   for (index_t i = 0; i < B; ++i) all.push_back(i);
@@ -60,7 +69,7 @@ Trace work(std::uint64_t seed, const data::Dataset& ds) {
 }  // namespace
 
 TEST_CASE("two models on two threads at once give what each gives alone") {
-  const data::Dataset a = vhmn_test_run::tiny_set(16, 1), b = vhmn_test_run::tiny_set(12, 2);
+  const data::Dataset a = vhmn_test_run::tiny_set(16, 1, 16), b = vhmn_test_run::tiny_set(12, 2, 16);
   const Trace alone_a = work(10, a), alone_b = work(20, b);
   for (int round = 0; round < 3; ++round) {
     Trace together_a, together_b;
