@@ -171,7 +171,9 @@ void check_same_as(const Reference& ref, const std::string& run) {
   const auto got = read_lines(run + "/metrics.jsonl");
   REQUIRE(got.size() == ref.metrics.size());
   for (std::size_t i = 0; i < got.size(); ++i) CHECK(strip_time(got[i]) == strip_time(ref.metrics[i]));
-  for (const auto& [name, tensors] : {std::pair{"last.safetensors", &ref.last}, {"best.safetensors", &ref.best}}) {
+  for (const auto& file : {std::pair{"last.safetensors", &ref.last}, {"best.safetensors", &ref.best}}) {
+    const std::string name = file.first;
+    const auto* tensors = file.second;
     const auto t = vhmn::io::read_safetensors(run + "/" + name).tensors;
     REQUIRE(t.size() == tensors->size());
     bool same = true;
