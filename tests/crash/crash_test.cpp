@@ -351,6 +351,20 @@ TEST_CASE("a full disk (RLIMIT_FSIZE) ends with a clear error and the previous c
   check_same_as(ref, run);
 }
 
+TEST_CASE("metrics but no checkpoint: --resume says why it cannot, --out starts over keeping the old lines") {
+  Fixture fx;
+  const std::string run = fx.dir / "orphan";
+  vhmn_test_data::write_text(run + "/metrics.jsonl", "{\"epoch\":1}\n");
+  CHECK(fx.run(Fixture::resume(run), "orphan_resume") == 1);
+  CHECK(read_text(fx.dir / "orphan_resume.err").find("--resume " + run + ": no checkpoint (last.safetensors)") !=
+        std::string::npos);
+  auto args = fx.fresh(run, kEpochs);
+  args.insert(args.end(), {"--stop-after", "1"});
+  CHECK(fx.run(args, "orphan_fresh") == 0);
+  CHECK(read_lines(run + "/metrics.jsonl").size() == 1);
+  CHECK(read_text(run + "/metrics.jsonl.orphaned") == "{\"epoch\":1}\n");
+}
+
 int main(int argc, char** argv) {
   if (argc >= 2 && std::string(argv[1]) == "--child-train") {
     // as tools/vhmn/main.cpp runs a command
