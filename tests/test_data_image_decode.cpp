@@ -201,7 +201,8 @@ TEST_CASE("image decode: palette PNG (8- and 2-bit, with tRNS) expands to its co
 }
 
 TEST_CASE("image decode: interlaced (Adam7) PNG equals the same image not interlaced") {
-  for (auto [w, h] : {std::pair<int, int>{11, 7}, {1, 1}, {3, 9}, {16, 16}}) {
+  for (const std::pair<int, int> size : {std::pair<int, int>{11, 7}, {1, 1}, {3, 9}, {16, 16}}) {
+    const int w = size.first, h = size.second;
     CAPTURE(w);
     CAPTURE(h);
     PngSpec s;
