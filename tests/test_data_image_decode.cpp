@@ -201,7 +201,7 @@ TEST_CASE("image decode: palette PNG (8- and 2-bit, with tRNS) expands to its co
 }
 
 TEST_CASE("image decode: interlaced (Adam7) PNG equals the same image not interlaced") {
-  for (const std::pair<int, int> size : {std::pair<int, int>{11, 7}, {1, 1}, {3, 9}, {16, 16}}) {
+  for (const std::pair<int, int>& size : {std::pair<int, int>{11, 7}, {1, 1}, {3, 9}, {16, 16}}) {
     const int w = size.first, h = size.second;
     CAPTURE(w);
     CAPTURE(h);
@@ -270,6 +270,14 @@ TEST_CASE("image decode: decompression bombs are refused from their header (defe
                        doctest::Contains("image 'wide.bmp' declares 524304x1040 pixels (545276160)"), Error);
   CHECK_THROWS_WITH_AS(decode(bmp_header_only(28, 15990800, 812 - 54), 1, "tall.bmp"),
                        doctest::Contains("image 'tall.bmp' declares 28x15990800 pixels (447742400)"), Error);
+  // The same files as kept in tests/fuzz/regressions/image/ (the PNG: its first 33 bytes).
+  const std::filesystem::path dir = std::filesystem::path(__FILE__).parent_path() / "fuzz/regressions/image";
+  for (const char* name : {"bomb-18900x18900-header.png", "bomb-524304x1040.bmp", "bomb-28x15990800.bmp"}) {
+    CAPTURE(name);
+    index_t h = 0, w = 0;
+    CHECK_THROWS_WITH_AS(vd::read_image_file((dir / name).string(), 3, h, w),
+                         doctest::Contains("more than the limit of 67108864"), Error);
+  }
 }
 
 TEST_CASE("image decode: the pixel limit is settable, by call, by setting and by VHMN_MAX_PIXELS") {
@@ -435,5 +443,20 @@ TEST_CASE("image decode: the JPEG that overflows stb's Huffman table is refused 
   CHECK_THROWS_WITH_AS(decode(file, 3, "huffman.jpg"),
                        doctest::Contains("cannot decode image 'huffman.jpg': libjpeg: Bogus Huffman table definition"),
                        Error);
+}
+
+TEST_CASE("image decode: the fuzzer's findings in stb's JPEG decoder are refused cleanly") {
+  // tests/fuzz/regressions/image/: inputs that crash the stb_image fallback
+  // (fuzz_image -DVHMN_FUZZ_STB), kept so the hardened path is checked on them.
+  const std::filesystem::path dir = std::filesystem::path(__FILE__).parent_path() / "fuzz/regressions/image";
+  // 546 bytes: SEGV reading out of bounds in stbi__jpeg_huff_decode (progressive AC scan), after 72,914 runs.
+  const Bytes segv = vd::read_file((dir / "stb-progressive-ac-segv.jpg").string());
+  REQUIRE(segv.size() == 546u);
+  CHECK_THROWS_WITH_AS(decode(segv, 3, "segv.jpg"),
+                       doctest::Contains("cannot decode image 'segv.jpg': libjpeg: Huffman table 0x00 was not defined"),
+                       Error);
+  // The Huffman-count overflow of the test above, as a file.
+  const Bytes huff = vd::read_file((dir / "stb-huffman-257.jpg").string());
+  CHECK_THROWS_WITH_AS(decode(huff, 1, "h.jpg"), doctest::Contains("libjpeg: Bogus Huffman table definition"), Error);
 }
 #endif  // VHMN_HAS_SYSTEM_CODECS
