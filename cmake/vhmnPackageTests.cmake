@@ -10,7 +10,8 @@
 #
 # The consumers are separate CMake projects, configured, built and run by
 # `ctest --build-and-test` with this build's generator, compiler, flags and
-# build type, and told which features (SIMD, OpenMP, stb) they must see.
+# build type, and told which features (SIMD, OpenMP, stb, libpng/libjpeg)
+# they must see.
 
 set(_vhmn_src "${PROJECT_SOURCE_DIR}")
 set(_vhmn_bin "${PROJECT_BINARY_DIR}")
@@ -39,6 +40,8 @@ set(_vhmn_consumer_options
   -DCMAKE_CXX_FLAGS=${CMAKE_CXX_FLAGS}
   -DVHMN_USE_SIMD=${VHMN_USE_SIMD}
   -DVHMN_USE_OPENMP=${VHMN_USE_OPENMP}
+  -DVHMN_USE_SYSTEM_CODECS=${VHMN_USE_SYSTEM_CODECS}
+  -DVHMN_EXPECT_CODECS=${VHMN_WITH_SYSTEM_CODECS}
   -DVHMN_EXPECT_SIMD=${VHMN_WITH_SIMD}
   -DVHMN_EXPECT_OPENMP=${VHMN_WITH_OPENMP}
   -DVHMN_EXPECT_STB=${VHMN_WITH_STB})

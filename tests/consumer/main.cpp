@@ -5,6 +5,12 @@
 
 #include <cstdio>
 
+#if defined(VHMN_EXPECT_CODECS) && VHMN_EXPECT_CODECS
+#include <png.h>
+// jpeglib.h needs FILE and size_t first.
+#include <jpeglib.h>
+#endif
+
 static int failures = 0;
 
 static void check(bool ok, const char* what) {
@@ -54,6 +60,20 @@ int main() {
   check(VHMN_EXPECT_STB == 1, "<stb_image.h> is reachable only when vhmn found stb");
 #else
   check(VHMN_EXPECT_STB == 0, "<stb_image.h> is reachable when vhmn found stb");
+#endif
+#endif
+
+#ifdef VHMN_EXPECT_CODECS
+#ifdef VHMN_USE_SYSTEM_CODECS
+  check(VHMN_EXPECT_CODECS == 1, "VHMN_USE_SYSTEM_CODECS is defined only when vhmn found libpng and libjpeg");
+#else
+  check(VHMN_EXPECT_CODECS == 0, "VHMN_USE_SYSTEM_CODECS is defined when vhmn found libpng and libjpeg");
+#endif
+#if VHMN_EXPECT_CODECS
+  // Both libraries are linked through vhmn::vhmn (this would not link otherwise).
+  check(png_access_version_number() >= 10600, "libpng 1.6 or later is linked");
+  jpeg_error_mgr err;
+  check(jpeg_std_error(&err) == &err, "libjpeg is linked");
 #endif
 #endif
 

@@ -14,20 +14,25 @@
 namespace vhmn::cli {
 
 const char* kPredictHelp =
-    "usage: vhmn predict --model M.safetensors [--top K] [--threads N] IMAGE [IMAGE ...]\n"
+    "usage: vhmn predict --model M.safetensors [--top K] [--threads N] [--max-pixels P] IMAGE [IMAGE ...]\n"
     "\n"
-    "Reads PNG, JPEG, BMP (anything stb_image reads), converts it to the model's\n"
-    "channels (grey or RGB), resizes it to the model's input and prints the top K\n"
-    "classes with their probabilities. The checkpoint must carry its normalisation\n"
-    "and class names (every checkpoint written by vhmn train does).\n";
+    "Reads PNG, JPEG or BMP (PNG with libpng, JPEG with libjpeg where vhmn was built\n"
+    "with them, else stb_image), converts it to the model's channels (grey or RGB),\n"
+    "resizes it to the model's input and prints the top K classes with their\n"
+    "probabilities. The checkpoint must carry its normalisation and class names\n"
+    "(every checkpoint written by vhmn train does).\n"
+    "  --max-pixels  refuse an image declaring more than P pixels (width x height)\n"
+    "                before decoding it (default: $VHMN_MAX_PIXELS, else 67108864 = 8192 x 8192)\n";
 
 int cmd_predict(const std::vector<std::string>& argv) {
-  const Args args(argv, {"help"}, {"model", "top", "threads"});
+  const Args args(argv, {"help"}, {"model", "top", "threads", "max-pixels"});
   if (args.flag("help")) {
     std::fputs(kPredictHelp, stdout);
     return 0;
   }
   args.apply_threads();
+  if (args.has("max-pixels"))
+    data::set_max_image_pixels(data::parse_max_image_pixels(args.required("max-pixels"), "--max-pixels"));
   const std::string model_path = args.required("model");
   VHMN_CHECK(!args.positional().empty(), "no image given (usage: vhmn predict --model M IMAGE...)");
   const io::SafetensorsFile file = io::read_safetensors(model_path);

@@ -16,7 +16,8 @@ inline const char* kDataHelp =
     "  --data-dir   where the files are. Defaults: fashion-mnist: /usr/share/datasets/fashion-mnist\n"
     "               (Debian's dataset-fashion-mnist); cifar10: $VHMN_DATA_DIR or\n"
     "               ../shared/data/cifar-10-batches-bin; folder: DIR/<class>/*.png|jpg|bmp, with\n"
-    "               DIR/train and DIR/test used as the splits when they exist\n";
+    "               DIR/train and DIR/test used as the splits when they exist; an image declaring\n"
+    "               more than $VHMN_MAX_PIXELS pixels (default 67108864) is refused before decoding\n";
 
 inline std::string default_data_dir(const std::string& kind) {
   if (kind == "fashion-mnist") return "/usr/share/datasets/fashion-mnist";

@@ -3,10 +3,13 @@
 // What this reads: every sub-folder of `root` is a class (sorted by name, so
 // label 0 is the first name in byte order, as torchvision's ImageFolder);
 // inside it every .png/.jpg/.jpeg/.bmp file (extension case-insensitive,
-// other files ignored, sorted by file name) is an image, decoded with
-// stb_image (vhmn/data/stb.hpp), converted to the requested channel count
-// (grey -> RGB replicates; RGB -> grey is stb's (77 R + 150 G + 29 B) >> 8;
-// alpha is dropped) and resized to height x width (vhmn/data/resize.hpp).
+// other files ignored, sorted by file name) is an image, decoded by
+// vhmn/data/image_decode.hpp (libpng / libjpeg where built with them, else
+// stb_image; the format from the file's bytes; files declaring more than
+// the pixel limit refused before decoding), converted to the requested
+// channel count (grey -> RGB replicates; RGB -> grey is stb's
+// (77 R + 150 G + 29 B) >> 8; alpha is dropped) and resized to
+// height x width (vhmn/data/resize.hpp).
 // source_index is the position in that sorted enumeration.
 // Ensures: a missing root, a root without class folders, a class folder
 // without images, an unreadable image, or (when resizing is off) an image of
@@ -23,8 +26,8 @@
 #include "vhmn/core/error.hpp"
 #include "vhmn/data/dataset.hpp"
 #include "vhmn/data/file.hpp"
+#include "vhmn/data/image_decode.hpp"
 #include "vhmn/data/resize.hpp"
-#include "vhmn/data/stb.hpp"
 
 namespace vhmn {
 namespace data {
@@ -36,25 +39,25 @@ struct ImageFolderOptions {
   index_t channels = 3;
   /// false: an image whose size differs from height x width is an error.
   bool resize = true;
+  /// Largest width x height of one file before decoding; 0: max_image_pixels().
+  std::uint64_t max_pixels = 0;
 };
 
-/// Decodes one image file to planar [channels, H, W] uint8; fails naming the file.
+/// Decodes one image file to planar [channels, H, W] uint8; fails naming the
+/// file. max_pixels 0: max_image_pixels().
 inline std::vector<std::uint8_t> read_image_file(const std::string& path, index_t channels, index_t& height,
-                                                 index_t& width) {
+                                                 index_t& width, std::uint64_t max_pixels = 0) {
   VHMN_CHECK(channels == 1 || channels == 3, "read_image_file: channels must be 1 or 3, got " << channels);
   const std::vector<std::uint8_t> bytes = read_file(path);
-  int w = 0, h = 0;
-  std::vector<std::uint8_t> hwc;
-  std::string why;
-  VHMN_CHECK(vhmn::detail::stb_decode_image(bytes.data(), bytes.size(), static_cast<int>(channels), w, h, hwc, why),
-             "cannot decode image '" << path << "': " << why);
-  height = h;
-  width = w;
-  std::vector<std::uint8_t> chw(hwc.size());
-  const std::size_t hw = static_cast<std::size_t>(w) * static_cast<std::size_t>(h);
+  const DecodedImage img =
+      decode_image(bytes.data(), bytes.size(), channels, path, max_pixels ? max_pixels : max_image_pixels());
+  height = img.height;
+  width = img.width;
+  std::vector<std::uint8_t> chw(img.pixels.size());
+  const std::size_t hw = static_cast<std::size_t>(img.width) * static_cast<std::size_t>(img.height);
   const std::size_t C = static_cast<std::size_t>(channels);
   for (std::size_t p = 0; p < hw; ++p)
-    for (std::size_t c = 0; c < C; ++c) chw[c * hw + p] = hwc[p * C + c];  // HWC -> CHW
+    for (std::size_t c = 0; c < C; ++c) chw[c * hw + p] = img.pixels[p * C + c];  // HWC -> CHW
   return chw;
 }
 
@@ -121,7 +124,7 @@ inline Dataset load_image_folder(const std::string& root, const ImageFolderOptio
   for (std::size_t i = 0; i < files.size(); ++i) {
     const std::string& path = files[i].first;
     index_t h = 0, w = 0;
-    std::vector<std::uint8_t> img = read_image_file(path, opt.channels, h, w);
+    std::vector<std::uint8_t> img = read_image_file(path, opt.channels, h, w, opt.max_pixels);
     if (ds.height == 0) {  // size taken from the first image
       ds.height = h;
       ds.width = w;

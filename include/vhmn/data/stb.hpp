@@ -362,6 +362,24 @@ static inline bool stb_inflate_raw(const std::uint8_t* data, std::size_t size,
   return true;
 }
 
+/// The declared size of a PNG/JPEG/BMP held in memory, from its header only
+/// (nothing of the image's size is allocated). On failure returns false and
+/// sets `why` to stb's reason.
+static inline bool stb_image_info(const std::uint8_t* data, std::size_t size, int& width, int& height,
+                                  std::string& why) {
+  if (size > static_cast<std::size_t>(INT_MAX)) {
+    why = "file too large";
+    return false;
+  }
+  int in_channels = 0;
+  if (!stb::vhmn_stbi_info_from_memory(data, static_cast<int>(size), &width, &height, &in_channels)) {
+    const char* reason = stb::vhmn_stbi_failure_reason();
+    why = reason ? reason : "unknown decoder error";
+    return false;
+  }
+  return true;
+}
+
 /// Decodes a PNG/JPEG/BMP held in memory to 8-bit interleaved pixels
 /// [height, width, channels], converting to `channels` (1 grey or 3 RGB;
 /// stb's grey is (77 R + 150 G + 29 B) >> 8). On failure returns false and
