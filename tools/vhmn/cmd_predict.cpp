@@ -10,29 +10,34 @@
 
 #include "args.hpp"
 #include "commands.hpp"
+#include "precision_option.hpp"
 
 namespace vhmn::cli {
 
 const char* kPredictHelp =
-    "usage: vhmn predict --model M.safetensors [--top K] [--threads N] IMAGE [IMAGE ...]\n"
+    "usage: vhmn predict --model M.safetensors [--top K] [--threads N] [--precision P] IMAGE [IMAGE ...]\n"
     "\n"
+    "%s\n"
     "Reads PNG, JPEG, BMP (anything stb_image reads), converts it to the model's\n"
     "channels (grey or RGB), resizes it to the model's input and prints the top K\n"
     "classes with their probabilities. The checkpoint must carry its normalisation\n"
     "and class names (every checkpoint written by vhmn train does).\n";
 
 int cmd_predict(const std::vector<std::string>& argv) {
-  const Args args(argv, {"help"}, {"model", "top", "threads"});
+  const Args args(argv, {"help"}, {"model", "top", "threads", "precision"});
   if (args.flag("help")) {
-    std::fputs(kPredictHelp, stdout);
+    std::printf(kPredictHelp, kPrecisionHelp);
     return 0;
   }
   args.apply_threads();
+  const Precision precision = precision_option(args);
   const std::string model_path = args.required("model");
   VHMN_CHECK(!args.positional().empty(), "no image given (usage: vhmn predict --model M IMAGE...)");
   const io::SafetensorsFile file = io::read_safetensors(model_path);
   auto model = load_model<float>(file, model_path);
   const ModelConfig& c = model->config();
+  model->set_precision(precision);
+  announce_precision(precision);
   data::Normalization norm;
   std::vector<std::string> names;
   VHMN_CHECK(train::normalization_from_metadata(file.metadata, norm, names, model_path),

@@ -48,6 +48,8 @@ class HopfieldRefinement {
     iters_ = iters;
   }
   T inv_temperature() const { return tau_; }
+  /// Arithmetic of the retrieval products (core/precision.hpp; default FP32).
+  void set_precision(Precision p) { precision_ = p; }
 
   /// Keep the retrieval weights readable through attention() (default on).
   void set_record(bool on) { record_ = on; }
@@ -77,7 +79,7 @@ class HopfieldRefinement {
     for (index_t t = 0; t < steps_; ++t) {
       const T* zt = z_.data() + t * R * L;
       ops::retrieval_forward(m_.data() + t * R * L, stored_ ? attn_.data() + t * R * S : nullptr, zh_.data() + t * R * L,
-                             norm_.data() + t * R, zt, slots_, tau_, R, L);
+                             norm_.data() + t * R, zt, slots_, tau_, R, L, precision_);
       ops::refine_update_forward(z_.data() + (t + 1) * R * L, zt, m_.data() + t * R * L, b, R * L);
     }
     std::copy(z_.data() + steps_ * R * L, z_.data() + (steps_ + 1) * R * L, z);
@@ -111,7 +113,7 @@ class HopfieldRefinement {
       grad_cur.zero();
       dbeta += ops::refine_update_backward(grad_cur.data(), dm.data(), grad_next.data(), zt, mt, b, R, L);
       ops::retrieval_backward(grad_cur.data(), static_cast<T*>(nullptr), dzh.data(), dm.data(), attn_.data() + t * R * S,
-                              zh_.data() + t * R * L, norm_.data() + t * R, slots_, tau_, R, L);
+                              zh_.data() + t * R * L, norm_.data() + t * R, slots_, tau_, R, L, precision_);
       std::swap(grad_cur, grad_next);
     }
     simd::add_to(R * L, grad_next.data(), dq);
@@ -135,6 +137,7 @@ class HopfieldRefinement {
   Extent<Latent> latent_;
   index_t iters_ = 1;
   T tau_ = T(1);
+  Precision precision_ = Precision::FP32;
   // Frozen bank view for the current forward/backward.
   Tensor<T> slot_values_, slot_unit_;
   std::vector<index_t> slot_ids_;

@@ -5,6 +5,9 @@
 //   m    = sum_j a_j M_j                 (unnormalised slots)
 // The bank is a constant for autodiff: gradients reach z, never M.
 // Scores, softmax and the weighted sum run fused per tile of query rows.
+// With Precision::BF16 the four products (s, m and their backward) take
+// bfloat16 operands (zh, Mh, a, M, dm, ds) and accumulate in fp32; the
+// normalisation, softmax and everything stored stay fp32.
 #pragma once
 
 #include <algorithm>
@@ -12,7 +15,7 @@
 #include <vector>
 
 #include "vhmn/core/simd.hpp"
-#include "vhmn/ops/gemm.hpp"
+#include "vhmn/ops/gemm_precision.hpp"
 #include "vhmn/ops/softmax.hpp"
 
 namespace vhmn::ops {
@@ -90,15 +93,15 @@ T* retrieval_scratch(index_t n) {
 // attn: (R, S) retrieval weights, or null to keep none (inference).
 template <class T>
 void retrieval_forward(T* m, T* attn, T* zh, T* norm, const T* z, const SlotView<T>& slots, T tau, index_t R,
-                       index_t L) {
+                       index_t L, Precision precision = Precision::FP32) {
   const index_t S = slots.slots, tile = detail::retrieval_tile_rows(R), tiles = (R + tile - 1) / tile;
   parallel_for(tiles, tiles > 1 && R * S * L > 65536, [&](index_t t) {
     const index_t r0 = t * tile, n = std::min(tile, R - r0);
     T* a = attn ? attn + r0 * S : detail::retrieval_scratch<T>(tile * S);
     normalize_rows_serial(zh + r0 * L, norm + r0, z + r0 * L, n, L);
-    gemm_serial(a, zh + r0 * L, slots.memory_hat, n, S, L, Trans::No, Trans::Yes, tau);  // s = tau zh Mh^T
+    gemm_serial(precision, a, zh + r0 * L, slots.memory_hat, n, S, L, Trans::No, Trans::Yes, tau);  // s = tau zh Mh^T
     for (index_t r = 0; r < n; ++r) softmax_inplace(a + r * S, S);
-    gemm_serial(m + r0 * L, a, slots.memory, n, L, S, Trans::No, Trans::No);  // m = a M
+    gemm_serial(precision, m + r0 * L, a, slots.memory, n, L, S, Trans::No, Trans::No);  // m = a M
   });
 }
 
@@ -109,14 +112,15 @@ void retrieval_forward(T* m, T* attn, T* zh, T* norm, const T* z, const SlotView
 // scratch), dzh (R, L).
 template <class T>
 void retrieval_backward(T* dz, T* ds, T* dzh, const T* dm, const T* attn, const T* zh, const T* norm,
-                        const SlotView<T>& slots, T tau, index_t R, index_t L) {
+                        const SlotView<T>& slots, T tau, index_t R, index_t L,
+                        Precision precision = Precision::FP32) {
   const index_t S = slots.slots, tile = detail::retrieval_tile_rows(R), tiles = (R + tile - 1) / tile;
   parallel_for(tiles, tiles > 1 && R * S * L > 65536, [&](index_t t) {
     const index_t r0 = t * tile, n = std::min(tile, R - r0);
     T* g = ds ? ds + r0 * S : detail::retrieval_scratch<T>(tile * S);
-    gemm_serial(g, dm + r0 * L, slots.memory, n, S, L, Trans::No, Trans::Yes);  // da = dm M^T
+    gemm_serial(precision, g, dm + r0 * L, slots.memory, n, S, L, Trans::No, Trans::Yes);  // da = dm M^T
     for (index_t r = 0; r < n; ++r) softmax_backward(g + r * S, g + r * S, attn + (r0 + r) * S, S);
-    gemm_serial(dzh + r0 * L, g, slots.memory_hat, n, L, S, Trans::No, Trans::No, tau);  // dzh = tau ds Mh
+    gemm_serial(precision, dzh + r0 * L, g, slots.memory_hat, n, L, S, Trans::No, Trans::No, tau);  // dzh = tau ds Mh
     normalize_rows_backward_serial(dz + r0 * L, dzh + r0 * L, zh + r0 * L, norm + r0, n, L);
   });
 }

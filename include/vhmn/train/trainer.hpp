@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "vhmn/data/loader.hpp"
@@ -47,6 +48,11 @@ struct TrainOptions {
   // budget is spent. Such runs depend on timing, so they are not
   // reproducible bit for bit; `epochs` stays an upper bound.
   double time_limit_s = 0;
+  // Arithmetic of the model's matrix products for training and evaluation
+  // (core/precision.hpp). Unset: the model's own precision(), as it is.
+  // Checkpoints record it as information only (metadata train.precision);
+  // loading never depends on it.
+  std::optional<Precision> precision;
 };
 
 /// Reported after every training step.
@@ -116,6 +122,7 @@ class Trainer {
     VHMN_CHECK(options_.epochs >= 0, "epochs must be >= 0, got " << options_.epochs);
     VHMN_CHECK(options_.lr > 0 && std::isfinite(options_.lr), "learning rate must be > 0, got " << options_.lr);
     VHMN_CHECK(options_.warmup_epochs >= 0, "warm-up epochs must be >= 0");
+    if (options_.precision) model_.set_precision(*options_.precision);
     const std::int64_t per_epoch = loader_.num_batches();
     schedule_.lr = options_.lr;
     schedule_.min_lr = options_.min_lr;
@@ -251,6 +258,7 @@ class Trainer {
     meta["train.best_acc"] = io::Json(best_acc_).dump();
     meta["train.elapsed_s"] = io::Json(elapsed_).dump();
     meta["train.optimizer"] = optimizer_kind_name(optimizer_.options().kind);
+    meta["train.precision"] = precision_name(model_.precision());
     std::vector<io::RawTensor> extra = optimizer_.state(io::DType::F32);
     const Rng::State& rs = model_.memory_rng().state();
     std::vector<std::int64_t> words;
