@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include <vhmn/core/cpu_features.hpp>
@@ -28,12 +29,11 @@ inline Precision precision_option(const Args& args) {
 inline std::string precision_description(Precision p) {
   if (p != Precision::BF16) return precision_name(p);
   if (ops::bf16_backend() == ops::Bf16Backend::Native) return "bf16 (native AVX512-BF16 kernel)";
-  std::string why;
-  if (!cpu_has_avx512_bf16())
-    why = "this CPU has no AVX512-BF16";
-  else
-    why = "VHMN_BF16=emulate, or a build without the native kernel";
-  return "bf16 (emulated: " + why + ")";
+  const char* env = std::getenv("VHMN_BF16");
+  const char* why = env && std::string(env) == "emulate" ? "forced by VHMN_BF16=emulate"
+                    : !cpu_has_avx512_bf16()              ? "this CPU has no AVX512-BF16"
+                                                          : "this build has no native kernel";
+  return std::string("bf16 (emulated: ") + why + ")";
 }
 
 /// The one line a command prints (to stderr, so --json output stays JSON)
