@@ -12,6 +12,7 @@
 
 #include "vhmn/core/bf16.hpp"
 #include "vhmn/core/cpu_features.hpp"
+#include "vhmn/core/error.hpp"
 #include "vhmn/core/rng.hpp"
 #include "vhmn/core/threads.hpp"
 #include "vhmn/ops/gemm_bf16.hpp"
@@ -164,6 +165,13 @@ TEST_CASE("bf16: cpu check and backend switch through VHMN_BF16") {
     CHECK(ops::bf16_backend() == Bf16Backend::Emulated);
 #endif
   });
+}
+
+TEST_CASE("bf16: a VHMN_BF16 value other than emulate/native is an error naming the variable") {
+  setenv("VHMN_BF16", "fast", 1);
+  CHECK_THROWS_WITH_AS(ops::bf16_backend(), doctest::Contains("VHMN_BF16: expected 'emulate' or 'native', got 'fast'"),
+                       Error);
+  unsetenv("VHMN_BF16");
 }
 
 TEST_CASE("gemm_bf16: all transposes, odd shapes, alpha, accumulate, against double of the rounded operands") {

@@ -28,7 +28,7 @@ inline CpuidRegs cpuid(std::uint32_t leaf, std::uint32_t sub) {
   CpuidRegs r;
 #if VHMN_X86_CPUID == 1
   unsigned a, b, c, d;
-  if (__get_cpuid_max(0, nullptr) < leaf) return r;
+  if (static_cast<std::uint32_t>(__get_cpuid_max(0, nullptr)) < leaf) return r;
   __cpuid_count(leaf, sub, a, b, c, d);
   r = {a, b, c, d};
 #elif VHMN_X86_CPUID == 2

@@ -7,8 +7,19 @@
 // is first rounded to bf16 (round_to_bf16: nearest, ties to even).
 //
 // Backends (bf16_backend()):
+//   Native    AVX512-BF16 (vdpbf16ps): operands packed into bf16 pair panels,
+//             a register-blocked microkernel, K blocks for L1, A blocks for
+//             L2. Compiled with a function-level target attribute, so a
+//             build without -mavx512bf16 still contains it; used only when
+//             cpu_has_avx512_bf16() says so (never an illegal instruction).
+//             GCC >= 10 / clang >= 9 on x86-64, not with VHMN_NO_SIMD.
 //   Emulated  operands are rounded into per-thread float workspaces and
-//             multiplied by the fp32 ops::gemm tiles (any CPU, any build).
+//             multiplied by the fp32 ops::gemm tiles (any CPU, any build;
+//             forced with the environment variable VHMN_BF16=emulate).
+// The two differ only in the order of the fp32 sums (each is within the
+// fp32 accumulation bound of the exact product of the rounded operands).
+// The native kernel flushes bf16 subnormal operands (|x| < 2^-126) to zero
+// as vdpbf16ps does; the emulation keeps them.
 //
 // Reusing converted operands: a B used for many products (a weight matrix, a
 // frozen memory bank that every tile of query rows is scored against) can be
@@ -26,51 +37,299 @@
 #include "vhmn/core/config.hpp"
 #include "vhmn/core/cpu_features.hpp"
 #include "vhmn/core/tensor.hpp"
+#include "vhmn/core/error.hpp"
 #include "vhmn/ops/gemm.hpp"
+
+// The native kernel needs a compiler that can target AVX512-BF16 per function.
+#if !defined(VHMN_NO_SIMD) && !defined(VHMN_NO_BF16_NATIVE) && defined(__x86_64__) && \
+    ((defined(__clang__) && __clang_major__ >= 9) || (!defined(__clang__) && defined(__GNUC__) && __GNUC__ >= 10))
+#define VHMN_BF16_NATIVE_BUILD 1
+VHMN_THIRD_PARTY_INCLUDES_BEGIN
+#include <immintrin.h>
+VHMN_THIRD_PARTY_INCLUDES_END
+#define VHMN_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+#if defined(__clang__)
+#define VHMN_BF16_UNROLL _Pragma("unroll")
+#else
+#define VHMN_BF16_UNROLL _Pragma("GCC unroll 32")
+#endif
+#else
+#define VHMN_BF16_NATIVE_BUILD 0
+#endif
+
+// Blocking of the native kernel (tuning knobs; results depend on KC only
+// through the K-block split, which is shape-only either way).
+#ifndef VHMN_BF16_MR
+#define VHMN_BF16_MR 6
+#endif
+#ifndef VHMN_BF16_NV
+#define VHMN_BF16_NV 4
+#endif
+#ifndef VHMN_BF16_KC
+#define VHMN_BF16_KC 192
+#endif
+#ifndef VHMN_BF16_MC
+#define VHMN_BF16_MC 256
+#endif
 
 namespace vhmn::ops {
 
 enum class Bf16Backend { Native, Emulated };
 
+namespace detail {
+/// VHMN_BF16: unset, "" or "native" (use the kernel where the CPU has it) or "emulate".
+inline bool bf16_forced_emulation() {
+  const char* e = std::getenv("VHMN_BF16");
+  if (!e || !*e || std::strcmp(e, "native") == 0) return false;
+  VHMN_CHECK(std::strcmp(e, "emulate") == 0,
+             "environment variable VHMN_BF16: expected 'emulate' or 'native', got '" << e << "'");
+  return true;
+}
+}  // namespace detail
+
 /// Native iff this build contains the AVX512-BF16 kernel, the CPU runs it,
 /// and the environment variable VHMN_BF16 is not "emulate" (read on every
 /// call, so a test or a user can switch at run time).
 inline Bf16Backend bf16_backend() {
-  return Bf16Backend::Emulated;
+  const bool forced = detail::bf16_forced_emulation();  // checked in every build: a typo is an error everywhere
+  return VHMN_BF16_NATIVE_BUILD && cpu_has_avx512_bf16() && !forced ? Bf16Backend::Native : Bf16Backend::Emulated;
 }
 inline const char* bf16_backend_name() {
   return bf16_backend() == Bf16Backend::Native ? "avx512-bf16" : "emulated";
 }
 
-/// B of a bf16 product, rounded once: B (K x N), or with tb = Yes stored
-/// (N x K). Holds its own copy; pack() again (same or another shape) reuses
-/// the storage.
-class Bf16PackedB {
- public:
-  void pack(const float* b, index_t K, index_t N, Trans tb) {
-    K_ = K;
-    N_ = N;
-    tb_ = tb;
-    backend_ = bf16_backend();
-    const auto n = static_cast<std::size_t>(K * N);
-    if (rounded_.size() < n) rounded_.resize(n);
-    round_to_bf16(rounded_.data(), b, K * N);
-  }
-  index_t depth() const { return K_; }  // K
-  index_t cols() const { return N_; }   // N
-  Trans trans() const { return tb_; }
-  Bf16Backend backend() const { return backend_; }
-  const float* rounded() const { return rounded_.data(); }
+}  // namespace vhmn::ops
 
- private:
-  index_t K_ = 0, N_ = 0;
-  Trans tb_ = Trans::No;
-  Bf16Backend backend_ = Bf16Backend::Emulated;
-  std::vector<float, AlignedAllocator<float>> rounded_;  // B as given, each element rounded to bf16
+#if VHMN_BF16_NATIVE_BUILD
+// ---------------------------------------------------------------------------
+// The native AVX512-BF16 kernel.
+//
+// Layout of a packed operand ("pair panel"): a panel of W rows of op(A) (or
+// W columns of op(B)) is stored as [k pair p][lane j] 32-bit words, each word
+// the bf16 of element 2p (low half) and 2p+1 (high half) along K, K padded
+// with a zero to even and lanes past the edge zero. That is what
+// vdpbf16ps wants: one B word per fp32 lane, one A word broadcast.
+// The microkernel holds kMR x kNV zmm accumulators (kMR rows x 16 kNV
+// columns of C) and walks the pairs of one K block; C is updated once per K
+// block (C = alpha acc (+ C)), so an element's sum runs over its K blocks and
+// pairs in order whatever the tiling: results depend on (M, N, K) only and
+// gemm_bf16, gemm_bf16_serial and the Bf16PackedB products agree bit for bit.
+// ---------------------------------------------------------------------------
+namespace vhmn::ops::detail {
+
+inline constexpr int kBf16MR = VHMN_BF16_MR;            // rows of the microkernel
+inline constexpr int kBf16NV = VHMN_BF16_NV;            // zmm columns of the microkernel
+inline constexpr index_t kBf16NR = 16 * kBf16NV;        // columns of the microkernel
+inline constexpr index_t kBf16KcPairs = VHMN_BF16_KC;   // k pairs per K block (L1: B micro-panel)
+inline constexpr index_t kBf16Mc = VHMN_BF16_MC;        // rows per packed A block (L2)
+
+inline index_t bf16_pairs(index_t K) { return (K + 1) / 2; }
+// K blocks of near-equal size, each at most kBf16KcPairs pairs.
+inline index_t bf16_kblocks(index_t K) { return (bf16_pairs(K) + kBf16KcPairs - 1) / kBf16KcPairs; }
+
+/// Rounds 16 floats to bf16 (nearest even, NaN quieted) in the upper halves.
+VHMN_BF16_TARGET inline __m512i bf16_round_hi(__m512 x) {
+  const __m512i u = _mm512_castps_si512(x);
+  const __m512i abs = _mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff));
+  const __mmask16 nan = _mm512_cmpgt_epu32_mask(abs, _mm512_set1_epi32(0x7f800000));
+  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+  __m512i r = _mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7fff)), lsb);
+  r = _mm512_mask_or_epi32(r, nan, u, _mm512_set1_epi32(0x00400000));
+  return _mm512_and_si512(r, _mm512_set1_epi32(static_cast<int>(0xffff0000u)));
+}
+
+/// out[(p - p0) W + j] = pair(src[j ld + 2p], src[j ld + 2p + 1]) for j < w,
+/// zero for w <= j < W: the pair elements are adjacent in memory (op(A) of a
+/// row-major A, op(B) of a B stored transposed).
+VHMN_BF16_TARGET inline void bf16_pack_adjacent(std::uint32_t* out, index_t W, const float* src, index_t ld,
+                                                index_t w, index_t K, index_t p0, index_t p1) {
+  const index_t np = p1 - p0;
+  for (index_t j = w; j < W; ++j)
+    for (index_t p = 0; p < np; ++p) out[p * W + j] = 0;
+  alignas(64) std::uint32_t tmp[8];
+  for (index_t j = 0; j < w; ++j) {
+    const float* row = src + j * ld;
+    for (index_t p = p0; p < p1; p += 8) {
+      const index_t k = 2 * p, left = std::min<index_t>(16, K - k);
+      const __mmask16 m = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1u);
+      const __m512i r = _mm512_srli_epi32(bf16_round_hi(_mm512_maskz_loadu_ps(m, row + k)), 16);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(tmp), _mm512_cvtepi32_epi16(r));
+      const index_t q_end = std::min<index_t>(8, p1 - p);
+      for (index_t q = 0; q < q_end; ++q) out[(p - p0 + q) * W + j] = tmp[q];
+    }
+  }
+}
+
+/// out[(p - p0) W + j] = pair(src[2p ld + j], src[(2p + 1) ld + j]) for j < w,
+/// zero for w <= j < W: the pair elements are in consecutive rows (op(A) of
+/// an A stored transposed, op(B) of a row-major B).
+VHMN_BF16_TARGET inline void bf16_pack_strided(std::uint32_t* out, index_t W, const float* src, index_t ld,
+                                               index_t w, index_t K, index_t p0, index_t p1) {
+  for (index_t p = p0; p < p1; ++p) {
+    const float* even = src + 2 * p * ld;
+    const bool has_odd = 2 * p + 1 < K;
+    std::uint32_t* o = out + (p - p0) * W;
+    for (index_t j = 0; j < W; j += 16) {
+      const index_t lw = std::max<index_t>(0, std::min<index_t>(16, w - j)), sw = std::min<index_t>(16, W - j);
+      const __mmask16 lm = lw >= 16 ? __mmask16(0xffff) : __mmask16((1u << lw) - 1u);
+      const __mmask16 sm = sw >= 16 ? __mmask16(0xffff) : __mmask16((1u << sw) - 1u);
+      const __m512i e = bf16_round_hi(_mm512_maskz_loadu_ps(lm, even + j));
+      const __m512i o_ = has_odd ? bf16_round_hi(_mm512_maskz_loadu_ps(lm, even + ld + j)) : _mm512_setzero_si512();
+      _mm512_mask_storeu_epi32(o + j, sm, _mm512_or_si512(_mm512_srli_epi32(e, 16), o_));
+    }
+  }
+}
+
+/// Rows [0, w) of a row-major X (row length K) as bf16 rows of pairs
+/// [p0, p1): out[r np + p - p0], np = p1 - p0; rows [w, W) zero. Unlike a pair
+/// panel this needs no transpose: for op(A) of a row-major A the kernel
+/// reads A's pairs straight from these rows.
+VHMN_BF16_TARGET inline void bf16_convert_rows(std::uint32_t* out, const float* x, index_t K, index_t w, index_t W,
+                                               index_t p0, index_t p1) {
+  const index_t np = p1 - p0;
+  for (index_t r = 0; r < w; ++r) {
+    const float* row = x + r * K;
+    std::uint32_t* o = out + r * np;
+    for (index_t p = p0; p < p1; p += 8) {
+      const index_t k = 2 * p, left = std::min<index_t>(16, K - k), words = std::min<index_t>(8, p1 - p);
+      const __mmask16 m = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1u);
+      const __m512i r16 = _mm512_srli_epi32(bf16_round_hi(_mm512_maskz_loadu_ps(m, row + k)), 16);
+      _mm256_mask_storeu_epi32(o + (p - p0), __mmask8((1u << words) - 1u), _mm512_cvtepi32_epi16(r16));
+    }
+  }
+  if (W > w) std::memset(out + w * np, 0, static_cast<std::size_t>((W - w) * np) * sizeof(std::uint32_t));
+}
+
+/// Packs op(X) rows/columns [j0, j0 + w) for pairs [p0, p1) into a W-lane
+/// panel. adjacent: the K index runs along memory (X (W-dim x K) row-major).
+VHMN_BF16_TARGET inline void bf16_pack_panel(std::uint32_t* out, index_t W, const float* x, bool adjacent,
+                                             index_t ld, index_t j0, index_t w, index_t K, index_t p0, index_t p1) {
+  if (adjacent)
+    bf16_pack_adjacent(out, W, x + j0 * ld, ld, w, K, p0, p1);
+  else
+    bf16_pack_strided(out, W, x + j0, ld, w, K, p0, p1);
+}
+
+/// C[m x n] (stride ldc) = alpha acc (+ C when load_c), acc = sum over kp
+/// pairs of A's MR rows times the B panel (16 NV lanes).
+/// A's word (pair p, row i) is a[p ps + i is]: a pair panel (ps = MR, is = 1)
+/// or bf16 rows (ps = 1, is = the row length in words).
+template <int MR, int NV>
+VHMN_BF16_TARGET inline void bf16_microkernel(index_t kp, const std::uint32_t* a, index_t ps, index_t is,
+                                              const std::uint32_t* b, float* c, index_t ldc, index_t m, index_t n,
+                                              float alpha, bool load_c) {
+  constexpr index_t NR = 16 * NV;
+  __m512 acc[MR][NV];
+  VHMN_BF16_UNROLL
+  for (int i = 0; i < MR; ++i)
+    VHMN_BF16_UNROLL
+    for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
+  for (index_t p = 0; p < kp; ++p) {
+    __m512bh bv[NV];
+    VHMN_BF16_UNROLL
+    for (int v = 0; v < NV; ++v) bv[v] = (__m512bh)_mm512_loadu_si512(b + p * NR + 16 * v);
+    VHMN_BF16_UNROLL
+    for (int i = 0; i < MR; ++i) {
+      const __m512bh ai = (__m512bh)_mm512_set1_epi32(static_cast<int>(a[p * ps + i * is]));
+      VHMN_BF16_UNROLL
+      for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_dpbf16_ps(acc[i][v], ai, bv[v]);
+    }
+  }
+  const __m512 al = _mm512_set1_ps(alpha);
+  __mmask16 mask[NV];
+  for (int v = 0; v < NV; ++v) {
+    const index_t left = std::max<index_t>(0, std::min<index_t>(16, n - 16 * v));
+    mask[v] = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1u);
+  }
+  VHMN_BF16_UNROLL
+  for (int i = 0; i < MR; ++i) {
+    if (i >= m) break;
+    float* ci = c + i * ldc;
+    VHMN_BF16_UNROLL
+    for (int v = 0; v < NV; ++v) {
+      const __m512 old = load_c ? _mm512_maskz_loadu_ps(mask[v], ci + 16 * v) : _mm512_setzero_ps();
+      _mm512_mask_storeu_ps(ci + 16 * v, mask[v], _mm512_fmadd_ps(al, acc[i][v], old));
+    }
+  }
+}
+
+/// Packing buffers of one thread, grown on demand and kept.
+struct Bf16NativeWorkspace {
+  std::vector<std::uint32_t, AlignedAllocator<std::uint32_t>> a, b;
 };
+inline Bf16NativeWorkspace& bf16_native_workspace() {
+  thread_local Bf16NativeWorkspace ws;
+  return ws;
+}
+inline std::uint32_t* bf16_grow(std::vector<std::uint32_t, AlignedAllocator<std::uint32_t>>& v, index_t n) {
+  if (v.size() < static_cast<std::size_t>(n)) v.resize(static_cast<std::size_t>(n));
+  return v.data();
+}
+
+/// B packed as pair panels of kBf16NR columns over all of K:
+/// panel q (columns [q NR, q NR + NR)) at bp + q * pairs(K) * NR.
+VHMN_BF16_TARGET inline void bf16_pack_b(std::uint32_t* bp, const float* b, index_t N, index_t K, Trans tb,
+                                         index_t q0, index_t q1) {  // panels [q0, q1)
+  const index_t kp = bf16_pairs(K);
+  // op(B) (K x N): B row-major (ld N, pairs in consecutive rows) or B^T stored (N x K, pairs adjacent).
+  // Row-major B goes in chunks of 16 row pairs across all panels, so B is read row after row
+  // (panel after panel, over all K, ran at a fifth of the speed on a 2048 x 2048 B).
+  const index_t chunk = tb == Trans::Yes ? kp : 16;
+  for (index_t p0 = 0; p0 < kp; p0 += chunk) {
+    const index_t p1 = std::min(kp, p0 + chunk);
+    for (index_t q = q0; q < q1; ++q) {
+      const index_t j0 = q * kBf16NR, w = std::min<index_t>(kBf16NR, N - j0);
+      bf16_pack_panel(bp + q * kp * kBf16NR + p0 * kBf16NR, kBf16NR, b, tb == Trans::Yes, tb == Trans::Yes ? K : N,
+                      j0, w, K, p0, p1);
+    }
+  }
+}
+
+/// C[r0:r1, panels q0:q1] with all of B's panels at bp (packed by bf16_pack_b).
+/// Per K block and block of kBf16Mc rows, A is converted once (bf16 rows for
+/// a row-major A, pair panels for A^T) and used against every B panel.
+VHMN_BF16_TARGET inline void bf16_native_tile(float* c, const float* a, const std::uint32_t* bp, index_t M,
+                                              index_t N, index_t K, Trans ta, float alpha, bool accumulate,
+                                              index_t r0, index_t r1, index_t q0, index_t q1) {
+  constexpr index_t MR = kBf16MR;
+  const index_t kp = bf16_pairs(K), kblocks = bf16_kblocks(K);
+  const index_t mc = std::min<index_t>(kBf16Mc, r1 - r0);
+  const index_t mc_padded = (mc + MR - 1) / MR * MR;
+  std::uint32_t* ap = bf16_grow(bf16_native_workspace().a, mc_padded * ((kp + kblocks - 1) / kblocks));
+  for (index_t kb = 0; kb < kblocks; ++kb) {
+    const index_t p0 = kp * kb / kblocks, p1 = kp * (kb + 1) / kblocks, np = p1 - p0;
+    const bool load_c = accumulate || kb > 0;
+    for (index_t i0 = r0; i0 < r1; i0 += kBf16Mc) {
+      const index_t i1 = std::min<index_t>(r1, i0 + kBf16Mc), rows = i1 - i0;
+      const index_t rows_padded = (rows + MR - 1) / MR * MR;
+      // A block [i0, i1) x pairs [p0, p1); word (p, i) of row panel t at ap + t a_panel + p ps + i is
+      index_t ps, is, a_panel;
+      if (ta == Trans::No) {  // A (M x K) row-major: bf16 rows
+        bf16_convert_rows(ap, a + i0 * K, K, rows, rows_padded, p0, p1);
+        ps = 1, is = np, a_panel = MR * np;
+      } else {  // A stored (K x M): pair panels
+        for (index_t i = i0; i < i1; i += MR)
+          bf16_pack_panel(ap + (i - i0) / MR * np * MR, MR, a, false, M, i, std::min<index_t>(MR, i1 - i), K, p0, p1);
+        ps = MR, is = 1, a_panel = MR * np;
+      }
+      for (index_t q = q0; q < q1; ++q) {
+        const std::uint32_t* bq = bp + q * kp * kBf16NR + p0 * kBf16NR;
+        const index_t j0 = q * kBf16NR, n = std::min<index_t>(kBf16NR, N - j0);
+        for (index_t i = i0; i < i1; i += MR)
+          bf16_microkernel<MR, kBf16NV>(np, ap + (i - i0) / MR * a_panel, ps, is, bq, c + i * N + j0, N,
+                                        std::min<index_t>(MR, i1 - i), n, alpha, load_c);
+      }
+    }
+  }
+}
+
+}  // namespace vhmn::ops::detail
+#endif
+
+namespace vhmn::ops {
 
 namespace detail {
-/// Rounded copies of A and B of one thread, grown on demand and kept.
+/// Rounded copies of A and B (emulation) of one thread, grown on demand and kept.
 struct Bf16Workspace {
   std::vector<float, AlignedAllocator<float>> a, b;
 };
@@ -84,6 +343,30 @@ inline const float* bf16_rounded(std::vector<float, AlignedAllocator<float>>& bu
   return buf.data();
 }
 
+/// Output tiling of the native kernel: shape-only, as ops::gemm's rule, with
+/// column tiles made of whole kBf16NR-column panels.
+struct Bf16Tiling {
+  index_t row_parts = 1, col_parts = 1, panels = 1;
+  bool threaded = false;
+};
+inline Bf16Tiling bf16_tiling(index_t M, index_t N, index_t K, index_t nr) {
+  Bf16Tiling t;
+  t.panels = (N + nr - 1) / nr;
+  t.row_parts = gemm_parts(M, kGemmTileRows);
+  t.col_parts = gemm_parts(t.panels, std::max<index_t>(1, kGemmTileCols / nr));
+  t.threaded = M * N * K >= 32 * 32 * 32;
+  while (t.threaded && t.row_parts * t.col_parts < kGemmMinTiles) {
+    const index_t rows = M / t.row_parts, cols = N / t.col_parts;
+    if (rows >= cols && rows >= 128)
+      t.row_parts *= 2;
+    else if (cols >= 128 && t.col_parts * 2 <= t.panels)
+      t.col_parts *= 2;
+    else
+      break;
+  }
+  return t;
+}
+
 template <bool Serial>
 void gemm_bf16_emulated(float* c, const float* a, const float* b_rounded, index_t M, index_t N, index_t K, Trans ta,
                         Trans tb, float alpha, bool accumulate) {
@@ -95,30 +378,111 @@ void gemm_bf16_emulated(float* c, const float* a, const float* b_rounded, index_
     gemm<float>(c, ar, b_rounded, M, N, K, ta, tb, alpha, accumulate);
 }
 
+#if VHMN_BF16_NATIVE_BUILD
+/// Products of A with B already packed into panels (bp: all of them).
 template <bool Serial>
-void gemm_bf16_any(float* c, const float* a, const float* b, index_t M, index_t N, index_t K, Trans ta, Trans tb,
-                   float alpha, bool accumulate) {
-  if (M == 0 || N == 0) return;
+void gemm_bf16_native(float* c, const float* a, const std::uint32_t* bp, index_t M, index_t N, index_t K, Trans ta,
+                      float alpha, bool accumulate) {
+  if constexpr (Serial) {
+    bf16_native_tile(c, a, bp, M, N, K, ta, alpha, accumulate, 0, M, 0, (N + kBf16NR - 1) / kBf16NR);
+  } else {
+    const Bf16Tiling t = bf16_tiling(M, N, K, kBf16NR);
+    parallel_for(t.row_parts * t.col_parts, t.threaded && t.row_parts * t.col_parts > 1, [&](index_t i) {
+      const index_t r = i / t.col_parts, q = i % t.col_parts;
+      bf16_native_tile(c, a, bp, M, N, K, ta, alpha, accumulate, gemm_part_begin(M, t.row_parts, r),
+                       gemm_part_begin(M, t.row_parts, r + 1), gemm_part_begin(t.panels, t.col_parts, q),
+                       gemm_part_begin(t.panels, t.col_parts, q + 1));
+    });
+  }
+}
+/// Packs all of op(B)'s panels into buf (on threads unless Serial).
+template <bool Serial>
+const std::uint32_t* bf16_pack_b_all(std::vector<std::uint32_t, AlignedAllocator<std::uint32_t>>& buf,
+                                     const float* b, index_t N, index_t K, Trans tb) {
+  const index_t panels = (N + kBf16NR - 1) / kBf16NR;
+  std::uint32_t* bp = bf16_grow(buf, panels * bf16_pairs(K) * kBf16NR);
+  // parts of >= 4 panels each, so small B packs on the calling thread
+  const index_t parts = Serial ? 1 : std::max<index_t>(1, std::min<index_t>(panels / 4, 64));
+  parallel_for(parts, parts > 1 && N * K >= 64 * 1024, [&](index_t i) {
+    bf16_pack_b(bp, b, N, K, tb, panels * i / parts, panels * (i + 1) / parts);
+  });
+  return bp;
+}
+#endif
+
+inline bool bf16_empty_product(float* c, index_t M, index_t N, index_t K, bool accumulate) {
+  if (M == 0 || N == 0) return true;
   if (K == 0) {
     if (!accumulate) std::memset(c, 0, static_cast<std::size_t>(M * N) * sizeof(float));
-    return;
+    return true;
   }
-  const float* br = bf16_rounded(bf16_workspace().b, b, K * N);
-  gemm_bf16_emulated<Serial>(c, a, br, M, N, K, ta, tb, alpha, accumulate);
+  return false;
 }
 
 template <bool Serial>
-void gemm_bf16_packed(float* c, const float* a, const Bf16PackedB& b, index_t M, Trans ta, float alpha,
-                      bool accumulate) {
-  const index_t N = b.cols(), K = b.depth();
-  if (M == 0 || N == 0) return;
-  if (K == 0) {
-    if (!accumulate) std::memset(c, 0, static_cast<std::size_t>(M * N) * sizeof(float));
+void gemm_bf16_any(float* c, const float* a, const float* b, index_t M, index_t N, index_t K, Trans ta, Trans tb,
+                   float alpha, bool accumulate) {
+  if (bf16_empty_product(c, M, N, K, accumulate)) return;
+#if VHMN_BF16_NATIVE_BUILD
+  if (bf16_backend() == Bf16Backend::Native) {
+    const std::uint32_t* bp = bf16_pack_b_all<Serial>(bf16_native_workspace().b, b, N, K, tb);
+    gemm_bf16_native<Serial>(c, a, bp, M, N, K, ta, alpha, accumulate);
     return;
   }
-  gemm_bf16_emulated<Serial>(c, a, b.rounded(), M, N, K, ta, b.trans(), alpha, accumulate);
+#endif
+  const float* br = bf16_rounded(bf16_workspace().b, b, K * N);
+  gemm_bf16_emulated<Serial>(c, a, br, M, N, K, ta, tb, alpha, accumulate);
 }
 }  // namespace detail
+
+/// B of a bf16 product converted once: B (K x N), or with tb = Yes stored
+/// (N x K), laid out for the backend chosen at pack() time (bf16 panels for
+/// the native kernel, rounded floats for the emulation). Holds its own copy;
+/// pack() again (same or another shape) reuses the storage.
+class Bf16PackedB {
+ public:
+  void pack(const float* b, index_t K, index_t N, Trans tb) {
+    K_ = K;
+    N_ = N;
+    tb_ = tb;
+    backend_ = bf16_backend();
+#if VHMN_BF16_NATIVE_BUILD
+    if (backend_ == Bf16Backend::Native) {
+      if (K > 0 && N > 0) detail::bf16_pack_b_all<false>(panels_, b, N, K, tb);
+      return;
+    }
+#endif
+    if (rounded_.size() < static_cast<std::size_t>(K * N)) rounded_.resize(static_cast<std::size_t>(K * N));
+    round_to_bf16(rounded_.data(), b, K * N);
+  }
+  index_t depth() const { return K_; }  // K
+  index_t cols() const { return N_; }   // N
+  Trans trans() const { return tb_; }
+  Bf16Backend backend() const { return backend_; }
+
+ private:
+  template <bool Serial>
+  friend void gemm_bf16_packed_impl(float*, const float*, const Bf16PackedB&, index_t, Trans, float, bool);
+  index_t K_ = 0, N_ = 0;
+  Trans tb_ = Trans::No;
+  Bf16Backend backend_ = Bf16Backend::Emulated;
+  std::vector<float, AlignedAllocator<float>> rounded_;  // emulation: B as given, each element rounded
+  std::vector<std::uint32_t, AlignedAllocator<std::uint32_t>> panels_;  // native: bf16 pair panels
+};
+
+template <bool Serial>
+void gemm_bf16_packed_impl(float* c, const float* a, const Bf16PackedB& b, index_t M, Trans ta, float alpha,
+                           bool accumulate) {
+  const index_t N = b.N_, K = b.K_;
+  if (detail::bf16_empty_product(c, M, N, K, accumulate)) return;
+#if VHMN_BF16_NATIVE_BUILD
+  if (b.backend_ == Bf16Backend::Native) {
+    detail::gemm_bf16_native<Serial>(c, a, b.panels_.data(), M, N, K, ta, alpha, accumulate);
+    return;
+  }
+#endif
+  detail::gemm_bf16_emulated<Serial>(c, a, b.rounded_.data(), M, N, K, ta, b.tb_, alpha, accumulate);
+}
 
 // a: (M, K) or, with ta = Yes, (K, M).  b: (K, N) or, with tb = Yes, (N, K).  c: (M, N).
 inline void gemm_bf16(float* c, const float* a, const float* b, index_t M, index_t N, index_t K, Trans ta, Trans tb,
@@ -131,14 +495,14 @@ inline void gemm_bf16_serial(float* c, const float* a, const float* b, index_t M
   detail::gemm_bf16_any<true>(c, a, b, M, N, K, ta, tb, alpha, accumulate);
 }
 
-// The same with B converted beforehand: N = b.cols(), K = b.depth().
+// The same with B converted beforehand: N = b.cols(), K = b.depth(), op(B) as packed.
 inline void gemm_bf16(float* c, const float* a, const Bf16PackedB& b, index_t M, Trans ta, float alpha = 1.f,
                       bool accumulate = false) {
-  detail::gemm_bf16_packed<false>(c, a, b, M, ta, alpha, accumulate);
+  gemm_bf16_packed_impl<false>(c, a, b, M, ta, alpha, accumulate);
 }
 inline void gemm_bf16_serial(float* c, const float* a, const Bf16PackedB& b, index_t M, Trans ta, float alpha = 1.f,
                              bool accumulate = false) {
-  detail::gemm_bf16_packed<true>(c, a, b, M, ta, alpha, accumulate);
+  gemm_bf16_packed_impl<true>(c, a, b, M, ta, alpha, accumulate);
 }
 
 }  // namespace vhmn::ops
