@@ -15,11 +15,11 @@
 #include "vhmn/core/extent.hpp"
 #include "vhmn/core/eigen.hpp"
 #include "vhmn/core/simd.hpp"
+#include "vhmn/core/bf16.hpp"
+#include "vhmn/core/cpu_features.hpp"
 #include "vhmn/core/profile.hpp"
 #include "vhmn/core/workspace.hpp"
 #include "vhmn/core/precision.hpp"
-#include "vhmn/core/bf16.hpp"
-#include "vhmn/core/cpu_features.hpp"
 
 #include "vhmn/ops/eigen_maps.hpp"
 #include "vhmn/ops/gemm.hpp"
