@@ -206,10 +206,45 @@ TEST_CASE("precision: fp32 stays the default and bit for bit; bf16 changes the l
   }
 }
 
-TEST_CASE("precision: every parameter's bf16 gradient differs from fp32 (each takes a rounded product)") {
-  // If a product site were missed, its weight's gradient (and often others)
-  // would come out bit-identical to fp32. pool.* and the norms get their
-  // gradients from fp32 element-wise code but downstream of rounded products.
+TEST_CASE("precision: a bf16 Linear is the fp32 Linear of bf16-rounded operands (emulation, bit for bit)") {
+  // The emulation is the fp32 kernel on rounded copies, so rounding x, W
+  // (forward) and dy (backward) by hand and running fp32 must match exactly.
+  const index_t R = 37, I = 19, O = 11;
+  Linear<float> lin("l.", I, O), ref("r.", I, O);
+  Rng rng(4);
+  lin.init(rng);
+  for (index_t i = 0; i < lin.bias.numel(); ++i) lin.bias.data()[i] = static_cast<float>(rng.normal());
+  for (index_t i = 0; i < O * I; ++i) ref.weight.data()[i] = round_to_bf16(lin.weight.data()[i]);
+  std::copy(lin.bias.data(), lin.bias.data() + O, ref.bias.data());  // biases are added in fp32, unrounded
+  std::vector<float> x(static_cast<std::size_t>(R * I)), dy(static_cast<std::size_t>(R * O)), xr(x.size()),
+      dyr(dy.size());
+  for (auto& v : x) v = static_cast<float>(rng.normal());
+  for (auto& v : dy) v = static_cast<float>(rng.normal());
+  round_to_bf16(xr.data(), x.data(), R * I);
+  round_to_bf16(dyr.data(), dy.data(), R * O);
+  with_backend(ops::Bf16Backend::Emulated, [&] {
+    lin.set_precision(Precision::BF16);
+    std::vector<float> y(static_cast<std::size_t>(R * O)), yr(y.size()), dx(x.size(), 0.f), dxr(x.size(), 0.f);
+    lin.forward(y.data(), x.data(), R);
+    ref.forward(yr.data(), xr.data(), R);
+    CHECK(bit_equal(y.data(), yr.data(), R * O));
+    lin.weight.grad.zero();
+    lin.bias.grad.zero();
+    ref.weight.grad.zero();
+    ref.bias.grad.zero();
+    lin.backward(dx.data(), dy.data(), x.data(), R);
+    ref.backward(dxr.data(), dyr.data(), xr.data(), R);
+    CHECK(bit_equal(dx.data(), dxr.data(), R * I));
+    CHECK(bit_equal(lin.weight.grad.data(), ref.weight.grad.data(), O * I));
+    // db = sum of the unrounded dy (fp32), not of the rounded one
+    std::vector<float> db(static_cast<std::size_t>(O), 0.f);
+    for (index_t r = 0; r < R; ++r)
+      for (index_t o = 0; o < O; ++o) db[static_cast<std::size_t>(o)] += dy[static_cast<std::size_t>(r * O + o)];
+    CHECK(bit_equal(lin.bias.grad.data(), db.data(), O));
+  });
+}
+
+TEST_CASE("precision: bf16 changes every parameter's gradient (none is left on a pure fp32 path)") {
   const ModelConfig c = tiny_config();
   const index_t B = 3, K = c.classes;
   VHMN<float> model(c, 5);
