@@ -9,6 +9,8 @@ Subcommands (run with --help for the options):
               and compare with this implementation
   forward     same interface as `vhmn forward`: model + input -> out.safetensors
   bench       training / inference throughput of a preset on CPU
+              (--precision bf16: torch.autocast("cpu", dtype=torch.bfloat16)
+              around the forward and the loss, PyTorch's mixed precision)
   selftest    checks of this file alone (gradcheck, unfold order, names, I/O)
   golden      small hand-checkable numbers for the C++ unit tests
   init        write a freshly initialised checkpoint of a preset
@@ -19,6 +21,7 @@ installed" when torch cannot be imported.
 """
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -690,6 +693,8 @@ def peak_rss_mb():
 
 
 def cmd_bench(args):
+    if args.autocast:
+        args.precision = "bf16"
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     cfg = make_config(args.config, classes=args.classes)
@@ -703,18 +708,26 @@ def cmd_bench(args):
     images = torch.randn(B, cfg["channels"], cfg["image"], cfg["image"], generator=gen)
     labels = torch.randint(cfg["classes"], (B,), generator=gen)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.05)
+    # bf16: PyTorch's CPU mixed precision, as its docs prescribe: autocast
+    # around the forward and the loss only (backward runs in the dtypes the
+    # forward chose); weights, gradients and optimiser state stay fp32.
+    def precision_scope():
+        if args.precision == "bf16":
+            return torch.autocast("cpu", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
 
     def train_step():
         model.train()
         opt.zero_grad(set_to_none=True)
-        loss = soft_cross_entropy(model(images), labels)
+        with precision_scope():
+            loss = soft_cross_entropy(model(images), labels)
         loss.backward()
         opt.step()
         model.write_banks(labels, generator=gen)
 
     def infer_step():
         model.eval()
-        with torch.no_grad():
+        with torch.no_grad(), precision_scope():
             model(images)
 
     def timed(fn):
@@ -737,6 +750,7 @@ def cmd_bench(args):
         "threads": args.threads,
         "repeats": args.repeats,
         "unfold": args.unfold,
+        "precision": args.precision,
         "params": sum(p.numel() for p in model.parameters()),
         "train_step_ms": 1e3 * t_train,
         "infer_batch_ms": 1e3 * t_infer,
@@ -1173,6 +1187,9 @@ def main(argv=None):
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--unfold", choices=("shift", "torch"), default="shift",
                    help="window gather: shifted views (default, faster) or F.unfold")
+    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                   help="bf16: torch.autocast('cpu', dtype=torch.bfloat16) around forward and loss")
+    p.add_argument("--autocast", action="store_true", help="the same as --precision bf16")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
 

@@ -19,10 +19,12 @@
 #include "vhmn/core/cpu_features.hpp"
 #include "vhmn/core/profile.hpp"
 #include "vhmn/core/workspace.hpp"
+#include "vhmn/core/precision.hpp"
 
 #include "vhmn/ops/eigen_maps.hpp"
 #include "vhmn/ops/gemm.hpp"
 #include "vhmn/ops/gemm_bf16.hpp"
+#include "vhmn/ops/gemm_precision.hpp"
 #include "vhmn/ops/linear.hpp"
 #include "vhmn/ops/layernorm.hpp"
 #include "vhmn/ops/gelu.hpp"

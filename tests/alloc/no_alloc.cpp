@@ -1,6 +1,7 @@
 // tests/alloc/no_alloc.cpp — a training step and an inference batch allocate
 // nothing on the heap once warm (its own executable, vhmn_alloc_test,
-// because it replaces the global allocation functions).
+// because it replaces the global allocation functions), in fp32 and in bf16
+// mode (both bf16 backends where the CPU has the native one).
 //
 // Counts every operator new / new[] (all overloads) and, on glibc, every
 // malloc / calloc / realloc / memalign family call (Eigen allocates with
@@ -11,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <new>
+#include <string>
 #include <vector>
 
 #include <vhmn/train/optimizer.hpp>
@@ -152,31 +154,50 @@ int main() {
     model.set_record_retrieval(true);
   };
 
+  // (precision, VHMN_BF16) runs: fp32; bf16 emulated; bf16 native if this CPU runs it
+  struct Mode {
+    Precision precision;
+    bool emulate;
+  };
+  std::vector<Mode> modes = {{Precision::FP32, false}, {Precision::BF16, true}};
+  unsetenv("VHMN_BF16");
+  if (ops::bf16_backend() == ops::Bf16Backend::Native) modes.push_back({Precision::BF16, false});
   int failures = 0;
-  for (int threads : {1, 2}) {
-    set_num_threads(threads);
-    for (int i = 0; i < 3; ++i) {  // warm-up: workspaces reach their sizes
-      train_step();
-      infer_step(true);
-      infer_step(false);
+  for (const Mode& mode : modes) {
+    if (mode.emulate)
+      setenv("VHMN_BF16", "emulate", 1);
+    else
+      unsetenv("VHMN_BF16");
+    model.set_precision(mode.precision);
+    const std::string label =
+        mode.precision == Precision::FP32 ? "fp32" : std::string("bf16 ") + ops::bf16_backend_name();
+    for (int threads : {1, 2}) {
+      set_num_threads(threads);
+      for (int i = 0; i < 3; ++i) {  // warm-up: workspaces reach their sizes
+        train_step();
+        infer_step(true);
+        infer_step(false);
+      }
+      g_allocations = 0;
+      g_counting = true;
+      for (int i = 0; i < 3; ++i) train_step();
+      g_counting = false;
+      const long long train_allocs = g_allocations.exchange(0);
+      g_counting = true;
+      for (int i = 0; i < 3; ++i) {
+        infer_step(true);
+        infer_step(false);
+      }
+      g_counting = false;
+      const long long infer_allocs = g_allocations.exchange(0);
+      std::printf("%s, %d thread(s): %lld heap allocations in 3 warm training steps, %lld in 6 warm inference "
+                  "batches\n",
+                  label.c_str(), threads, train_allocs, infer_allocs);
+      if (train_allocs != 0 || infer_allocs != 0) ++failures;
     }
-    g_allocations = 0;
-    g_counting = true;
-    for (int i = 0; i < 3; ++i) train_step();
-    g_counting = false;
-    const long long train_allocs = g_allocations.exchange(0);
-    g_counting = true;
-    for (int i = 0; i < 3; ++i) {
-      infer_step(true);
-      infer_step(false);
-    }
-    g_counting = false;
-    const long long infer_allocs = g_allocations.exchange(0);
-    std::printf("%d thread(s): %lld heap allocations in 3 warm training steps, %lld in 6 warm inference batches\n",
-                threads, train_allocs, infer_allocs);
-    if (train_allocs != 0 || infer_allocs != 0) ++failures;
   }
   set_num_threads(0);
+  unsetenv("VHMN_BF16");
   std::printf("%s\n", failures ? "FAIL: steady-state steps allocate" : "PASS: no steady-state allocation");
   return failures ? 1 : 0;
 }

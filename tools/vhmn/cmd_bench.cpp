@@ -25,19 +25,21 @@
 
 #include "args.hpp"
 #include "commands.hpp"
+#include "precision_option.hpp"
 
 namespace vhmn::cli {
 namespace {
 
 const char* kBenchHelp =
     "usage: vhmn bench [--config NAME] [--batch B] [--threads N] [--repeats R]\n"
-    "                  [--warmup W] [--json] [--no-breakdown]\n"
+    "                  [--warmup W] [--precision P] [--json] [--no-breakdown]\n"
     "\n"
     "  --config      paper-cifar, cifar-small (default) or fmnist-small (SPEC.md 6)\n"
     "  --batch       images per step (default 64)\n"
     "  --threads     threads (default: all cores)\n"
     "  --repeats     timed runs; the median is reported (default 5)\n"
     "  --warmup      untimed runs first (default 2)\n"
+    "  --precision   fp32 (default) or bf16 (bfloat16 products, fp32 accumulation)\n"
     "  --json        one JSON object on stdout: train_images_per_s,\n"
     "                infer_images_per_s, peak_rss_mb, GFLOP/s, breakdowns, ...\n"
     "  --no-breakdown  skip the profiled runs of the per-op breakdown\n";
@@ -112,7 +114,7 @@ std::vector<std::pair<std::string, double>> breakdown(int runs) {
 }  // namespace
 
 int cmd_bench(const std::vector<std::string>& argv) {
-  const Args args(argv, {"json", "help", "no-breakdown"}, {"config", "batch", "threads", "repeats", "warmup"});
+  const Args args(argv, {"json", "help", "no-breakdown"}, {"config", "batch", "threads", "repeats", "warmup", "precision"});
   if (args.flag("help")) {
     std::fputs(kBenchHelp, stdout);
     return 0;
@@ -128,10 +130,13 @@ int cmd_bench(const std::vector<std::string>& argv) {
   const int warmup = static_cast<int>(args.integer("warmup", 2));
   VHMN_CHECK(repeats >= 1 && warmup >= 0, "--repeats must be >= 1 and --warmup >= 0");
   const bool json = args.flag("json"), want_breakdown = !args.flag("no-breakdown");
+  const Precision precision = precision_option(args);
+  if (json) announce_precision(precision);  // the text report says it in its header
 
   using T = float;
   const ModelConfig config = ModelConfig::preset(config_name);
   VHMN<T> model(config, 0);
+  model.set_precision(precision);
   Rng rng(1);
   fill_banks(model, rng);
   const index_t K = config.classes;
@@ -218,6 +223,8 @@ int cmd_bench(const std::vector<std::string>& argv) {
     out.set("batch", B);
     out.set("threads", num_threads());
     out.set("repeats", repeats);
+    out.set("precision", precision_name(precision));
+    if (precision == Precision::BF16) out.set("bf16_backend", ops::bf16_backend_name());
     std::int64_t params = 0;
     for (const Param<T>* p : model.parameters()) params += p->numel();
     out.set("params", params);
@@ -237,8 +244,9 @@ int cmd_bench(const std::vector<std::string>& argv) {
     std::printf("%s\n", out.dump().c_str());
     return 0;
   }
-  std::printf("vhmn bench: %s, batch %lld, %d threads, median of %d after %d warm-up\n", config_name.c_str(),
-              static_cast<long long>(B), num_threads(), repeats, warmup);
+  std::printf("vhmn bench: %s, batch %lld, %d threads, median of %d after %d warm-up, precision %s\n",
+              config_name.c_str(), static_cast<long long>(B), num_threads(), repeats, warmup,
+              precision_description(precision).c_str());
   std::printf("  training step : %9.1f ms  %8.1f images/s  %6.1f GFLOP/s (%.1f GFLOP)\n", 1e3 * t_train,
               double(B) / t_train, train_gflops, (flops.forward + flops.backward) / 1e9);
   std::printf("  inference     : %9.1f ms  %8.1f images/s  %6.1f GFLOP/s (%.1f GFLOP)\n", 1e3 * t_infer,

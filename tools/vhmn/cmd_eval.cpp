@@ -7,29 +7,33 @@
 #include "args.hpp"
 #include "commands.hpp"
 #include "data_args.hpp"
+#include "precision_option.hpp"
 
 namespace vhmn::cli {
 
 const char* kEvalHelp =
     "usage: vhmn eval --model M.safetensors --data KIND [--data-dir DIR] [--split test|train]\n"
-    "                 [--limit N] [--batch B] [--threads N] [--json]\n"
-    "\n%s"
+    "                 [--limit N] [--batch B] [--threads N] [--precision P] [--json]\n"
+    "\n%s%s"
     "Prints top-1, top-5, per-class accuracy and the confusion matrix (rows: true class).\n"
     "The normalisation comes from the checkpoint (written by vhmn train); a checkpoint\n"
     "without it (e.g. from PyTorch) is normalised with the data set's training split.\n";
 
 int cmd_eval(const std::vector<std::string>& argv) {
-  const Args args(argv, {"help", "json"}, {"model", "data", "data-dir", "split", "limit", "batch", "threads"});
+  const Args args(argv, {"help", "json"}, {"model", "data", "data-dir", "split", "limit", "batch", "threads", "precision"});
   if (args.flag("help")) {
-    std::printf(kEvalHelp, kDataHelp);
+    std::printf(kEvalHelp, kDataHelp, kPrecisionHelp);
     return 0;
   }
   VHMN_CHECK(args.positional().empty(), "unexpected argument '" << args.positional()[0] << "'");
   args.apply_threads();
+  const Precision precision = precision_option(args);
   const std::string model_path = args.required("model");
   const io::SafetensorsFile file = io::read_safetensors(model_path);
   auto model = load_model<float>(file, model_path);
   const ModelConfig& c = model->config();
+  model->set_precision(precision);
+  announce_precision(precision);
 
   const std::string kind = args.required("data");
   const std::string dir = args.has("data-dir") ? args.str("data-dir", "") : default_data_dir(kind);

@@ -30,7 +30,8 @@ using namespace vhmn::explain;
 const char* kHelp =
     "usage: vhmn explain --model M.safetensors --data KIND [--data-dir DIR] [--out DIR]\n"
     "                    [--images 0,5,17] [--limit N] [--top K] [--block B] [--batch B] [--threads N]\n"
-    "\n%s"
+    "                    [--precision P]\n"
+    "\n%s%s"
     "  --out DIR     where the PNGs, explain.json and report.html go (default: explain)\n"
     "  --images L    test images to explain, comma-separated (default: the first of each class)\n"
     "  --limit N     hit rates and memory-weight profiles over the first N test images (default: all)\n"
@@ -252,9 +253,10 @@ std::string img_tag(const std::vector<std::uint8_t>& png, const std::string& alt
 int cmd_explain(const std::vector<std::string>& argv) {
   using namespace explain_cmd;
   const Args args(argv, {"help"},
-                  {"model", "data", "data-dir", "out", "images", "limit", "top", "block", "batch", "threads"});
+                  {"model", "data", "data-dir", "out", "images", "limit", "top", "block", "batch", "threads",
+                   "precision"});
   if (args.flag("help")) {
-    std::printf(kHelp, kDataHelp);
+    std::printf(kHelp, kDataHelp, kPrecisionHelp);
     return 0;
   }
   VHMN_CHECK(args.positional().empty(), "unexpected argument '" << args.positional()[0] << "'");

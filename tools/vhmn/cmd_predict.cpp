@@ -10,12 +10,15 @@
 
 #include "args.hpp"
 #include "commands.hpp"
+#include "precision_option.hpp"
 
 namespace vhmn::cli {
 
 const char* kPredictHelp =
-    "usage: vhmn predict --model M.safetensors [--top K] [--threads N] [--max-pixels P] IMAGE [IMAGE ...]\n"
+    "usage: vhmn predict --model M.safetensors [--top K] [--threads N] [--precision P] [--max-pixels P]\n"
+    "                    IMAGE [IMAGE ...]\n"
     "\n"
+    "%s\n"
     "Reads PNG, JPEG or BMP (PNG with libpng, JPEG with libjpeg where vhmn was built\n"
     "with them, else stb_image), converts it to the model's channels (grey or RGB),\n"
     "resizes it to the model's input and prints the top K classes with their\n"
@@ -25,19 +28,22 @@ const char* kPredictHelp =
     "                before decoding it (default: $VHMN_MAX_PIXELS, else 67108864 = 8192 x 8192)\n";
 
 int cmd_predict(const std::vector<std::string>& argv) {
-  const Args args(argv, {"help"}, {"model", "top", "threads", "max-pixels"});
+  const Args args(argv, {"help"}, {"model", "top", "threads", "precision", "max-pixels"});
   if (args.flag("help")) {
-    std::fputs(kPredictHelp, stdout);
+    std::printf(kPredictHelp, kPrecisionHelp);
     return 0;
   }
   args.apply_threads();
   if (args.has("max-pixels"))
     data::set_max_image_pixels(data::parse_max_image_pixels(args.required("max-pixels"), "--max-pixels"));
+  const Precision precision = precision_option(args);
   const std::string model_path = args.required("model");
   VHMN_CHECK(!args.positional().empty(), "no image given (usage: vhmn predict --model M IMAGE...)");
   const io::SafetensorsFile file = io::read_safetensors(model_path);
   auto model = load_model<float>(file, model_path);
   const ModelConfig& c = model->config();
+  model->set_precision(precision);
+  announce_precision(precision);
   data::Normalization norm;
   std::vector<std::string> names;
   VHMN_CHECK(train::normalization_from_metadata(file.metadata, norm, names, model_path),

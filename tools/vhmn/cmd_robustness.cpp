@@ -24,7 +24,8 @@ using namespace vhmn::explain;
 const char* kHelp =
     "usage: vhmn robustness --model M.safetensors --data KIND [--data-dir DIR] [--out DIR]\n"
     "                       [--limit N] [--iters 0,1,2,3] [--seed S] [--batch B] [--threads N]\n"
-    "\n%s"
+    "                       [--precision P]\n"
+    "\n%s%s"
     "  --out DIR     robustness.json, report.html and the SVG plots go here (default: robustness)\n"
     "  --limit N     use the first N test images (default 1000; 0: all)\n"
     "  --iters LIST  refinement depths T to evaluate the checkpoint with (default 0,1,2,3)\n"
@@ -44,9 +45,10 @@ struct PathStability {
 
 int cmd_robustness(const std::vector<std::string>& argv) {
   using namespace robustness_cmd;
-  const Args args(argv, {"help"}, {"model", "data", "data-dir", "out", "limit", "iters", "seed", "batch", "threads"});
+  const Args args(argv, {"help"}, {"model", "data", "data-dir", "out", "limit", "iters", "seed", "batch", "threads",
+                                   "precision"});
   if (args.flag("help")) {
-    std::printf(kHelp, kDataHelp);
+    std::printf(kHelp, kDataHelp, kPrecisionHelp);
     return 0;
   }
   VHMN_CHECK(args.positional().empty(), "unexpected argument '" << args.positional()[0] << "'");

@@ -18,6 +18,7 @@
 #include "args.hpp"
 #include "commands.hpp"
 #include "data_args.hpp"
+#include "precision_option.hpp"
 #include "progress.hpp"
 
 namespace vhmn::cli {
@@ -26,6 +27,7 @@ namespace {
 const char* kTrainHelp =
     "usage: vhmn train --data KIND [--data-dir DIR] --out RUN_DIR [options]\n"
     "       vhmn train --resume RUN_DIR [--epochs N] [--threads N] [--workers N] [--stop-after N]\n"
+    "                  [--precision P]\n"
     "\n"
     "data:\n%s"
     "  --fraction F       keep a class-stratified fraction F of the training set (e.g. 0.1)\n"
@@ -46,6 +48,7 @@ const char* kTrainHelp =
     "                     cutmix; or 'paper' (crop, flip, autoaugment, mixup/cutmix, smoothing 0.1)\n"
     "                     or 'none' (default: crop,flip for CIFAR, none otherwise)\n"
     "  --label-smoothing X (0)\n"
+    "%s"
     "run:\n"
     "  --out RUN_DIR      metrics.jsonl, last.safetensors, best.safetensors go here (a directory\n"
     "                     that already holds a run is refused: resume it or choose another)\n"
@@ -63,8 +66,8 @@ const std::set<std::string> kTrainOptions = {
     "data", "data-dir", "fraction", "imbalance", "train-limit", "test-limit", "config", "patch", "dim", "latent",
     "depth", "window", "local-slots", "global-slots", "mlp-ratio", "iters", "local-writes", "inv-temperature",
     "epochs", "batch", "lr", "min-lr", "warmup", "optimizer", "weight-decay", "momentum", "clip", "augment",
-    "label-smoothing", "out", "resume", "seed", "threads", "workers", "stop-after", "time-limit"};
-const std::set<std::string> kResumeOverrides = {"resume", "epochs", "threads", "workers", "stop-after"};
+    "label-smoothing", "out", "resume", "seed", "threads", "workers", "stop-after", "time-limit", "precision"};
+const std::set<std::string> kResumeOverrides = {"resume", "epochs", "threads", "workers", "stop-after", "precision"};
 
 data::AugmentOptions parse_augment(const std::string& list, double smoothing) {
   data::AugmentOptions a;
@@ -154,7 +157,7 @@ int cmd_train(const std::vector<std::string>& argv_in) {
   {
     const Args probe(argv, {"help"}, kTrainOptions);
     if (probe.flag("help")) {
-      std::printf(kTrainHelp, kDataHelp);
+      std::printf(kTrainHelp, kDataHelp, kPrecisionHelp);
       return 0;
     }
     VHMN_CHECK(probe.positional().empty(), "unexpected argument '" << probe.positional()[0] << "'");
@@ -167,7 +170,8 @@ int cmd_train(const std::vector<std::string>& argv_in) {
           std::string name = argv[i].substr(2);
           name = name.substr(0, name.find('='));
           VHMN_CHECK(kResumeOverrides.count(name),
-                     "with --resume only --epochs, --threads, --workers and --stop-after may be given, not --" << name);
+                     "with --resume only --epochs, --threads, --workers, --stop-after and --precision may be "
+                     "given, not --" << name);
         }
       // lock first, then repair what a kill may have left, then read the checkpoint
       run_lock = std::make_shared<io::RunDirLock>(run);
@@ -193,6 +197,7 @@ int cmd_train(const std::vector<std::string>& argv_in) {
   if (!resuming) run_lock = std::make_shared<io::RunDirLock>(args.required("out"));
 
   args.apply_threads();
+  const Precision precision = precision_option(args);
   const std::string kind = args.required("data");
   const std::string dir = args.has("data-dir") ? args.str("data-dir", "") : default_data_dir(kind);
   const bool mnist_like = kind == "fashion-mnist" || kind == "mnist";
@@ -257,6 +262,7 @@ int cmd_train(const std::vector<std::string>& argv_in) {
   VHMN_CHECK(opt.time_limit_s >= 0, "--time-limit must be >= 0 minutes");
   opt.run_dir = resuming ? args.required("resume") : args.required("out");
   opt.run_dir_lock = run_lock;
+  opt.precision = precision;
 
   const data::Normalization norm = data::compute_normalization(train_set);
   VHMN<float> model(config, seed);
@@ -290,6 +296,7 @@ int cmd_train(const std::vector<std::string>& argv_in) {
               static_cast<long long>(config.local_slots), static_cast<long long>(config.global_slots),
               static_cast<long long>(config.iters), num_threads());
   std::fflush(stdout);
+  announce_precision(precision);
 
   Progress progress(opt.epochs);
   trainer.on_step = [&](const train::StepInfo& s) { progress.step(s); };

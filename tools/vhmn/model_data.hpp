@@ -23,6 +23,7 @@
 
 #include "args.hpp"
 #include "data_args.hpp"
+#include "precision_option.hpp"
 
 namespace vhmn::cli {
 
@@ -70,14 +71,16 @@ inline void check_provenance(VHMN<float>& model, const data::Dataset& train) {
 
 /// Loads --model and --data/--data-dir (test split, and the training split
 /// when `need_train`), with every check above. `limit` keeps the first
-/// `limit` test images (<= 0: all).
+/// `limit` test images (<= 0: all). The model runs at --precision.
 inline ModelAndData load_model_and_data(const Args& args, bool need_train, long long limit) {
+  const Precision precision = precision_option(args);
   ModelAndData md;
   md.model_path = args.required("model");
   VHMN_CHECK(std::filesystem::exists(md.model_path), "model file " << md.model_path << " does not exist");
   const io::SafetensorsFile file = io::read_safetensors(md.model_path);
   md.model = load_model<float>(file, md.model_path);
   md.model->eval();
+  md.model->set_precision(precision);
   const ModelConfig& c = md.model->config();
 
   md.kind = args.required("data");
@@ -122,6 +125,7 @@ inline ModelAndData load_model_and_data(const Args& args, bool need_train, long 
   if (need_train) check_provenance(*md.model, md.train);
   limit_dataset(md.test, limit);
   VHMN_CHECK(md.test.size > 0, "data set '" << md.test.name << "' has no images");
+  announce_precision(precision);
   return md;
 }
 

@@ -24,6 +24,7 @@ class GlobalTemplateMemory {
 
   index_t dim() const { return path.dim(); }
   void init(Rng& rng) { path.init(rng); }
+  void set_precision(Precision p) { path.set_precision(p); }
 
   // u: (B, N, D). Returns the owned c: (B, D).
   const T* forward(const T* u, index_t B, index_t N) {

@@ -55,6 +55,13 @@ class HMNBlock {
     norm2.init(rng);
     mlp.init(rng);
   }
+  /// Arithmetic of the block's products (core/precision.hpp); the norms and
+  /// residuals are fp32 whatever it is.
+  void set_precision(Precision p) {
+    local.set_precision(p);
+    global.set_precision(p);
+    mlp.set_precision(p);
+  }
 
   // x: (B, N, D). Returns the owned output (B, N, D).
   const T* forward(const T* x, index_t B) {

@@ -3,6 +3,7 @@
 // What this represents: nn.Linear(In, Out) with weight (Out, In) and bias
 // (Out), named `<prefix>weight` / `<prefix>bias`. Holds parameters only;
 // callers own activations (the forward input must outlive the backward).
+// Its products run at precision() (core/precision.hpp; default FP32).
 #pragma once
 
 #include <string>
@@ -33,13 +34,16 @@ class Linear {
     bias.value.zero();
   }
 
+  void set_precision(Precision p) { precision_ = p; }
+  Precision precision() const { return precision_; }
+
   // y: (R, Out)   x: (R, In)
   void forward(T* y, const T* x, index_t R) const {
-    ops::linear_forward(y, x, weight.data(), bias.data(), R, in(), out());
+    ops::linear_forward(y, x, weight.data(), bias.data(), R, in(), out(), precision_);
   }
   // dx: (R, In) accumulated (may be null); weight/bias grads accumulated.
   void backward(T* dx, const T* dy, const T* x, index_t R) {
-    ops::linear_backward(dx, weight.grad_data(), bias.grad_data(), dy, x, weight.data(), R, in(), out());
+    ops::linear_backward(dx, weight.grad_data(), bias.grad_data(), dy, x, weight.data(), R, in(), out(), precision_);
   }
 
   void collect_params(ParamList<T>& out_list) {
@@ -50,6 +54,7 @@ class Linear {
  private:
   Extent<In> in_;
   Extent<Out> out_;
+  Precision precision_ = Precision::FP32;
 };
 
 }  // namespace vhmn

@@ -30,6 +30,9 @@ class LocalWindowMemory {
   index_t grid() const { return grid_; }
   index_t dim() const { return path.dim(); }
   void init(Rng& rng) { path.init(rng); }
+  /// Arithmetic of every product (core/precision.hpp): the path's and the
+  /// windowed query's.
+  void set_precision(Precision p) { path.set_precision(p); }
 
   // u: (B, N, D). Returns the owned a: (B*N, D).
   // The windows are gathered token-major (ops::unfold_ijd_forward: each
@@ -47,7 +50,8 @@ class LocalWindowMemory {
       VHMN_PROFILE("query");
       wp_.resize({L, kk * D});
       ops::unfold_weight_permute(wp_.data(), path.query.weight.data(), L, D, kk);
-      ops::linear_forward(path.query_buffer(R), colp_.data(), wp_.data(), path.query.bias.data(), R, kk * D, L);
+      ops::linear_forward(path.query_buffer(R), colp_.data(), wp_.data(), path.query.bias.data(), R, kk * D, L,
+                          path.precision());
     }
     return path.forward_queries();
   }
@@ -59,9 +63,10 @@ class LocalWindowMemory {
       VHMN_PROFILE("query.bwd");
       // q = colp Wp^T + b:  dcolp = dq Wp,  dWp = dq^T colp,  db += sum_r dq
       bw_->dcolp.resize({R, kk * D});
-      ops::gemm(bw_->dcolp.data(), dq, wp_.data(), R, kk * D, L, ops::Trans::No, ops::Trans::No);
+      ops::gemm(path.precision(), bw_->dcolp.data(), dq, wp_.data(), R, kk * D, L, ops::Trans::No, ops::Trans::No);
       bw_->dwp.resize({L, kk * D});
-      ops::gemm(bw_->dwp.data(), dq, colp_.data(), L, kk * D, R, ops::Trans::Yes, ops::Trans::No);
+      ops::gemm(path.precision(), bw_->dwp.data(), dq, colp_.data(), L, kk * D, R, ops::Trans::Yes,
+                ops::Trans::No);
       ops::unfold_weight_permute_backward(path.query.weight.grad_data(), bw_->dwp.data(), L, D, kk);
       T* db = path.query.bias.grad_data();
       for (index_t r = 0; r < R; ++r) simd::add_to(L, dq + r * L, db);  // rows in order

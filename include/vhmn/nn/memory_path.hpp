@@ -48,6 +48,14 @@ class MemoryPath {
     out.init(rng);
     refine.beta.value[0] = T(0.2);
   }
+  /// Arithmetic of every product of the path (core/precision.hpp).
+  void set_precision(Precision p) {
+    precision_ = p;
+    query.set_precision(p);
+    out.set_precision(p);
+    refine.set_precision(p);
+  }
+  Precision precision() const { return precision_; }
 
   // x: (R, In). Returns the owned output o: (R, D).
   const T* forward(const T* x, index_t R) {
@@ -95,7 +103,8 @@ class MemoryPath {
       bw_->dz.resize_zero({R, L});
       bw_->dq.resize_zero({R, L});
       // dcat = dout W_o (overwritten), then split into dz and dq
-      ops::gemm(bw_->dcat.data(), dout, out.weight.data(), R, 2 * L, dim(), ops::Trans::No, ops::Trans::No);
+      ops::gemm(precision_, bw_->dcat.data(), dout, out.weight.data(), R, 2 * L, dim(), ops::Trans::No,
+                ops::Trans::No);
       out.backward(nullptr, dout, cat_.data(), R);
       ops::concat_backward(bw_->dz.data(), bw_->dq.data(), bw_->dcat.data(), R, L, L);
     }
@@ -123,6 +132,7 @@ class MemoryPath {
   std::string prefix_;
   const T* input_ = nullptr;
   index_t rows_ = 0;
+  Precision precision_ = Precision::FP32;
   Tensor<T> q_, z_, cat_, out_;  // (R, L), (R, L), (R, 2L), (R, D)
   struct Backward {
     Tensor<T> dcat, dz, dq;  // (R, 2L), (R, L), (R, L)

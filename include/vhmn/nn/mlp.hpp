@@ -29,6 +29,10 @@ class MLP {
     fc1.init(rng);
     fc2.init(rng);
   }
+  void set_precision(Precision p) {
+    fc1.set_precision(p);
+    fc2.set_precision(p);
+  }
 
   // y = fc2(gelu(fc1(x)));  x: (R, D). Returns the owned output (R, D).
   const T* forward(const T* x, index_t R) {

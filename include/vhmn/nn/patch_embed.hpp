@@ -40,6 +40,8 @@ class PatchEmbed {
     bias.value.zero();
     pos.init_trunc_normal(rng);
   }
+  /// Arithmetic of the projection's products (core/precision.hpp).
+  void set_precision(Precision p) { precision_ = p; }
 
   // images: (B, C, H, W), any arithmetic type. Returns the owned tokens (B*N, D).
   template <class In>
@@ -50,7 +52,7 @@ class PatchEmbed {
     patches_.resize({B * N, P});
     out_.resize({B * N, D});
     ops::patchify(patches_.data(), images, B, channels_, image_, image_, patch_);
-    ops::linear_forward(out_.data(), patches_.data(), weight.data(), bias.data(), B * N, P, D);
+    ops::linear_forward(out_.data(), patches_.data(), weight.data(), bias.data(), B * N, P, D, precision_);
     parallel_for(B * N, B * N * D > 32768, [&](index_t bn) { simd::add_to(D, pos.data() + (bn % N) * D, out_.data() + bn * D); });
     return out_.data();
   }
@@ -59,7 +61,7 @@ class PatchEmbed {
     VHMN_PROFILE("patch_embed.bwd");
     const index_t N = tokens(), P = patch_size(), D = dim();
     ops::linear_backward<T>(nullptr, weight.grad_data(), bias.grad_data(), dout, patches_.data(), weight.data(),
-                            batch_ * N, P, D);
+                            batch_ * N, P, D, precision_);
     for (index_t b = 0; b < batch_; ++b) simd::add_to(N * D, dout + b * N * D, pos.grad_data());
   }
 
@@ -73,6 +75,7 @@ class PatchEmbed {
   index_t image_ = 0, channels_ = 0, patch_ = 0;
   Extent<Dim> dim_;
   index_t batch_ = 0;
+  Precision precision_ = Precision::FP32;
   Tensor<T> patches_, out_;  // (B*N, C*p*p), (B*N, D)
 };
 

@@ -8,6 +8,10 @@
 // numbers they refer to stay readable (interpretability) until the next
 // forward; backward() uses only cached values, so bank writes between the
 // forward and the backward change nothing.
+// bf16 mode (set_precision): the retrieval products take bf16 operands; the
+// gathered slots are rounded once per forward and once per backward into a
+// bf16 copy that every block's refinement shares (blocks run one after
+// another), so the mode adds two slot-sized buffers per model, not per block.
 // Inference fast path: with set_keep_weights(false) (no backward coming)
 // and set_record(false) (nobody reads attention()), the (R, n_written)
 // weights are never stored; both are on by default.
@@ -15,6 +19,7 @@
 
 #include <cmath>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "vhmn/core/extent.hpp"
@@ -48,6 +53,8 @@ class HopfieldRefinement {
     iters_ = iters;
   }
   T inv_temperature() const { return tau_; }
+  /// Arithmetic of the retrieval products (core/precision.hpp; default FP32).
+  void set_precision(Precision p) { precision_ = p; }
 
   /// Keep the retrieval weights readable through attention() (default on).
   void set_record(bool on) { record_ = on; }
@@ -74,10 +81,12 @@ class HopfieldRefinement {
       m_.resize({steps_, R, L});
     }
     const T b = beta.value[0];
+    // s = tau zh Mh^T takes Mh as B^T, m = a M takes M as B
+    const ops::SlotPacks packs = steps_ > 0 ? pack_slots(slots_.memory_hat, slots_.memory) : ops::SlotPacks{};
     for (index_t t = 0; t < steps_; ++t) {
       const T* zt = z_.data() + t * R * L;
       ops::retrieval_forward(m_.data() + t * R * L, stored_ ? attn_.data() + t * R * S : nullptr, zh_.data() + t * R * L,
-                             norm_.data() + t * R, zt, slots_, tau_, R, L);
+                             norm_.data() + t * R, zt, slots_, tau_, R, L, precision_, packs);
       ops::refine_update_forward(z_.data() + (t + 1) * R * L, zt, m_.data() + t * R * L, b, R * L);
     }
     std::copy(z_.data() + steps_ * R * L, z_.data() + (steps_ + 1) * R * L, z);
@@ -104,6 +113,8 @@ class HopfieldRefinement {
     dzh.resize({R, L});
     std::copy(dz, dz + R * L, grad_next.data());
     const T b = beta.value[0];
+    // da = dm M^T takes M as B^T, dzh = tau ds Mh takes Mh as B
+    const ops::SlotPacks packs = pack_slots(slots_.memory, slots_.memory_hat);
     T dbeta = T(0);
     for (index_t t = steps_ - 1; t >= 0; --t) {
       const T* zt = z_.data() + t * R * L;
@@ -111,7 +122,7 @@ class HopfieldRefinement {
       grad_cur.zero();
       dbeta += ops::refine_update_backward(grad_cur.data(), dm.data(), grad_next.data(), zt, mt, b, R, L);
       ops::retrieval_backward(grad_cur.data(), static_cast<T*>(nullptr), dzh.data(), dm.data(), attn_.data() + t * R * S,
-                              zh_.data() + t * R * L, norm_.data() + t * R, slots_, tau_, R, L);
+                              zh_.data() + t * R * L, norm_.data() + t * R, slots_, tau_, R, L, precision_, packs);
       std::swap(grad_cur, grad_next);
     }
     simd::add_to(R * L, grad_next.data(), dq);
@@ -120,7 +131,10 @@ class HopfieldRefinement {
 
   void collect_params(ParamList<T>& out) { out.push_back(&beta); }
   /// Use other's backward workspaces (see core/workspace.hpp).
-  void share_workspace(const HopfieldRefinement& other) { bw_.share(other.bw_); }
+  void share_workspace(const HopfieldRefinement& other) {
+    bw_.share(other.bw_);
+    bf16_.share(other.bf16_);
+  }
 
   // ---- inspection of the last forward ----
   /// Retrieval steps actually run (0 when T = 0 or the bank was empty).
@@ -135,6 +149,7 @@ class HopfieldRefinement {
   Extent<Latent> latent_;
   index_t iters_ = 1;
   T tau_ = T(1);
+  Precision precision_ = Precision::FP32;
   // Frozen bank view for the current forward/backward.
   Tensor<T> slot_values_, slot_unit_;
   std::vector<index_t> slot_ids_;
@@ -148,6 +163,28 @@ class HopfieldRefinement {
     Tensor<T> grad_next, grad_cur, dm, dzh;
   };
   SharedWorkspace<Backward> bw_;
+  // bf16 mode: the frozen slots rounded once for the products of the
+  // running forward or backward (ops::SlotPacks).
+  struct Bf16Slots {
+    ops::Bf16PackedB scores, values;
+  };
+  SharedWorkspace<Bf16Slots> bf16_;
+
+  /// In bf16 mode, rounds `scores` (S, L) as the B^T operand and `values`
+  /// (S, L) as the B operand of this call's retrieval products; else none.
+  ops::SlotPacks pack_slots(const T* scores, const T* values) {
+    if constexpr (std::is_same_v<T, float>) {
+      if (precision_ == Precision::BF16) {
+        const index_t S = slots_.slots, L = latent();
+        bf16_->scores.pack(scores, L, S, ops::Trans::Yes);
+        bf16_->values.pack(values, S, L, ops::Trans::No);
+        return {&bf16_->scores, &bf16_->values};
+      }
+    }
+    (void)scores;
+    (void)values;
+    return {};
+  }
 };
 
 }  // namespace vhmn

@@ -13,6 +13,9 @@
 //   model.remember(labels, sample_ids);                   // training only
 // Requires: images are (B, C, H, W), already normalised. Buffers returned by
 // forward() stay valid until the next forward().
+// Precision: model.set_precision(Precision::BF16) runs every large matrix
+// product with bfloat16 operands and fp32 accumulation (float models only;
+// docs/architecture.md says what is rounded where). Default FP32.
 #pragma once
 
 #include <memory>
@@ -124,6 +127,19 @@ class VHMN {
   }
   bool no_grad() const { return !blocks.empty() && !blocks[0]->local.path.refine.keep_weights(); }
 
+  /// Arithmetic of every large matrix product, forward and backward
+  /// (core/precision.hpp). BF16 needs T = float; parameters, gradients,
+  /// banks and everything between the products stay fp32, so switching
+  /// back and forth at any time between steps is safe.
+  void set_precision(Precision p) {
+    check_precision_supported<T>(p);
+    precision_ = p;
+    patch_embed.set_precision(p);
+    for (auto& b : blocks) b->set_precision(p);
+    head.set_precision(p);
+  }
+  Precision precision() const { return precision_; }
+
   /// Overrides T (refinement iterations) of every memory path, e.g. the T = 0 ablation.
   void set_iters(index_t iters) {
     config_.iters = iters;
@@ -208,6 +224,7 @@ class VHMN {
   ModelConfig config_;
   Rng memory_rng_;
   bool training_ = false;
+  Precision precision_ = Precision::FP32;
   index_t batch_ = 0;
   const T* last_tokens_ = nullptr;
   ParamList<T> zero_list_;                        // zero_grad()'s parameter list

@@ -5,14 +5,19 @@
 //   m    = sum_j a_j M_j                 (unnormalised slots)
 // The bank is a constant for autodiff: gradients reach z, never M.
 // Scores, softmax and the weighted sum run fused per tile of query rows.
+// With Precision::BF16 the four products (s, m and their backward) take
+// bfloat16 operands (zh, Mh, a, M, dm, ds) and accumulate in fp32; the
+// normalisation, softmax and everything stored stay fp32. The slot matrices
+// may come rounded once per call (SlotPacks) instead of once per tile.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "vhmn/core/simd.hpp"
-#include "vhmn/ops/gemm.hpp"
+#include "vhmn/ops/gemm_precision.hpp"
 #include "vhmn/ops/softmax.hpp"
 
 namespace vhmn::ops {
@@ -27,6 +32,16 @@ struct SlotView {
   const T* memory = nullptr;
   const T* memory_hat = nullptr;
   index_t slots = 0;
+};
+
+/// bf16 mode: the slot matrices as the B operands of one call's two
+/// products, rounded once (ops/gemm_bf16.hpp) and shared by every tile.
+///   forward:   scores = Mh (S, L) as B^T of s = zh Mh^T,  values = M (S, L) as B of m = a M
+///   backward:  scores = M  (S, L) as B^T of da = dm M^T,  values = Mh (S, L) as B of dzh = ds Mh
+/// Null members: the products round the slots themselves.
+struct SlotPacks {
+  const Bf16PackedB* scores = nullptr;
+  const Bf16PackedB* values = nullptr;
 };
 
 // out[r] = x[r] / max(|x[r]|, eps);   norm[r] = |x[r]| (unclamped, for the backward)
@@ -69,6 +84,17 @@ void normalize_rows_backward(T* dx, const T* dxh, const T* xh, const T* norm, in
 }
 
 namespace detail {
+/// One tile's product against the slots: c (n, N) = alpha a op(b), through
+/// `packed` when the precision is bf16 and a pack is given.
+template <class T>
+void slot_product(Precision precision, const Bf16PackedB* packed, T* c, const T* a, const T* b, index_t n,
+                  index_t N, index_t K, Trans tb, T alpha = T(1)) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (precision == Precision::BF16 && packed) return gemm_bf16_serial(c, a, *packed, n, Trans::No, alpha);
+  }
+  gemm_serial(precision, c, a, b, n, N, K, Trans::No, tb, alpha);
+}
+
 /// Rows per fused retrieval tile: a shape-only rule (results never depend on
 /// the thread count), small enough that a tile's (rows, S) scores stay in
 /// cache between the two products, large enough to amortise packing the bank.
@@ -90,15 +116,16 @@ T* retrieval_scratch(index_t n) {
 // attn: (R, S) retrieval weights, or null to keep none (inference).
 template <class T>
 void retrieval_forward(T* m, T* attn, T* zh, T* norm, const T* z, const SlotView<T>& slots, T tau, index_t R,
-                       index_t L) {
+                       index_t L, Precision precision = Precision::FP32, SlotPacks packs = {}) {
   const index_t S = slots.slots, tile = detail::retrieval_tile_rows(R), tiles = (R + tile - 1) / tile;
   parallel_for(tiles, tiles > 1 && R * S * L > 65536, [&](index_t t) {
     const index_t r0 = t * tile, n = std::min(tile, R - r0);
     T* a = attn ? attn + r0 * S : detail::retrieval_scratch<T>(tile * S);
     normalize_rows_serial(zh + r0 * L, norm + r0, z + r0 * L, n, L);
-    gemm_serial(a, zh + r0 * L, slots.memory_hat, n, S, L, Trans::No, Trans::Yes, tau);  // s = tau zh Mh^T
+    detail::slot_product(precision, packs.scores, a, zh + r0 * L, slots.memory_hat, n, S, L, Trans::Yes,
+                         tau);  // s = tau zh Mh^T
     for (index_t r = 0; r < n; ++r) softmax_inplace(a + r * S, S);
-    gemm_serial(m + r0 * L, a, slots.memory, n, L, S, Trans::No, Trans::No);  // m = a M
+    detail::slot_product(precision, packs.values, m + r0 * L, a, slots.memory, n, L, S, Trans::No);  // m = a M
   });
 }
 
@@ -109,14 +136,16 @@ void retrieval_forward(T* m, T* attn, T* zh, T* norm, const T* z, const SlotView
 // scratch), dzh (R, L).
 template <class T>
 void retrieval_backward(T* dz, T* ds, T* dzh, const T* dm, const T* attn, const T* zh, const T* norm,
-                        const SlotView<T>& slots, T tau, index_t R, index_t L) {
+                        const SlotView<T>& slots, T tau, index_t R, index_t L,
+                        Precision precision = Precision::FP32, SlotPacks packs = {}) {
   const index_t S = slots.slots, tile = detail::retrieval_tile_rows(R), tiles = (R + tile - 1) / tile;
   parallel_for(tiles, tiles > 1 && R * S * L > 65536, [&](index_t t) {
     const index_t r0 = t * tile, n = std::min(tile, R - r0);
     T* g = ds ? ds + r0 * S : detail::retrieval_scratch<T>(tile * S);
-    gemm_serial(g, dm + r0 * L, slots.memory, n, S, L, Trans::No, Trans::Yes);  // da = dm M^T
+    detail::slot_product(precision, packs.scores, g, dm + r0 * L, slots.memory, n, S, L, Trans::Yes);  // da = dm M^T
     for (index_t r = 0; r < n; ++r) softmax_backward(g + r * S, g + r * S, attn + (r0 + r) * S, S);
-    gemm_serial(dzh + r0 * L, g, slots.memory_hat, n, L, S, Trans::No, Trans::No, tau);  // dzh = tau ds Mh
+    detail::slot_product(precision, packs.values, dzh + r0 * L, g, slots.memory_hat, n, L, S, Trans::No,
+                         tau);  // dzh = tau ds Mh
     normalize_rows_backward_serial(dz + r0 * L, dzh + r0 * L, zh + r0 * L, norm + r0, n, L);
   });
 }

@@ -27,6 +27,7 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "vhmn/data/loader.hpp"
@@ -60,6 +61,11 @@ struct TrainOptions {
   // budget is spent. Such runs depend on timing, so they are not
   // reproducible bit for bit; `epochs` stays an upper bound.
   double time_limit_s = 0;
+  // Arithmetic of the model's matrix products for training and evaluation
+  // (core/precision.hpp). Unset: the model's own precision(), as it is.
+  // Checkpoints record it as information only (metadata train.precision);
+  // loading never depends on it.
+  std::optional<Precision> precision;
 };
 
 /// Reported after every training step.
@@ -129,6 +135,7 @@ class Trainer {
     VHMN_CHECK(options_.epochs >= 0, "epochs must be >= 0, got " << options_.epochs);
     VHMN_CHECK(options_.lr > 0 && std::isfinite(options_.lr), "learning rate must be > 0, got " << options_.lr);
     VHMN_CHECK(options_.warmup_epochs >= 0, "warm-up epochs must be >= 0");
+    if (options_.precision) model_.set_precision(*options_.precision);
     const std::int64_t per_epoch = loader_.num_batches();
     schedule_.lr = options_.lr;
     schedule_.min_lr = options_.min_lr;
@@ -299,6 +306,7 @@ class Trainer {
     meta["train.elapsed_s"] = io::Json(elapsed_).dump();
     meta["train.optimizer"] = optimizer_kind_name(optimizer_.options().kind);
     if (!metrics_line_.empty()) meta["train.metrics"] = metrics_line_;  // this epoch's metrics.jsonl line
+    meta["train.precision"] = precision_name(model_.precision());
     std::vector<io::RawTensor> extra = optimizer_.state(io::DType::F32);
     const Rng::State& rs = model_.memory_rng().state();
     std::vector<std::int64_t> words;
