@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "vhmn/core/checked.hpp"
 #include "vhmn/core/error.hpp"
 #include "vhmn/data/dataset.hpp"
 #include "vhmn/data/file.hpp"
@@ -89,7 +90,10 @@ inline void append_cifar_file(const std::string& path, const CifarFormat& fmt, D
                       << record << " (truncated record or not a " << fmt.what << " binary file)");
   const std::size_t count = bytes.size() / record;
   const std::size_t first = static_cast<std::size_t>(ds.size);
-  ds.pixels.resize((first + count) * pixels_per_record);
+  std::uint64_t total_pixels = 0;
+  VHMN_CHECK(checked_mul(first + count, pixels_per_record, &total_pixels, SIZE_MAX),
+             fmt.what << ": '" << path << "' brings the data set to " << first + count << " records, too many");
+  ds.pixels.resize(static_cast<std::size_t>(total_pixels));
   ds.labels.resize(first + count);
   ds.source_index.resize(first + count);
   for (std::size_t r = 0; r < count; ++r) {

@@ -8,7 +8,7 @@
 // t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each optionally with .gz.
 // Images are one channel, so row-major [rows, cols] already is [1, H, W].
 // Ensures: a wrong magic number, a file shorter or longer than its header
-// says, image and label counts that differ, or a label outside [0, classes)
+// says (sizes computed with checked arithmetic, never wrapping), image and label counts that differ, or a label outside [0, classes)
 // fails with the file's name.
 #pragma once
 
@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "vhmn/core/checked.hpp"
 #include "vhmn/core/error.hpp"
 #include "vhmn/data/dataset.hpp"
 #include "vhmn/data/file.hpp"
@@ -62,12 +63,14 @@ inline IdxImages read_idx_images(const std::string& path) {
   out.count = detail::be32(bytes.data() + 4);
   out.rows = detail::be32(bytes.data() + 8);
   out.cols = detail::be32(bytes.data() + 12);
-  const std::size_t body = static_cast<std::size_t>(out.count) * static_cast<std::size_t>(out.rows) *
-                           static_cast<std::size_t>(out.cols);
-  VHMN_CHECK(bytes.size() - 16 >= body, "IDX images file '" << path << "' is truncated: its header says "
-                                                            << out.count << " images of " << out.rows << "x"
-                                                            << out.cols << " (" << body + 16 << " bytes) but it has "
-                                                            << bytes.size() << " bytes");
+  // Checked: 2^22 images of 2^21 x 2^21 would wrap to 0 bytes in 64 bits.
+  std::uint64_t body64 = 0;
+  VHMN_CHECK(checked_product({std::uint64_t(out.count), std::uint64_t(out.rows), std::uint64_t(out.cols)}, &body64,
+                             bytes.size() - 16),
+             "IDX images file '" << path << "' is truncated: its header says " << out.count << " images of "
+                                 << out.rows << "x" << out.cols << " (more bytes than the file's " << bytes.size()
+                                 << ")");
+  const std::size_t body = static_cast<std::size_t>(body64);
   VHMN_CHECK(bytes.size() - 16 == body, "IDX images file '" << path << "' has " << bytes.size() - 16 - body
                                                             << " bytes after the " << out.count
                                                             << " images its header announces");
