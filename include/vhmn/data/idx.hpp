@@ -55,9 +55,8 @@ inline void check_idx(const std::vector<std::uint8_t>& bytes, const std::string&
 }
 }  // namespace detail
 
-/// Reads an IDX unsigned-byte image file (magic 0x00000803), raw or gzipped.
-inline IdxImages read_idx_images(const std::string& path) {
-  const std::vector<std::uint8_t> bytes = read_file_maybe_gzip(path);
+/// Parses the (already decompressed) bytes of an IDX image file; `path` names it in errors.
+inline IdxImages parse_idx_images(const std::vector<std::uint8_t>& bytes, const std::string& path) {
   detail::check_idx(bytes, path, 0x00000803u, "images", 16);
   IdxImages out;
   out.count = detail::be32(bytes.data() + 4);
@@ -80,9 +79,13 @@ inline IdxImages read_idx_images(const std::string& path) {
   return out;
 }
 
-/// Reads an IDX unsigned-byte label file (magic 0x00000801), raw or gzipped.
-inline std::vector<std::int32_t> read_idx_labels(const std::string& path) {
-  const std::vector<std::uint8_t> bytes = read_file_maybe_gzip(path);
+/// Reads an IDX unsigned-byte image file (magic 0x00000803), raw or gzipped.
+inline IdxImages read_idx_images(const std::string& path) {
+  return parse_idx_images(read_file_maybe_gzip(path), path);
+}
+
+/// Parses the (already decompressed) bytes of an IDX label file; `path` names it in errors.
+inline std::vector<std::int32_t> parse_idx_labels(const std::vector<std::uint8_t>& bytes, const std::string& path) {
   detail::check_idx(bytes, path, 0x00000801u, "labels", 8);
   const std::size_t count = detail::be32(bytes.data() + 4);
   VHMN_CHECK(bytes.size() - 8 >= count, "IDX labels file '" << path << "' is truncated: its header says " << count
@@ -91,6 +94,11 @@ inline std::vector<std::int32_t> read_idx_labels(const std::string& path) {
                                                             << " bytes after the " << count
                                                             << " labels its header announces");
   return std::vector<std::int32_t>(bytes.begin() + 8, bytes.end());
+}
+
+/// Reads an IDX unsigned-byte label file (magic 0x00000801), raw or gzipped.
+inline std::vector<std::int32_t> read_idx_labels(const std::string& path) {
+  return parse_idx_labels(read_file_maybe_gzip(path), path);
 }
 
 /// A data set from an IDX image file and its label file. `class_names` gives
