@@ -74,6 +74,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::uint8_t kind = r.byte() % 8;
     const fs::path parent = dirs.empty() || kind == 0 ? root : dirs[r.byte() % dirs.size()];
     const fs::path p = parent / name_from(r);
+    // Never write through what is already there: fopen on an earlier FIFO
+    // would block this harness itself.
+    if (kind >= 2 && fs::exists(fs::symlink_status(p, ec))) continue;
     switch (kind) {
       case 0:
       case 1:  // a folder (a class at the top level, ignored below it)
