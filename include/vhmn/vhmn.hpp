@@ -9,6 +9,8 @@
 
 #include "vhmn/core/config.hpp"
 #include "vhmn/core/error.hpp"
+#include "vhmn/core/checked.hpp"
+#include "vhmn/core/file.hpp"
 #include "vhmn/core/tensor.hpp"
 #include "vhmn/core/threads.hpp"
 #include "vhmn/core/rng.hpp"
@@ -54,6 +56,7 @@
 #include "vhmn/io/json.hpp"
 #include "vhmn/io/safetensors.hpp"
 #include "vhmn/io/checkpoint.hpp"
+#include "vhmn/io/forward_input.hpp"
 
 #include "vhmn/explain/retrieval.hpp"
 #include "vhmn/explain/hit_rates.hpp"

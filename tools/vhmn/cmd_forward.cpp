@@ -35,30 +35,10 @@ int run_forward(const Args& args, io::DType out_dtype) {
   const ModelConfig& c = model->config();
   model->eval();
 
-  const io::SafetensorsFile input = io::read_safetensors(input_path);
-  const io::RawTensor* raw_images = input.find("images");
-  VHMN_CHECK(raw_images, input_path << ": no tensor named 'images'");
-  const Shape want_tail{c.channels, c.image, c.image};
-  VHMN_CHECK(raw_images->shape.size() == 4 && Shape(raw_images->shape.begin() + 1, raw_images->shape.end()) == want_tail &&
-                 raw_images->shape[0] > 0,
-             input_path << ": 'images' has shape " << shape_string(raw_images->shape) << ", the model needs [B, "
-                        << c.channels << ", " << c.image << ", " << c.image << "] with B >= 1");
-  const Tensor<T> images = io::to_tensor<T>(*raw_images);
-  for (index_t i = 0; i < images.numel(); ++i)
-    VHMN_CHECK(std::isfinite(static_cast<double>(images[i])),
-               input_path << ": 'images' holds a non-finite value at element " << i);
-  const index_t B = raw_images->shape[0], K = c.classes;
-
-  std::vector<std::int64_t> labels;
-  if (const io::RawTensor* raw_labels = input.find("labels")) {
-    VHMN_CHECK(raw_labels->shape == Shape{B},
-               input_path << ": 'labels' has shape " << shape_string(raw_labels->shape) << ", expected [" << B << "]");
-    labels = io::to_int64_vector(*raw_labels);
-    for (index_t b = 0; b < B; ++b)
-      VHMN_CHECK(labels[static_cast<std::size_t>(b)] >= 0 && labels[static_cast<std::size_t>(b)] < K,
-                 input_path << ": label " << labels[static_cast<std::size_t>(b)] << " of sample " << b
-                            << " is outside [0, " << K << ")");
-  }
+  const io::ForwardInput<T> input = io::parse_forward_input<T>(io::read_safetensors(input_path), c, input_path);
+  const Tensor<T>& images = input.images;
+  const std::vector<std::int64_t>& labels = input.labels;
+  const index_t B = input.batch, K = c.classes;
   const bool want_grad = args.flag("grad");
   VHMN_CHECK(!want_grad || !labels.empty(), "--grad needs `labels` [B] in " << input_path);
 

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "vhmn/core/checked.hpp"
 #include "vhmn/core/error.hpp"
 #include "vhmn/data/dataset.hpp"
 #include "vhmn/data/file.hpp"
@@ -32,8 +33,7 @@ namespace data {
 namespace detail {
 
 /// One name per non-empty line; '\r' and trailing blanks are dropped.
-inline std::vector<std::string> read_name_list(const std::string& path) {
-  const std::vector<std::uint8_t> bytes = read_file(path);
+inline std::vector<std::string> parse_name_list(const std::vector<std::uint8_t>& bytes) {
   std::vector<std::string> names;
   std::string line;
   auto flush = [&] {
@@ -48,6 +48,7 @@ inline std::vector<std::string> read_name_list(const std::string& path) {
   flush();
   return names;
 }
+inline std::vector<std::string> read_name_list(const std::string& path) { return parse_name_list(read_file(path)); }
 
 /// Class names from `path` when it exists (exactly `classes` of them), else
 /// `fallback`, else class_0, class_1, ...
@@ -76,33 +77,44 @@ struct CifarFormat {
   const char* what = "CIFAR-10";
 };
 
-/// Appends the records of one binary file to `ds` (which must be 3x32x32).
-/// source_index continues from ds.size.
-inline void append_cifar_file(const std::string& path, const CifarFormat& fmt, Dataset& ds) {
+/// Appends the records held in `bytes` (the content of the file `path`,
+/// named in errors) to `ds` (which must be 3x32x32). source_index continues
+/// from ds.size. Nothing is appended when a record is bad.
+inline void append_cifar_bytes(const std::vector<std::uint8_t>& bytes, const std::string& path,
+                               const CifarFormat& fmt, Dataset& ds) {
   constexpr std::size_t pixels_per_record = 3 * 32 * 32;
   const std::size_t record = static_cast<std::size_t>(fmt.label_bytes) + pixels_per_record;
-  VHMN_CHECK(file_exists(path), fmt.what << ": file '" << path << "' is missing");
-  const std::vector<std::uint8_t> bytes = read_file(path);
   VHMN_CHECK(!bytes.empty(), fmt.what << ": '" << path << "' is empty");
   VHMN_CHECK(bytes.size() % record == 0,
              fmt.what << ": '" << path << "' has " << bytes.size() << " bytes, not a multiple of the record size "
                       << record << " (truncated record or not a " << fmt.what << " binary file)");
   const std::size_t count = bytes.size() / record;
+  for (std::size_t r = 0; r < count; ++r) {  // labels first: a bad record leaves ds as it was
+    const int label = bytes[r * record + static_cast<std::size_t>(fmt.label_pick)];
+    VHMN_CHECK(label < fmt.classes, fmt.what << ": '" << path << "' record " << r << " has label " << label
+                                             << ", outside [0, " << fmt.classes << ")");
+  }
   const std::size_t first = static_cast<std::size_t>(ds.size);
-  ds.pixels.resize((first + count) * pixels_per_record);
+  std::uint64_t total_pixels = 0;
+  VHMN_CHECK(checked_mul(first + count, pixels_per_record, &total_pixels, SIZE_MAX),
+             fmt.what << ": '" << path << "' brings the data set to " << first + count << " records, too many");
+  ds.pixels.resize(static_cast<std::size_t>(total_pixels));
   ds.labels.resize(first + count);
   ds.source_index.resize(first + count);
   for (std::size_t r = 0; r < count; ++r) {
     const std::uint8_t* rec = bytes.data() + r * record;
-    const int label = rec[fmt.label_pick];
-    VHMN_CHECK(label < fmt.classes, fmt.what << ": '" << path << "' record " << r << " has label " << label
-                                             << ", outside [0, " << fmt.classes << ")");
-    ds.labels[first + r] = label;
+    ds.labels[first + r] = rec[fmt.label_pick];
     ds.source_index[first + r] = static_cast<std::int64_t>(first + r);
     std::copy(rec + fmt.label_bytes, rec + record,
               ds.pixels.begin() + static_cast<std::ptrdiff_t>((first + r) * pixels_per_record));
   }
   ds.size = static_cast<index_t>(first + count);
+}
+
+/// Appends the records of one binary file to `ds` (see append_cifar_bytes).
+inline void append_cifar_file(const std::string& path, const CifarFormat& fmt, Dataset& ds) {
+  VHMN_CHECK(file_exists(path), fmt.what << ": file '" << path << "' is missing");
+  append_cifar_bytes(read_file(path), path, fmt, ds);
 }
 
 /// CIFAR-10 from the directory of the binary version (cifar-10-batches-bin).

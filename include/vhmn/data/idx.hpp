@@ -8,7 +8,7 @@
 // t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each optionally with .gz.
 // Images are one channel, so row-major [rows, cols] already is [1, H, W].
 // Ensures: a wrong magic number, a file shorter or longer than its header
-// says, image and label counts that differ, or a label outside [0, classes)
+// says (sizes computed with checked arithmetic, never wrapping), image and label counts that differ, or a label outside [0, classes)
 // fails with the file's name.
 #pragma once
 
@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "vhmn/core/checked.hpp"
 #include "vhmn/core/error.hpp"
 #include "vhmn/data/dataset.hpp"
 #include "vhmn/data/file.hpp"
@@ -54,20 +55,21 @@ inline void check_idx(const std::vector<std::uint8_t>& bytes, const std::string&
 }
 }  // namespace detail
 
-/// Reads an IDX unsigned-byte image file (magic 0x00000803), raw or gzipped.
-inline IdxImages read_idx_images(const std::string& path) {
-  const std::vector<std::uint8_t> bytes = read_file_maybe_gzip(path);
+/// Parses the (already decompressed) bytes of an IDX image file; `path` names it in errors.
+inline IdxImages parse_idx_images(const std::vector<std::uint8_t>& bytes, const std::string& path) {
   detail::check_idx(bytes, path, 0x00000803u, "images", 16);
   IdxImages out;
   out.count = detail::be32(bytes.data() + 4);
   out.rows = detail::be32(bytes.data() + 8);
   out.cols = detail::be32(bytes.data() + 12);
-  const std::size_t body = static_cast<std::size_t>(out.count) * static_cast<std::size_t>(out.rows) *
-                           static_cast<std::size_t>(out.cols);
-  VHMN_CHECK(bytes.size() - 16 >= body, "IDX images file '" << path << "' is truncated: its header says "
-                                                            << out.count << " images of " << out.rows << "x"
-                                                            << out.cols << " (" << body + 16 << " bytes) but it has "
-                                                            << bytes.size() << " bytes");
+  // Checked: 2^22 images of 2^21 x 2^21 would wrap to 0 bytes in 64 bits.
+  std::uint64_t body64 = 0;
+  VHMN_CHECK(checked_product({std::uint64_t(out.count), std::uint64_t(out.rows), std::uint64_t(out.cols)}, &body64,
+                             bytes.size() - 16),
+             "IDX images file '" << path << "' is truncated: its header says " << out.count << " images of "
+                                 << out.rows << "x" << out.cols << " (more bytes than the file's " << bytes.size()
+                                 << ")");
+  const std::size_t body = static_cast<std::size_t>(body64);
   VHMN_CHECK(bytes.size() - 16 == body, "IDX images file '" << path << "' has " << bytes.size() - 16 - body
                                                             << " bytes after the " << out.count
                                                             << " images its header announces");
@@ -77,9 +79,13 @@ inline IdxImages read_idx_images(const std::string& path) {
   return out;
 }
 
-/// Reads an IDX unsigned-byte label file (magic 0x00000801), raw or gzipped.
-inline std::vector<std::int32_t> read_idx_labels(const std::string& path) {
-  const std::vector<std::uint8_t> bytes = read_file_maybe_gzip(path);
+/// Reads an IDX unsigned-byte image file (magic 0x00000803), raw or gzipped.
+inline IdxImages read_idx_images(const std::string& path) {
+  return parse_idx_images(read_file_maybe_gzip(path), path);
+}
+
+/// Parses the (already decompressed) bytes of an IDX label file; `path` names it in errors.
+inline std::vector<std::int32_t> parse_idx_labels(const std::vector<std::uint8_t>& bytes, const std::string& path) {
   detail::check_idx(bytes, path, 0x00000801u, "labels", 8);
   const std::size_t count = detail::be32(bytes.data() + 4);
   VHMN_CHECK(bytes.size() - 8 >= count, "IDX labels file '" << path << "' is truncated: its header says " << count
@@ -88,6 +94,11 @@ inline std::vector<std::int32_t> read_idx_labels(const std::string& path) {
                                                             << " bytes after the " << count
                                                             << " labels its header announces");
   return std::vector<std::int32_t>(bytes.begin() + 8, bytes.end());
+}
+
+/// Reads an IDX unsigned-byte label file (magic 0x00000801), raw or gzipped.
+inline std::vector<std::int32_t> read_idx_labels(const std::string& path) {
+  return parse_idx_labels(read_file_maybe_gzip(path), path);
 }
 
 /// A data set from an IDX image file and its label file. `class_names` gives

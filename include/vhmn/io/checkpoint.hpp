@@ -9,7 +9,9 @@
 // Ensures on load: nothing is partially loaded. A file that lacks a tensor,
 // has one nobody asked for, disagrees with its config on a shape, holds a
 // non-finite weight or lacks a config key is rejected with a message naming
-// the file and the tensor or key. Tensors whose names start with "optim."
+// the file and the tensor or key; load_model checks the config against the
+// file's tensors (and ModelConfig's limits) before it allocates the model.
+// Tensors whose names start with "optim."
 // or "train." are training state (the trainer's); the model loader skips them.
 #pragma once
 
@@ -138,11 +140,84 @@ void save_checkpoint(const std::string& path, VHMN<T, D, L>& model, io::DType we
   io::write_safetensors(path, file);
 }
 
+/// Every tensor a checkpoint of a model with config `c` must hold, with its
+/// shape (SPEC.md section 7: parameters, then each block's banks; the
+/// optional provenance tensors are not listed). Computed from the config
+/// alone, so a file can be checked before a model is built;
+/// tests/test_checkpoint.cpp asserts it equals what model_to_safetensors writes.
+inline std::vector<std::pair<std::string, Shape>> checkpoint_tensor_shapes(const ModelConfig& c) {
+  const index_t D = c.dim, L = c.latent, kk = c.window * c.window;
+  std::vector<std::pair<std::string, Shape>> out;
+  out.reserve(static_cast<std::size_t>(9 + 22 * c.depth));
+  out.push_back({"patch_embed.weight", {D, c.channels, c.patch, c.patch}});
+  out.push_back({"patch_embed.bias", {D}});
+  out.push_back({"pos_embed", {c.tokens(), D}});
+  auto memory = [&](const std::string& p, index_t in) {
+    out.push_back({p + "query.weight", {L, in}});
+    out.push_back({p + "query.bias", {L}});
+    out.push_back({p + "out.weight", {D, 2 * L}});
+    out.push_back({p + "out.bias", {D}});
+    out.push_back({p + "beta", {1}});
+  };
+  std::vector<std::pair<std::string, Shape>> banks;
+  for (index_t i = 0; i < c.depth; ++i) {
+    const std::string b = "blocks." + std::to_string(i) + ".";
+    out.push_back({b + "norm1.weight", {D}});
+    out.push_back({b + "norm1.bias", {D}});
+    memory(b + "local.", kk * D);
+    memory(b + "global.", D);
+    out.push_back({b + "norm2.weight", {D}});
+    out.push_back({b + "norm2.bias", {D}});
+    out.push_back({b + "mlp.fc1.weight", {c.hidden(), D}});
+    out.push_back({b + "mlp.fc1.bias", {c.hidden()}});
+    out.push_back({b + "mlp.fc2.weight", {D, c.hidden()}});
+    out.push_back({b + "mlp.fc2.bias", {D}});
+    banks.push_back({b + "local.memory", {c.local_slots, L}});
+    banks.push_back({b + "local.writes", {c.classes}});
+    banks.push_back({b + "global.memory", {c.global_slots, L}});
+    banks.push_back({b + "global.writes", {c.classes}});
+  }
+  out.push_back({"norm.weight", {D}});
+  out.push_back({"norm.bias", {D}});
+  out.push_back({"pool.weight", {1, D}});
+  out.push_back({"pool.bias", {1}});
+  out.push_back({"head.weight", {c.classes, D}});
+  out.push_back({"head.bias", {c.classes}});
+  for (auto& b : banks) out.push_back(std::move(b));
+  return out;
+}
+
+/// Checks that `file` holds every tensor its config `c` implies, with
+/// exactly that shape, before anything the size of the model is allocated:
+/// the config in `__metadata__` is outside input, and a model built from it
+/// unchecked could ask for any amount of memory. What a model of `c`
+/// allocates is then bounded by the bytes in the file.
+inline void check_checkpoint_shapes(const io::SafetensorsFile& file, const ModelConfig& c,
+                                    const std::string& source) {
+  // First by count, so even the list of expected names stays small.
+  const std::uint64_t needed = 9 + 22 * static_cast<std::uint64_t>(c.depth);
+  VHMN_CHECK(file.tensors.size() >= needed,
+             source << ": checkpoint metadata says vhmn.depth = " << c.depth << ", which needs at least " << needed
+                    << " tensors, but the file holds " << file.tensors.size());
+  std::map<std::string, const io::RawTensor*> by_name;
+  for (const io::RawTensor& t : file.tensors) by_name.emplace(t.name, &t);
+  for (const auto& [name, shape] : checkpoint_tensor_shapes(c)) {
+    auto it = by_name.find(name);
+    VHMN_CHECK(it != by_name.end(), source << ": missing tensor '" << name << "' (expected shape "
+                                           << shape_string(shape) << " from the config in __metadata__)");
+    VHMN_CHECK(it->second->shape == shape, source << ": tensor '" << name << "' has shape "
+                                                  << shape_string(it->second->shape)
+                                                  << " but the config needs " << shape_string(shape));
+  }
+}
+
 /// Rebuilds a model from an already-read checkpoint (config from its
-/// metadata); `source` names the file in errors.
+/// metadata, checked against the file's tensors before the model is
+/// built); `source` names the file in errors.
 template <class T, int D = Dynamic, int L = Dynamic>
 std::unique_ptr<VHMN<T, D, L>> load_model(const io::SafetensorsFile& file, const std::string& source) {
   const ModelConfig config = ModelConfig::from_metadata(file.metadata, source);
+  check_checkpoint_shapes(file, config, source);
   auto model = std::make_unique<VHMN<T, D, L>>(config, 0);
   load_model_state(*model, file, source);
   return model;

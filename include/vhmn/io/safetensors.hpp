@@ -30,7 +30,9 @@
 #include <utility>
 #include <vector>
 
+#include "vhmn/core/checked.hpp"
 #include "vhmn/core/error.hpp"
+#include "vhmn/core/file.hpp"
 #include "vhmn/core/tensor.hpp"
 #include "vhmn/io/atomic_file.hpp"
 #include "vhmn/io/json.hpp"
@@ -401,9 +403,7 @@ inline bool store_scalar(DType dt, const Scalar& x, std::uint8_t* p) {
 
 /// a * b, or false on overflow past `limit`.
 inline bool mul_within(std::uint64_t a, std::uint64_t b, std::uint64_t limit, std::uint64_t* out) {
-  if (a != 0 && b > limit / a) return false;
-  *out = a * b;
-  return *out <= limit;
+  return checked_mul(a, b, out, limit);
 }
 
 /// Checks a tensor's shape and byte count before it is written.
@@ -542,21 +542,10 @@ inline SafetensorsFile parse_safetensors(const std::uint8_t* data, std::size_t s
   return file;
 }
 
-/// Reads and parses the file at `path`; errors name the path.
+/// Reads and parses the file at `path` (a regular file only, read through
+/// vhmn::read_regular_file); errors name the path.
 inline SafetensorsFile read_safetensors(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  VHMN_CHECK(f != nullptr, "cannot open safetensors file '" << path << "': " << std::strerror(errno));
-  std::vector<std::uint8_t> bytes;
-  std::uint8_t chunk[1 << 16];
-  for (;;) {
-    const std::size_t n = std::fread(chunk, 1, sizeof(chunk), f);
-    bytes.insert(bytes.end(), chunk, chunk + n);
-    if (n < sizeof(chunk)) break;
-  }
-  const bool read_error = std::ferror(f) != 0;
-  const int saved_errno = errno;
-  std::fclose(f);
-  VHMN_CHECK(!read_error, "cannot read safetensors file '" << path << "': " << std::strerror(saved_errno));
+  const std::vector<std::uint8_t> bytes = read_regular_file(path, "safetensors file");
   return parse_safetensors(bytes.data(), bytes.size(), path);
 }
 

@@ -30,6 +30,12 @@ struct ModelConfig {
   index_t local_writes = 1;    // local bank writes per sample per block
   double inv_temperature = 0;  // retrieval inverse temperature; <= 0: sqrt(L)
 
+  // Sanity limits (validate() refuses larger values). Far above any real
+  // V-HMN, small enough that every product of sizes fits in 64 bits.
+  static constexpr index_t max_image = 1 << 16, max_channels = 1 << 12, max_width = 1 << 16, max_depth = 1 << 12,
+                           max_window = 255, max_slots = 1 << 24, max_classes = 1 << 20, max_mlp_ratio = 64,
+                           max_iters = 1000;
+
   index_t grid() const { return image / patch; }
   index_t tokens() const { return grid() * grid(); }
   index_t hidden() const { return mlp_ratio * dim; }
@@ -81,6 +87,23 @@ struct ModelConfig {
     positive(mlp_ratio, "mlp_ratio");
     positive(local_writes, "local_writes");
     VHMN_CHECK(iters >= 0, "config: iters must be >= 0, got " << iters);
+    // Upper limits, checked before any size is multiplied: a config can come
+    // from a file (checkpoint metadata), and no product below may overflow.
+    auto at_most = [](index_t v, index_t limit, const char* what) {
+      VHMN_CHECK(v <= limit, "config: " << what << " " << v << " exceeds the limit " << limit);
+    };
+    at_most(image, max_image, "image");
+    at_most(channels, max_channels, "channels");
+    at_most(dim, max_width, "dim");
+    at_most(latent, max_width, "latent");
+    at_most(depth, max_depth, "depth");
+    at_most(window, max_window, "window");
+    at_most(local_slots, max_slots, "local_slots");
+    at_most(global_slots, max_slots, "global_slots");
+    at_most(classes, max_classes, "classes");
+    at_most(mlp_ratio, max_mlp_ratio, "mlp_ratio");
+    at_most(iters, max_iters, "iters");
+    at_most(local_writes, max_slots, "local_writes");
     VHMN_CHECK(image % patch == 0, "config: image " << image << " is not a multiple of patch " << patch);
     VHMN_CHECK(window % 2 == 1, "config: window must be odd, got " << window);
     VHMN_CHECK(local_slots % classes == 0,

@@ -126,8 +126,19 @@ class Optimizer {
         const io::RawTensor* raw = file.find(name);
         VHMN_CHECK(raw, source << ": missing optimiser state '" << name << "' (was it saved by another optimizer?)");
         VHMN_CHECK(raw->shape == params_[i]->value.shape(),
-                   source << ": optimiser state '" << name << "' has shape " << shape_string(raw->shape));
-        staged[s].push_back(io::to_tensor<T>(*raw));
+                   source << ": optimiser state '" << name << "' has shape " << shape_string(raw->shape)
+                          << " but its parameter has " << shape_string(params_[i]->value.shape()));
+        Tensor<T> t = io::to_tensor<T>(*raw);
+        // A NaN here would only surface epochs later as a "non-finite loss".
+        for (index_t k = 0; k < t.numel(); ++k)
+          VHMN_CHECK(std::isfinite(static_cast<double>(t[k])),
+                     source << ": optimiser state '" << name << "' holds a non-finite value (" << t[k]
+                            << ") at element " << k);
+        if (s == 1)  // Adam's second moment is a running mean of squares
+          for (index_t k = 0; k < t.numel(); ++k)
+            VHMN_CHECK(t[k] >= 0, source << ": optimiser state '" << name << "' holds a negative value (" << t[k]
+                                         << ") at element " << k << "; a mean of squares cannot be negative");
+        staged[s].push_back(std::move(t));
       }
     state_ = std::move(staged);
     step_ = steps[0];

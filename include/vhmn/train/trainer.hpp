@@ -22,6 +22,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -106,7 +107,10 @@ inline bool normalization_from_metadata(const std::map<std::string, std::string>
   for (const auto& v : mean_json.as_array()) n.mean.push_back(v.as_double());
   for (const auto& v : std_json.as_array()) n.std.push_back(v.as_double());
   VHMN_CHECK(n.mean.size() == n.std.size(), source << ": vhmn.norm_mean and vhmn.norm_std differ in length");
-  for (double s : n.std) VHMN_CHECK(s > 0, source << ": vhmn.norm_std holds a non-positive value");
+  for (double s : n.std)
+    VHMN_CHECK(s > 0 && std::isfinite(s), source << ": vhmn.norm_std holds a non-positive or non-finite value (" << s
+                                                  << ")");
+  for (double m : n.mean) VHMN_CHECK(std::isfinite(m), source << ": vhmn.norm_mean holds a non-finite value");
   class_names.clear();
   if (auto names = m.find("vhmn.class_names"); names != m.end()) {
     const io::Json names_json = io::Json::parse(names->second, source + " vhmn.class_names");
@@ -332,15 +336,26 @@ class Trainer {
       VHMN_CHECK(it != file.metadata.end(), path << ": not a training checkpoint (metadata '" << key << "' missing)");
       return it->second;
     };
-    epoch_ = static_cast<index_t>(io::Json::parse(get("train.epoch"), path).as_int64());
-    best_acc_ = io::Json::parse(get("train.best_acc"), path).as_double();
-    elapsed_ = io::Json::parse(get("train.elapsed_s"), path).as_double();
+    // Progress is checked like the weights: nothing is changed unless all of it is sane.
+    const std::int64_t epoch = io::Json::parse(get("train.epoch"), path).as_int64();
+    const double best_acc = io::Json::parse(get("train.best_acc"), path).as_double();
+    const double elapsed = io::Json::parse(get("train.elapsed_s"), path).as_double();
+    VHMN_CHECK(epoch >= 0, path << ": metadata 'train.epoch' is negative (" << epoch << ")");
+    VHMN_CHECK(std::isfinite(best_acc) && best_acc >= -1 && best_acc <= 1,
+               path << ": metadata 'train.best_acc' is " << best_acc << ", not an accuracy");
+    VHMN_CHECK(std::isfinite(elapsed) && elapsed >= 0,
+               path << ": metadata 'train.elapsed_s' is " << elapsed << ", not a duration");
     const io::RawTensor* rng = file.find("train.memory_rng");
     VHMN_CHECK(rng, path << ": not a training checkpoint ('train.memory_rng' missing)");
     const auto words = io::to_int64_vector(*rng);
     VHMN_CHECK(words.size() == 4, path << ": 'train.memory_rng' must hold 4 words");
     Rng::State s;
     for (std::size_t i = 0; i < 4; ++i) std::memcpy(&s[i], &words[i], sizeof s[i]);
+    VHMN_CHECK(s[0] != 0 || s[1] != 0 || s[2] != 0 || s[3] != 0,
+               path << ": 'train.memory_rng' is all zero, a state xoshiro256** never leaves");
+    epoch_ = static_cast<index_t>(epoch);
+    best_acc_ = best_acc;
+    elapsed_ = elapsed;
     model_.memory_rng().set_state(s);
     auto line = file.metadata.find("train.metrics");
     metrics_line_ = line == file.metadata.end() ? std::string() : line->second;
