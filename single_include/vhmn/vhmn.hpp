@@ -176,6 +176,173 @@ inline ErrorHandler set_error_handler(ErrorHandler handler) {
     if (!(cond)) VHMN_FAIL(stream_expr); \
   } while (0)
 // ---- end vhmn/core/error.hpp ----
+// ---- begin vhmn/core/checked.hpp ----
+// vhmn/core/checked.hpp — size arithmetic that reports overflow instead of wrapping.
+//
+// What this represents: the products every reader computes from numbers in
+// a file's header (IDX counts x rows x cols, safetensors shapes, CIFAR
+// record counts, model sizes from checkpoint metadata). A header is outside
+// input, so a product that wraps around would turn a huge claim into a small
+// (even zero) size that then passes every later check.
+// Ensures: checked_mul / checked_product return false, leaving *out
+// unspecified, when the exact product exceeds `limit`; they never wrap.
+
+#include <cstdint>
+#include <initializer_list>
+#include <limits>
+
+namespace vhmn {
+
+/// *out = a * b; false when the exact product exceeds `limit`.
+inline bool checked_mul(std::uint64_t a, std::uint64_t b, std::uint64_t* out,
+                        std::uint64_t limit = std::numeric_limits<std::uint64_t>::max()) {
+  if (a != 0 && b > limit / a) return false;
+  *out = a * b;
+  return *out <= limit;
+}
+
+/// *out = a + b; false when the exact sum exceeds `limit`.
+inline bool checked_add(std::uint64_t a, std::uint64_t b, std::uint64_t* out,
+                        std::uint64_t limit = std::numeric_limits<std::uint64_t>::max()) {
+  if (a > limit || b > limit - a) return false;
+  *out = a + b;
+  return true;
+}
+
+/// *out = the product of `factors` (1 when empty); false when any factor, or
+/// the product, exceeds `limit`. (A factor over the limit is refused even
+/// when another is 0, so the answer does not depend on the order.)
+inline bool checked_product(std::initializer_list<std::uint64_t> factors, std::uint64_t* out,
+                            std::uint64_t limit = std::numeric_limits<std::uint64_t>::max()) {
+  bool zero = false;
+  for (std::uint64_t f : factors) {
+    if (f > limit) return false;
+    zero = zero || f == 0;
+  }
+  std::uint64_t p = 1;
+  if (!zero)
+    for (std::uint64_t f : factors)
+      if (!checked_mul(p, f, &p, limit)) return false;
+  *out = zero ? 0 : p;
+  return true;
+}
+
+}  // namespace vhmn
+// ---- end vhmn/core/checked.hpp ----
+// ---- begin vhmn/core/file.hpp ----
+// vhmn/core/file.hpp — the one way vhmn reads a whole file it did not write.
+//
+// What this represents: read_regular_file(path, what), used by every reader
+// of outside files (checkpoints, `vhmn forward` inputs, data sets, images).
+// Ensures: only a regular file is read (a directory, FIFO, socket or device
+// such as /dev/zero is refused before any byte is read, and a FIFO is opened
+// without blocking so the refusal cannot hang); the read is bounded by the
+// size the file had when opened, so a file that grows while we read cannot
+// make us allocate without limit; a file that shrinks, or any read error,
+// fails. Every failure is a vhmn::Error naming `what` and the path.
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#define VHMN_POSIX_FILES 1
+#else
+#define VHMN_POSIX_FILES 0
+#endif
+
+
+namespace vhmn {
+
+namespace file_detail {
+/// "a directory", "a FIFO", ... for the error message.
+inline const char* kind_name(std::filesystem::file_type t) {
+  using ft = std::filesystem::file_type;
+  switch (t) {
+    case ft::directory: return "a directory";
+    case ft::fifo: return "a FIFO (named pipe)";
+    case ft::socket: return "a socket";
+    case ft::block: return "a block device";
+    case ft::character: return "a character device";
+    default: return "not a regular file";
+  }
+}
+}  // namespace file_detail
+
+/// Reads the whole regular file at `path`. `what` says what it is for the
+/// error message ("safetensors file", "image", ...; empty: just the path).
+inline std::vector<std::uint8_t> read_regular_file(const std::string& path, const std::string& what = "") {
+  const std::string where = (what.empty() ? "" : what + " ") + "'" + path + "'";
+  std::error_code ec;
+  const std::filesystem::file_status st = std::filesystem::status(path, ec);  // follows symlinks
+  // A missing file is left to open(), whose error says why (ENOENT, EACCES, ...).
+  using ft = std::filesystem::file_type;
+  VHMN_CHECK(st.type() == ft::regular || st.type() == ft::not_found || st.type() == ft::none,
+             "cannot read " << where << ": it is " << file_detail::kind_name(st.type())
+                            << ", not a regular file");
+#if VHMN_POSIX_FILES
+  // O_NONBLOCK: if the path was swapped for a FIFO since the check above,
+  // open() must not wait for a writer; fstat below then refuses it.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    VHMN_FAIL("cannot open " << where << ": " << std::strerror(err));
+  }
+  struct ::stat sb;
+  if (::fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    ::close(fd);
+    VHMN_FAIL("cannot read " << where << ": not a regular file");
+  }
+  const std::uint64_t size = static_cast<std::uint64_t>(sb.st_size);
+  if (size > static_cast<std::uint64_t>(SIZE_MAX / 2)) {
+    ::close(fd);
+    VHMN_FAIL("cannot read " << where << ": " << size << " bytes is more than this machine can address");
+  }
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
+  std::size_t used = 0;
+  int err = 0;
+  while (used < bytes.size()) {
+    const ::ssize_t n = ::read(fd, bytes.data() + used, bytes.size() - used);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) err = errno;
+    if (n <= 0) break;
+    used += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  VHMN_CHECK(err == 0, "error while reading " << where << ": " << std::strerror(err));
+  VHMN_CHECK(used == bytes.size(), "error while reading " << where << ": it shrank from " << size << " to " << used
+                                                          << " bytes while being read");
+  return bytes;
+#else
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) {
+    const int err = errno;
+    VHMN_FAIL("cannot open " << where << ": " << std::strerror(err));
+  }
+  const std::uintmax_t size = std::filesystem::file_size(path, ec);
+  if (ec) {
+    std::fclose(f);
+    VHMN_FAIL("cannot read " << where << ": " << ec.message());
+  }
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
+  const std::size_t used = std::fread(bytes.data(), 1, bytes.size(), f);
+  const bool failed = std::ferror(f) != 0;
+  std::fclose(f);
+  VHMN_CHECK(!failed && used == bytes.size(), "error while reading " << where);
+  return bytes;
+#endif
+}
+
+}  // namespace vhmn
+// ---- end vhmn/core/file.hpp ----
 // ---- begin vhmn/core/tensor.hpp ----
 // vhmn/core/tensor.hpp — a dense, contiguous, row-major buffer with a shape.
 //
@@ -658,6 +825,146 @@ inline void scale(index_t n, T alpha, T* y) {
 
 }  // namespace vhmn::simd
 // ---- end vhmn/core/simd.hpp ----
+// ---- begin vhmn/core/bf16.hpp ----
+// vhmn/core/bf16.hpp — the bfloat16 number format and its conversions.
+//
+// bf16 is the upper half of an IEEE binary32: 1 sign, 8 exponent, 7 mantissa
+// bits, so it has float's range with ~3 significant decimal digits.
+// Conversion rounds to nearest, ties to even (as PyTorch and
+// `vcvtneps2bf16` do for normal numbers); unlike that instruction,
+// subnormals are kept, not flushed, and a NaN stays a (quiet) NaN instead of
+// rounding into an infinity. Values at or above 0x1.ff8p127 round up to inf.
+
+#include <cstdint>
+#include <cstring>
+
+
+namespace vhmn {
+
+/// One bfloat16 value: the raw bits (a float's upper 16 bits).
+struct bf16 {
+  std::uint16_t bits;
+};
+
+namespace detail {
+inline std::uint32_t float_bits(float x) {
+  std::uint32_t u;
+  std::memcpy(&u, &x, sizeof u);
+  return u;
+}
+inline float bits_float(std::uint32_t u) {
+  float x;
+  std::memcpy(&x, &u, sizeof x);
+  return x;
+}
+/// Round-to-nearest-even of a float's bits to its upper 16 bits.
+inline std::uint16_t bf16_bits_rne(std::uint32_t u) {
+  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<std::uint16_t>((u >> 16) | 0x0040u);  // NaN: quiet it
+  u += 0x7fffu + ((u >> 16) & 1u);  // carries into the exponent when rounding up (to inf at the top)
+  return static_cast<std::uint16_t>(u >> 16);
+}
+}  // namespace detail
+
+inline bf16 to_bf16(float x) { return bf16{detail::bf16_bits_rne(detail::float_bits(x))}; }
+inline float to_float(bf16 x) { return detail::bits_float(static_cast<std::uint32_t>(x.bits) << 16); }
+
+/// The float nearest to x that a bf16 can hold (ties to even).
+inline float round_to_bf16(float x) { return to_float(to_bf16(x)); }
+
+/// out[i] = to_bf16(in[i]) for i in [0, n).
+inline void convert_to_bf16(bf16* out, const float* in, index_t n) {
+  for (index_t i = 0; i < n; ++i) out[i] = to_bf16(in[i]);
+}
+
+/// out[i] = round_to_bf16(in[i]) for i in [0, n); out may alias in.
+inline void round_to_bf16(float* out, const float* in, index_t n) {
+  for (index_t i = 0; i < n; ++i) out[i] = round_to_bf16(in[i]);
+}
+
+}  // namespace vhmn
+// ---- end vhmn/core/bf16.hpp ----
+// ---- begin vhmn/core/cpu_features.hpp ----
+// vhmn/core/cpu_features.hpp — what the CPU running this binary can execute.
+//
+// Why: the bf16 kernels are compiled for AVX512-BF16 even in a build that
+// does not target it (function-level target attributes), so before calling
+// them we ask the CPU (cpuid) and the OS (xgetbv: the ZMM and opmask state
+// is saved on context switches). Other architectures and compilers: false.
+
+#include <cstdint>
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#define VHMN_X86_CPUID 1
+#elif defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
+#include <intrin.h>
+#define VHMN_X86_CPUID 2
+#else
+#define VHMN_X86_CPUID 0
+#endif
+
+namespace vhmn {
+
+namespace detail {
+struct CpuidRegs {
+  std::uint32_t eax = 0, ebx = 0, ecx = 0, edx = 0;
+};
+inline CpuidRegs cpuid(std::uint32_t leaf, std::uint32_t sub) {
+  CpuidRegs r;
+#if VHMN_X86_CPUID == 1
+  unsigned a, b, c, d;
+  if (static_cast<std::uint32_t>(__get_cpuid_max(0, nullptr)) < leaf) return r;
+  __cpuid_count(leaf, sub, a, b, c, d);
+  r = {a, b, c, d};
+#elif VHMN_X86_CPUID == 2
+  int v[4];
+  __cpuid(v, 0);
+  if (static_cast<std::uint32_t>(v[0]) < leaf) return r;
+  __cpuidex(v, static_cast<int>(leaf), static_cast<int>(sub));
+  r = {static_cast<std::uint32_t>(v[0]), static_cast<std::uint32_t>(v[1]), static_cast<std::uint32_t>(v[2]),
+       static_cast<std::uint32_t>(v[3])};
+#else
+  (void)leaf;
+  (void)sub;
+#endif
+  return r;
+}
+/// XCR0: which register states the OS saves (needs OSXSAVE).
+inline std::uint64_t xcr0() {
+#if VHMN_X86_CPUID == 1
+  std::uint32_t lo, hi;
+  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  return (static_cast<std::uint64_t>(hi) << 32) | lo;
+#elif VHMN_X86_CPUID == 2
+  return _xgetbv(0);
+#else
+  return 0;
+#endif
+}
+inline bool detect_avx512_bf16() {
+#if VHMN_X86_CPUID
+  const CpuidRegs l1 = cpuid(1, 0);
+  if (!(l1.ecx & (1u << 27))) return false;  // OSXSAVE: xgetbv is usable
+  // XMM, YMM, opmask, ZMM0-15 upper halves, ZMM16-31 (bits 1, 2, 5, 6, 7)
+  if ((xcr0() & 0xe6u) != 0xe6u) return false;
+  const CpuidRegs l7 = cpuid(7, 0);
+  const bool f = l7.ebx & (1u << 16), bw = l7.ebx & (1u << 30), vl = l7.ebx & (1u << 31);
+  if (!(f && bw && vl) || l7.eax < 1) return false;
+  return (cpuid(7, 1).eax & (1u << 5)) != 0;  // AVX512_BF16
+#else
+  return false;
+#endif
+}
+}  // namespace detail
+
+/// True when this CPU and OS can run AVX512-BF16 (with F, BW, VL) code.
+inline bool cpu_has_avx512_bf16() {
+  static const bool has = detail::detect_avx512_bf16();
+  return has;
+}
+
+}  // namespace vhmn
+// ---- end vhmn/core/cpu_features.hpp ----
 // ---- begin vhmn/core/profile.hpp ----
 // vhmn/core/profile.hpp — an opt-in profiler: scoped timers keyed by op name.
 //
@@ -806,6 +1113,51 @@ class SharedWorkspace {
 
 }  // namespace vhmn
 // ---- end vhmn/core/workspace.hpp ----
+// ---- begin vhmn/core/precision.hpp ----
+// vhmn/core/precision.hpp — the arithmetic of a model's matrix products.
+//
+//   FP32  every product in float (or double) throughout: the default, and
+//         bit for bit what vhmn computed before the mode existed.
+//   BF16  mixed precision (float models only): the operands of every large
+//         matrix product are rounded to bfloat16 and the products accumulate
+//         in fp32 (ops/gemm_precision.hpp lists the products). Everything
+//         else — master weights, gradients, optimiser state, layer norms,
+//         softmax, GELU, the residual stream, the loss, the memory banks —
+//         stays fp32.
+// A precision is a run-time choice held by each layer (VHMN::set_precision
+// sets it on all of them); there is no global switch, so two models in two
+// threads may run at different precisions.
+
+#include <string>
+#include <type_traits>
+
+
+namespace vhmn {
+
+enum class Precision { FP32, BF16 };
+
+/// "fp32" or "bf16", the spelling of `--precision`.
+inline const char* precision_name(Precision p) { return p == Precision::BF16 ? "bf16" : "fp32"; }
+
+/// Parses "fp32" / "bf16"; `what` names the source in the error (e.g. "--precision").
+inline Precision parse_precision(const std::string& s, const std::string& what) {
+  if (s == "fp32") return Precision::FP32;
+  if (s == "bf16") return Precision::BF16;
+  VHMN_FAIL(what << " must be fp32 or bf16, got '" << s << "'");
+}
+
+/// Fails unless scalar type T can run at precision p: bf16 is for float
+/// models only (double models stay exact, for the gradient checks).
+template <class T>
+void check_precision_supported(Precision p) {
+  if constexpr (!std::is_same_v<T, float>)
+    VHMN_CHECK(p == Precision::FP32, "bf16 precision needs a float model; this one computes in "
+                                         << (std::is_same_v<T, double> ? "double" : "another scalar type")
+                                         << " (double models stay exact for the gradient checks)");
+}
+
+}  // namespace vhmn
+// ---- end vhmn/core/precision.hpp ----
 
 // ---- begin vhmn/ops/eigen_maps.hpp ----
 // vhmn/ops/eigen_maps.hpp — row-major Eigen views over raw buffers.
@@ -1076,8 +1428,564 @@ void gemm_serial(T* c, const T* a, const T* b, index_t M, index_t N, index_t K, 
 
 }  // namespace vhmn::ops
 // ---- end vhmn/ops/gemm.hpp ----
+// ---- begin vhmn/ops/gemm_bf16.hpp ----
+// vhmn/ops/gemm_bf16.hpp — matrix products with bf16 operands, fp32 accumulation.
+//
+//   C (M x N)  =/+=  alpha * bf16(op(A)) bf16(op(B)),  sums in fp32
+// The contract of ops::gemm / ops::gemm_serial (ops/gemm.hpp: row-major,
+// op(X) = X or X^T, alpha, accumulate, tiles cut by shape only so a result
+// never depends on the thread count), except that every element of A and B
+// is first rounded to bf16 (round_to_bf16: nearest, ties to even).
+//
+// Backends (bf16_backend()):
+//   Native    AVX512-BF16 (vdpbf16ps): operands packed into bf16 pair panels,
+//             a register-blocked microkernel, K blocks for L1, A blocks for
+//             L2. Compiled with a function-level target attribute, so a
+//             build without -mavx512bf16 still contains it; used only when
+//             cpu_has_avx512_bf16() says so (never an illegal instruction).
+//             GCC >= 10 / clang >= 9 on x86-64, not with VHMN_NO_SIMD.
+//   Emulated  operands are rounded into per-thread float workspaces and
+//             multiplied by the fp32 ops::gemm tiles (any CPU, any build;
+//             forced with the environment variable VHMN_BF16=emulate).
+// The two differ only in the order of the fp32 sums (each is within the
+// fp32 accumulation bound of the exact product of the rounded operands).
+// The native kernel flushes bf16 subnormal operands (|x| < 2^-126) to zero
+// as vdpbf16ps does; the emulation keeps them.
+//
+// Reusing converted operands: a B used for many products (a weight matrix, a
+// frozen memory bank that every tile of query rows is scored against) can be
+// rounded once into a Bf16PackedB and passed instead of the float pointer:
+//   Bf16PackedB wb;  wb.pack(W, K, N, Trans::Yes);   // once per step
+//   gemm_bf16(y, x, wb, M, Trans::No);                 // many times
+// The result is bit-identical to gemm_bf16(y, x, W, M, N, K, Trans::No, Trans::Yes).
+
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+
+// The native kernel needs a compiler that can target AVX512-BF16 per function.
+#if !defined(VHMN_NO_SIMD) && !defined(VHMN_NO_BF16_NATIVE) && defined(__x86_64__) && \
+    ((defined(__clang__) && __clang_major__ >= 9) || (!defined(__clang__) && defined(__GNUC__) && __GNUC__ >= 10))
+#define VHMN_BF16_NATIVE_BUILD 1
+VHMN_THIRD_PARTY_INCLUDES_BEGIN
+#include <immintrin.h>
+VHMN_THIRD_PARTY_INCLUDES_END
+#define VHMN_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+#if defined(__clang__)
+#define VHMN_BF16_UNROLL _Pragma("unroll")
+#else
+#define VHMN_BF16_UNROLL _Pragma("GCC unroll 32")
+#endif
+#else
+#define VHMN_BF16_NATIVE_BUILD 0
+#endif
+
+// Blocking of the native kernel (tuning knobs; results depend on KC only
+// through the K-block split, which is shape-only either way).
+#ifndef VHMN_BF16_MR
+#define VHMN_BF16_MR 6
+#endif
+#ifndef VHMN_BF16_NV
+#define VHMN_BF16_NV 4
+#endif
+#ifndef VHMN_BF16_KC
+#define VHMN_BF16_KC 192
+#endif
+#ifndef VHMN_BF16_MC
+#define VHMN_BF16_MC 256
+#endif
+
+namespace vhmn::ops {
+
+enum class Bf16Backend { Native, Emulated };
+
+namespace detail {
+/// VHMN_BF16: unset, "" or "native" (use the kernel where the CPU has it) or "emulate".
+inline bool bf16_forced_emulation() {
+  const char* e = std::getenv("VHMN_BF16");
+  if (!e || !*e || std::strcmp(e, "native") == 0) return false;
+  VHMN_CHECK(std::strcmp(e, "emulate") == 0,
+             "environment variable VHMN_BF16: expected 'emulate' or 'native', got '" << e << "'");
+  return true;
+}
+}  // namespace detail
+
+/// Native iff this build contains the AVX512-BF16 kernel, the CPU runs it,
+/// and the environment variable VHMN_BF16 is not "emulate" (read on every
+/// call, so a test or a user can switch at run time).
+inline Bf16Backend bf16_backend() {
+  const bool forced = detail::bf16_forced_emulation();  // checked in every build: a typo is an error everywhere
+  return VHMN_BF16_NATIVE_BUILD && cpu_has_avx512_bf16() && !forced ? Bf16Backend::Native : Bf16Backend::Emulated;
+}
+inline const char* bf16_backend_name() {
+  return bf16_backend() == Bf16Backend::Native ? "avx512-bf16" : "emulated";
+}
+
+}  // namespace vhmn::ops
+
+#if VHMN_BF16_NATIVE_BUILD
+// ---------------------------------------------------------------------------
+// The native AVX512-BF16 kernel.
+//
+// Layout of a packed operand ("pair panel"): a panel of W rows of op(A) (or
+// W columns of op(B)) is stored as [k pair p][lane j] 32-bit words, each word
+// the bf16 of element 2p (low half) and 2p+1 (high half) along K, K padded
+// with a zero to even and lanes past the edge zero. That is what
+// vdpbf16ps wants: one B word per fp32 lane, one A word broadcast.
+// The microkernel holds kMR x kNV zmm accumulators (kMR rows x 16 kNV
+// columns of C) and walks the pairs of one K block; C is updated once per K
+// block (C = alpha acc (+ C)), so an element's sum runs over its K blocks and
+// pairs in order whatever the tiling: results depend on (M, N, K) only and
+// gemm_bf16, gemm_bf16_serial and the Bf16PackedB products agree bit for bit.
+// ---------------------------------------------------------------------------
+namespace vhmn::ops::detail {
+
+inline constexpr int kBf16MR = VHMN_BF16_MR;            // rows of the microkernel
+inline constexpr int kBf16NV = VHMN_BF16_NV;            // zmm columns of the microkernel
+inline constexpr index_t kBf16NR = 16 * kBf16NV;        // columns of the microkernel
+inline constexpr index_t kBf16KcPairs = VHMN_BF16_KC;   // k pairs per K block (L1: B micro-panel)
+inline constexpr index_t kBf16Mc = VHMN_BF16_MC;        // rows per packed A block (L2)
+
+inline index_t bf16_pairs(index_t K) { return (K + 1) / 2; }
+// K blocks of near-equal size, each at most kBf16KcPairs pairs.
+inline index_t bf16_kblocks(index_t K) { return (bf16_pairs(K) + kBf16KcPairs - 1) / kBf16KcPairs; }
+
+/// Rounds 16 floats to bf16 (nearest even, NaN quieted) in the upper halves.
+VHMN_BF16_TARGET inline __m512i bf16_round_hi(__m512 x) {
+  const __m512i u = _mm512_castps_si512(x);
+  const __m512i abs = _mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff));
+  const __mmask16 nan = _mm512_cmpgt_epu32_mask(abs, _mm512_set1_epi32(0x7f800000));
+  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+  __m512i r = _mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7fff)), lsb);
+  r = _mm512_mask_or_epi32(r, nan, u, _mm512_set1_epi32(0x00400000));
+  return _mm512_and_si512(r, _mm512_set1_epi32(static_cast<int>(0xffff0000u)));
+}
+
+/// out[(p - p0) W + j] = pair(src[j ld + 2p], src[j ld + 2p + 1]) for j < w,
+/// zero for w <= j < W: the pair elements are adjacent in memory (op(A) of a
+/// row-major A, op(B) of a B stored transposed).
+VHMN_BF16_TARGET inline void bf16_pack_adjacent(std::uint32_t* out, index_t W, const float* src, index_t ld,
+                                                index_t w, index_t K, index_t p0, index_t p1) {
+  const index_t np = p1 - p0;
+  for (index_t j = w; j < W; ++j)
+    for (index_t p = 0; p < np; ++p) out[p * W + j] = 0;
+  alignas(64) std::uint32_t tmp[8];
+  for (index_t j = 0; j < w; ++j) {
+    const float* row = src + j * ld;
+    for (index_t p = p0; p < p1; p += 8) {
+      const index_t k = 2 * p, left = std::min<index_t>(16, K - k);
+      const __mmask16 m = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1u);
+      const __m512i r = _mm512_srli_epi32(bf16_round_hi(_mm512_maskz_loadu_ps(m, row + k)), 16);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(tmp), _mm512_cvtepi32_epi16(r));
+      const index_t q_end = std::min<index_t>(8, p1 - p);
+      for (index_t q = 0; q < q_end; ++q) out[(p - p0 + q) * W + j] = tmp[q];
+    }
+  }
+}
+
+/// out[(p - p0) W + j] = pair(src[2p ld + j], src[(2p + 1) ld + j]) for j < w,
+/// zero for w <= j < W: the pair elements are in consecutive rows (op(A) of
+/// an A stored transposed, op(B) of a row-major B).
+VHMN_BF16_TARGET inline void bf16_pack_strided(std::uint32_t* out, index_t W, const float* src, index_t ld,
+                                               index_t w, index_t K, index_t p0, index_t p1) {
+  for (index_t p = p0; p < p1; ++p) {
+    const float* even = src + 2 * p * ld;
+    const bool has_odd = 2 * p + 1 < K;
+    std::uint32_t* o = out + (p - p0) * W;
+    for (index_t j = 0; j < W; j += 16) {
+      const index_t lw = std::max<index_t>(0, std::min<index_t>(16, w - j)), sw = std::min<index_t>(16, W - j);
+      const __mmask16 lm = lw >= 16 ? __mmask16(0xffff) : __mmask16((1u << lw) - 1u);
+      const __mmask16 sm = sw >= 16 ? __mmask16(0xffff) : __mmask16((1u << sw) - 1u);
+      const __m512i e = bf16_round_hi(_mm512_maskz_loadu_ps(lm, even + j));
+      const __m512i o_ = has_odd ? bf16_round_hi(_mm512_maskz_loadu_ps(lm, even + ld + j)) : _mm512_setzero_si512();
+      _mm512_mask_storeu_epi32(o + j, sm, _mm512_or_si512(_mm512_srli_epi32(e, 16), o_));
+    }
+  }
+}
+
+/// Rows [0, w) of a row-major X (row length K) as bf16 rows of pairs
+/// [p0, p1): out[r np + p - p0], np = p1 - p0; rows [w, W) zero. Unlike a pair
+/// panel this needs no transpose: for op(A) of a row-major A the kernel
+/// reads A's pairs straight from these rows.
+VHMN_BF16_TARGET inline void bf16_convert_rows(std::uint32_t* out, const float* x, index_t K, index_t w, index_t W,
+                                               index_t p0, index_t p1) {
+  const index_t np = p1 - p0;
+  for (index_t r = 0; r < w; ++r) {
+    const float* row = x + r * K;
+    std::uint32_t* o = out + r * np;
+    for (index_t p = p0; p < p1; p += 8) {
+      const index_t k = 2 * p, left = std::min<index_t>(16, K - k), words = std::min<index_t>(8, p1 - p);
+      const __mmask16 m = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1u);
+      const __m512i r16 = _mm512_srli_epi32(bf16_round_hi(_mm512_maskz_loadu_ps(m, row + k)), 16);
+      _mm256_mask_storeu_epi32(o + (p - p0), __mmask8((1u << words) - 1u), _mm512_cvtepi32_epi16(r16));
+    }
+  }
+  if (W > w) std::memset(out + w * np, 0, static_cast<std::size_t>((W - w) * np) * sizeof(std::uint32_t));
+}
+
+/// Packs op(X) rows/columns [j0, j0 + w) for pairs [p0, p1) into a W-lane
+/// panel. adjacent: the K index runs along memory (X (W-dim x K) row-major).
+VHMN_BF16_TARGET inline void bf16_pack_panel(std::uint32_t* out, index_t W, const float* x, bool adjacent,
+                                             index_t ld, index_t j0, index_t w, index_t K, index_t p0, index_t p1) {
+  if (adjacent)
+    bf16_pack_adjacent(out, W, x + j0 * ld, ld, w, K, p0, p1);
+  else
+    bf16_pack_strided(out, W, x + j0, ld, w, K, p0, p1);
+}
+
+/// C[m x n] (stride ldc) = alpha acc (+ C when load_c), acc = sum over kp
+/// pairs of A's MR rows times the B panel (16 NV lanes).
+/// A's word (pair p, row i) is a[p ps + i is]: a pair panel (ps = MR, is = 1)
+/// or bf16 rows (ps = 1, is = the row length in words).
+template <int MR, int NV>
+VHMN_BF16_TARGET inline void bf16_microkernel(index_t kp, const std::uint32_t* a, index_t ps, index_t is,
+                                              const std::uint32_t* b, float* c, index_t ldc, index_t m, index_t n,
+                                              float alpha, bool load_c) {
+  constexpr index_t NR = 16 * NV;
+  __m512 acc[MR][NV];
+  VHMN_BF16_UNROLL
+  for (int i = 0; i < MR; ++i)
+    VHMN_BF16_UNROLL
+    for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
+  for (index_t p = 0; p < kp; ++p) {
+    __m512bh bv[NV];
+    VHMN_BF16_UNROLL
+    for (int v = 0; v < NV; ++v) bv[v] = (__m512bh)_mm512_loadu_si512(b + p * NR + 16 * v);
+    VHMN_BF16_UNROLL
+    for (int i = 0; i < MR; ++i) {
+      const __m512bh ai = (__m512bh)_mm512_set1_epi32(static_cast<int>(a[p * ps + i * is]));
+      VHMN_BF16_UNROLL
+      for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_dpbf16_ps(acc[i][v], ai, bv[v]);
+    }
+  }
+  const __m512 al = _mm512_set1_ps(alpha);
+  __mmask16 mask[NV];
+  for (int v = 0; v < NV; ++v) {
+    const index_t left = std::max<index_t>(0, std::min<index_t>(16, n - 16 * v));
+    mask[v] = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1u);
+  }
+  VHMN_BF16_UNROLL
+  for (int i = 0; i < MR; ++i) {
+    if (i >= m) break;
+    float* ci = c + i * ldc;
+    VHMN_BF16_UNROLL
+    for (int v = 0; v < NV; ++v) {
+      const __m512 old = load_c ? _mm512_maskz_loadu_ps(mask[v], ci + 16 * v) : _mm512_setzero_ps();
+      _mm512_mask_storeu_ps(ci + 16 * v, mask[v], _mm512_fmadd_ps(al, acc[i][v], old));
+    }
+  }
+}
+
+/// Packing buffers of one thread, grown on demand and kept.
+struct Bf16NativeWorkspace {
+  std::vector<std::uint32_t, AlignedAllocator<std::uint32_t>> a, b;
+};
+inline Bf16NativeWorkspace& bf16_native_workspace() {
+  thread_local Bf16NativeWorkspace ws;
+  return ws;
+}
+inline std::uint32_t* bf16_grow(std::vector<std::uint32_t, AlignedAllocator<std::uint32_t>>& v, index_t n) {
+  if (v.size() < static_cast<std::size_t>(n)) v.resize(static_cast<std::size_t>(n));
+  return v.data();
+}
+
+/// B packed as pair panels of kBf16NR columns over all of K:
+/// panel q (columns [q NR, q NR + NR)) at bp + q * pairs(K) * NR.
+VHMN_BF16_TARGET inline void bf16_pack_b(std::uint32_t* bp, const float* b, index_t N, index_t K, Trans tb,
+                                         index_t q0, index_t q1) {  // panels [q0, q1)
+  const index_t kp = bf16_pairs(K);
+  // op(B) (K x N): B row-major (ld N, pairs in consecutive rows) or B^T stored (N x K, pairs adjacent).
+  // Row-major B goes in chunks of 16 row pairs across all panels, so B is read row after row
+  // (panel after panel, over all K, ran at a fifth of the speed on a 2048 x 2048 B).
+  const index_t chunk = tb == Trans::Yes ? kp : 16;
+  for (index_t p0 = 0; p0 < kp; p0 += chunk) {
+    const index_t p1 = std::min(kp, p0 + chunk);
+    for (index_t q = q0; q < q1; ++q) {
+      const index_t j0 = q * kBf16NR, w = std::min<index_t>(kBf16NR, N - j0);
+      bf16_pack_panel(bp + q * kp * kBf16NR + p0 * kBf16NR, kBf16NR, b, tb == Trans::Yes, tb == Trans::Yes ? K : N,
+                      j0, w, K, p0, p1);
+    }
+  }
+}
+
+/// C[r0:r1, panels q0:q1] with all of B's panels at bp (packed by bf16_pack_b).
+/// Per K block and block of kBf16Mc rows, A is converted once (bf16 rows for
+/// a row-major A, pair panels for A^T) and used against every B panel.
+VHMN_BF16_TARGET inline void bf16_native_tile(float* c, const float* a, const std::uint32_t* bp, index_t M,
+                                              index_t N, index_t K, Trans ta, float alpha, bool accumulate,
+                                              index_t r0, index_t r1, index_t q0, index_t q1) {
+  constexpr index_t MR = kBf16MR;
+  const index_t kp = bf16_pairs(K), kblocks = bf16_kblocks(K);
+  const index_t mc = std::min<index_t>(kBf16Mc, r1 - r0);
+  const index_t mc_padded = (mc + MR - 1) / MR * MR;
+  std::uint32_t* ap = bf16_grow(bf16_native_workspace().a, mc_padded * ((kp + kblocks - 1) / kblocks));
+  for (index_t kb = 0; kb < kblocks; ++kb) {
+    const index_t p0 = kp * kb / kblocks, p1 = kp * (kb + 1) / kblocks, np = p1 - p0;
+    const bool load_c = accumulate || kb > 0;
+    for (index_t i0 = r0; i0 < r1; i0 += kBf16Mc) {
+      const index_t i1 = std::min<index_t>(r1, i0 + kBf16Mc), rows = i1 - i0;
+      const index_t rows_padded = (rows + MR - 1) / MR * MR;
+      // A block [i0, i1) x pairs [p0, p1); word (p, i) of row panel t at ap + t a_panel + p ps + i is
+      index_t ps, is, a_panel;
+      if (ta == Trans::No) {  // A (M x K) row-major: bf16 rows
+        bf16_convert_rows(ap, a + i0 * K, K, rows, rows_padded, p0, p1);
+        ps = 1, is = np, a_panel = MR * np;
+      } else {  // A stored (K x M): pair panels
+        for (index_t i = i0; i < i1; i += MR)
+          bf16_pack_panel(ap + (i - i0) / MR * np * MR, MR, a, false, M, i, std::min<index_t>(MR, i1 - i), K, p0, p1);
+        ps = MR, is = 1, a_panel = MR * np;
+      }
+      for (index_t q = q0; q < q1; ++q) {
+        const std::uint32_t* bq = bp + q * kp * kBf16NR + p0 * kBf16NR;
+        const index_t j0 = q * kBf16NR, n = std::min<index_t>(kBf16NR, N - j0);
+        for (index_t i = i0; i < i1; i += MR)
+          bf16_microkernel<MR, kBf16NV>(np, ap + (i - i0) / MR * a_panel, ps, is, bq, c + i * N + j0, N,
+                                        std::min<index_t>(MR, i1 - i), n, alpha, load_c);
+      }
+    }
+  }
+}
+
+}  // namespace vhmn::ops::detail
+#endif
+
+namespace vhmn::ops {
+
+namespace detail {
+/// Rounded copies of A and B (emulation) of one thread, grown on demand and kept.
+struct Bf16Workspace {
+  std::vector<float, AlignedAllocator<float>> a, b;
+};
+inline Bf16Workspace& bf16_workspace() {
+  thread_local Bf16Workspace ws;
+  return ws;
+}
+inline const float* bf16_rounded(std::vector<float, AlignedAllocator<float>>& buf, const float* x, index_t n) {
+  if (buf.size() < static_cast<std::size_t>(n)) buf.resize(static_cast<std::size_t>(n));
+  round_to_bf16(buf.data(), x, n);
+  return buf.data();
+}
+
+/// Output tiling of the native kernel: shape-only, as ops::gemm's rule, with
+/// column tiles made of whole kBf16NR-column panels.
+struct Bf16Tiling {
+  index_t row_parts = 1, col_parts = 1, panels = 1;
+  bool threaded = false;
+};
+inline Bf16Tiling bf16_tiling(index_t M, index_t N, index_t K, index_t nr) {
+  Bf16Tiling t;
+  t.panels = (N + nr - 1) / nr;
+  t.row_parts = gemm_parts(M, kGemmTileRows);
+  t.col_parts = gemm_parts(t.panels, std::max<index_t>(1, kGemmTileCols / nr));
+  t.threaded = M * N * K >= 32 * 32 * 32;
+  while (t.threaded && t.row_parts * t.col_parts < kGemmMinTiles) {
+    const index_t rows = M / t.row_parts, cols = N / t.col_parts;
+    if (rows >= cols && rows >= 128)
+      t.row_parts *= 2;
+    else if (cols >= 128 && t.col_parts * 2 <= t.panels)
+      t.col_parts *= 2;
+    else
+      break;
+  }
+  return t;
+}
+
+template <bool Serial>
+void gemm_bf16_emulated(float* c, const float* a, const float* b_rounded, index_t M, index_t N, index_t K, Trans ta,
+                        Trans tb, float alpha, bool accumulate) {
+  Bf16Workspace& ws = bf16_workspace();
+  const float* ar = bf16_rounded(ws.a, a, M * K);
+  if constexpr (Serial)
+    gemm_serial<float>(c, ar, b_rounded, M, N, K, ta, tb, alpha, accumulate);
+  else
+    gemm<float>(c, ar, b_rounded, M, N, K, ta, tb, alpha, accumulate);
+}
+
+#if VHMN_BF16_NATIVE_BUILD
+/// Products of A with B already packed into panels (bp: all of them).
+template <bool Serial>
+void gemm_bf16_native(float* c, const float* a, const std::uint32_t* bp, index_t M, index_t N, index_t K, Trans ta,
+                      float alpha, bool accumulate) {
+  if constexpr (Serial) {
+    bf16_native_tile(c, a, bp, M, N, K, ta, alpha, accumulate, 0, M, 0, (N + kBf16NR - 1) / kBf16NR);
+  } else {
+    const Bf16Tiling t = bf16_tiling(M, N, K, kBf16NR);
+    parallel_for(t.row_parts * t.col_parts, t.threaded && t.row_parts * t.col_parts > 1, [&](index_t i) {
+      const index_t r = i / t.col_parts, q = i % t.col_parts;
+      bf16_native_tile(c, a, bp, M, N, K, ta, alpha, accumulate, gemm_part_begin(M, t.row_parts, r),
+                       gemm_part_begin(M, t.row_parts, r + 1), gemm_part_begin(t.panels, t.col_parts, q),
+                       gemm_part_begin(t.panels, t.col_parts, q + 1));
+    });
+  }
+}
+/// Packs all of op(B)'s panels into buf (on threads unless Serial).
+template <bool Serial>
+const std::uint32_t* bf16_pack_b_all(std::vector<std::uint32_t, AlignedAllocator<std::uint32_t>>& buf,
+                                     const float* b, index_t N, index_t K, Trans tb) {
+  const index_t panels = (N + kBf16NR - 1) / kBf16NR;
+  std::uint32_t* bp = bf16_grow(buf, panels * bf16_pairs(K) * kBf16NR);
+  // parts of >= 4 panels each, so small B packs on the calling thread
+  const index_t parts = Serial ? 1 : std::max<index_t>(1, std::min<index_t>(panels / 4, 64));
+  parallel_for(parts, parts > 1 && N * K >= 64 * 1024, [&](index_t i) {
+    bf16_pack_b(bp, b, N, K, tb, panels * i / parts, panels * (i + 1) / parts);
+  });
+  return bp;
+}
+#endif
+
+inline bool bf16_empty_product(float* c, index_t M, index_t N, index_t K, bool accumulate) {
+  if (M == 0 || N == 0) return true;
+  if (K == 0) {
+    if (!accumulate) std::memset(c, 0, static_cast<std::size_t>(M * N) * sizeof(float));
+    return true;
+  }
+  return false;
+}
+
+template <bool Serial>
+void gemm_bf16_any(float* c, const float* a, const float* b, index_t M, index_t N, index_t K, Trans ta, Trans tb,
+                   float alpha, bool accumulate) {
+  if (bf16_empty_product(c, M, N, K, accumulate)) return;
+#if VHMN_BF16_NATIVE_BUILD
+  if (bf16_backend() == Bf16Backend::Native) {
+    const std::uint32_t* bp = bf16_pack_b_all<Serial>(bf16_native_workspace().b, b, N, K, tb);
+    gemm_bf16_native<Serial>(c, a, bp, M, N, K, ta, alpha, accumulate);
+    return;
+  }
+#endif
+  const float* br = bf16_rounded(bf16_workspace().b, b, K * N);
+  gemm_bf16_emulated<Serial>(c, a, br, M, N, K, ta, tb, alpha, accumulate);
+}
+}  // namespace detail
+
+/// B of a bf16 product converted once: B (K x N), or with tb = Yes stored
+/// (N x K), laid out for the backend chosen at pack() time (bf16 panels for
+/// the native kernel, rounded floats for the emulation). Holds its own copy;
+/// pack() again (same or another shape) reuses the storage.
+class Bf16PackedB {
+ public:
+  void pack(const float* b, index_t K, index_t N, Trans tb) {
+    K_ = K;
+    N_ = N;
+    tb_ = tb;
+    backend_ = bf16_backend();
+#if VHMN_BF16_NATIVE_BUILD
+    if (backend_ == Bf16Backend::Native) {
+      if (K > 0 && N > 0) detail::bf16_pack_b_all<false>(panels_, b, N, K, tb);
+      return;
+    }
+#endif
+    if (rounded_.size() < static_cast<std::size_t>(K * N)) rounded_.resize(static_cast<std::size_t>(K * N));
+    round_to_bf16(rounded_.data(), b, K * N);
+  }
+  index_t depth() const { return K_; }  // K
+  index_t cols() const { return N_; }   // N
+  Trans trans() const { return tb_; }
+  Bf16Backend backend() const { return backend_; }
+
+ private:
+  template <bool Serial>
+  friend void gemm_bf16_packed_impl(float*, const float*, const Bf16PackedB&, index_t, Trans, float, bool);
+  index_t K_ = 0, N_ = 0;
+  Trans tb_ = Trans::No;
+  Bf16Backend backend_ = Bf16Backend::Emulated;
+  std::vector<float, AlignedAllocator<float>> rounded_;  // emulation: B as given, each element rounded
+  std::vector<std::uint32_t, AlignedAllocator<std::uint32_t>> panels_;  // native: bf16 pair panels
+};
+
+template <bool Serial>
+void gemm_bf16_packed_impl(float* c, const float* a, const Bf16PackedB& b, index_t M, Trans ta, float alpha,
+                           bool accumulate) {
+  const index_t N = b.N_, K = b.K_;
+  if (detail::bf16_empty_product(c, M, N, K, accumulate)) return;
+#if VHMN_BF16_NATIVE_BUILD
+  if (b.backend_ == Bf16Backend::Native) {
+    detail::gemm_bf16_native<Serial>(c, a, b.panels_.data(), M, N, K, ta, alpha, accumulate);
+    return;
+  }
+#endif
+  detail::gemm_bf16_emulated<Serial>(c, a, b.rounded_.data(), M, N, K, ta, b.tb_, alpha, accumulate);
+}
+
+// a: (M, K) or, with ta = Yes, (K, M).  b: (K, N) or, with tb = Yes, (N, K).  c: (M, N).
+inline void gemm_bf16(float* c, const float* a, const float* b, index_t M, index_t N, index_t K, Trans ta, Trans tb,
+                      float alpha = 1.f, bool accumulate = false) {
+  detail::gemm_bf16_any<false>(c, a, b, M, N, K, ta, tb, alpha, accumulate);
+}
+/// The same product on the calling thread only (inside a parallel loop).
+inline void gemm_bf16_serial(float* c, const float* a, const float* b, index_t M, index_t N, index_t K, Trans ta,
+                             Trans tb, float alpha = 1.f, bool accumulate = false) {
+  detail::gemm_bf16_any<true>(c, a, b, M, N, K, ta, tb, alpha, accumulate);
+}
+
+// The same with B converted beforehand: N = b.cols(), K = b.depth(), op(B) as packed.
+inline void gemm_bf16(float* c, const float* a, const Bf16PackedB& b, index_t M, Trans ta, float alpha = 1.f,
+                      bool accumulate = false) {
+  gemm_bf16_packed_impl<false>(c, a, b, M, ta, alpha, accumulate);
+}
+inline void gemm_bf16_serial(float* c, const float* a, const Bf16PackedB& b, index_t M, Trans ta, float alpha = 1.f,
+                             bool accumulate = false) {
+  gemm_bf16_packed_impl<true>(c, a, b, M, ta, alpha, accumulate);
+}
+
+}  // namespace vhmn::ops
+// ---- end vhmn/ops/gemm_bf16.hpp ----
+// ---- begin vhmn/ops/gemm_precision.hpp ----
+// vhmn/ops/gemm_precision.hpp — a matrix product at a chosen precision.
+//
+//   gemm(precision, c, a, b, M, N, K, ta, tb, alpha, accumulate)
+//     FP32: ops::gemm (ops/gemm.hpp), unchanged.
+//     BF16: ops::gemm_bf16 (ops/gemm_bf16.hpp): a and b rounded to bfloat16
+//           (round to nearest even), products summed in fp32, alpha applied
+//           and c written (or accumulated) in fp32.
+// Same contract otherwise: row-major, shape-only tiling, thread-count
+// independent results. BF16 exists for float only; a double product (the
+// gradient checks) must ask for FP32, so a mistake fails loudly instead of
+// silently running in double.
+//
+// The products that take this path in bf16 mode (docs/architecture.md):
+// patch embedding, local and global queries, retrieval scores and weighted
+// sum, the out projections, the MLP and the head, each forward and
+// backward (ops/linear.hpp, ops/retrieval.hpp, nn/local_memory.hpp,
+// nn/memory_path.hpp).
+
+#include <type_traits>
+
+
+namespace vhmn::ops {
+
+// a: (M, K) or, with ta = Yes, (K, M).  b: (K, N) or, with tb = Yes, (N, K).
+template <class T>
+void gemm(Precision p, T* c, const T* a, const T* b, index_t M, index_t N, index_t K, Trans ta, Trans tb,
+          T alpha = T(1), bool accumulate = false) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (p == Precision::BF16) return gemm_bf16(c, a, b, M, N, K, ta, tb, alpha, accumulate);
+  } else {
+    check_precision_supported<T>(p);
+  }
+  gemm(c, a, b, M, N, K, ta, tb, alpha, accumulate);
+}
+
+/// The same on the calling thread only (inside a kernel's own parallel loop).
+template <class T>
+void gemm_serial(Precision p, T* c, const T* a, const T* b, index_t M, index_t N, index_t K, Trans ta, Trans tb,
+                 T alpha = T(1), bool accumulate = false) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (p == Precision::BF16) return gemm_bf16_serial(c, a, b, M, N, K, ta, tb, alpha, accumulate);
+  } else {
+    check_precision_supported<T>(p);
+  }
+  gemm_serial(c, a, b, M, N, K, ta, tb, alpha, accumulate);
+}
+
+}  // namespace vhmn::ops
+// ---- end vhmn/ops/gemm_precision.hpp ----
 // ---- begin vhmn/ops/linear.hpp ----
 // vhmn/ops/linear.hpp — affine map over rows: the GEMM every layer uses.
+// `precision` picks the products' arithmetic (ops/gemm_precision.hpp): in
+// bf16 the operands x, W, dy of each product are rounded to bfloat16; the
+// bias, y, dx, dW and db are fp32.
 
 
 namespace vhmn::ops {
@@ -1085,8 +1993,9 @@ namespace vhmn::ops {
 // y = x W^T + b
 // y: (R, O)   x: (R, I)   W: (O, I) (PyTorch nn.Linear layout)   b: (O) or null
 template <class T>
-void linear_forward(T* y, const T* x, const T* W, const T* b, index_t R, index_t I, index_t O) {
-  gemm(y, x, W, R, O, I, Trans::No, Trans::Yes);
+void linear_forward(T* y, const T* x, const T* W, const T* b, index_t R, index_t I, index_t O,
+                    Precision precision = Precision::FP32) {
+  gemm(precision, y, x, W, R, O, I, Trans::No, Trans::Yes);
   if (b) MatMap<T>(y, R, O).rowwise() += ConstVecMap<T>(b, O);
 }
 
@@ -1094,9 +2003,9 @@ void linear_forward(T* y, const T* x, const T* W, const T* b, index_t R, index_t
 // dx: (R, I) += dy W     dW: (O, I) += dy^T x     db: (O) += sum_r dy
 template <class T>
 void linear_backward(T* dx, T* dW, T* db, const T* dy, const T* x, const T* W, index_t R, index_t I,
-                     index_t O) {
-  if (dx) gemm(dx, dy, W, R, I, O, Trans::No, Trans::No, T(1), true);
-  if (dW) gemm(dW, dy, x, O, I, R, Trans::Yes, Trans::No, T(1), true);
+                     index_t O, Precision precision = Precision::FP32) {
+  if (dx) gemm(precision, dx, dy, W, R, I, O, Trans::No, Trans::No, T(1), true);
+  if (dW) gemm(precision, dW, dy, x, O, I, R, Trans::Yes, Trans::No, T(1), true);
   if (db)
     for (index_t r = 0; r < R; ++r) simd::add_to(O, dy + r * O, db);  // rows in order
 }
@@ -1472,9 +2381,14 @@ void concat_backward(T* dx, T* dy, const T* dout, index_t R, index_t A, index_t 
 //   m    = sum_j a_j M_j                 (unnormalised slots)
 // The bank is a constant for autodiff: gradients reach z, never M.
 // Scores, softmax and the weighted sum run fused per tile of query rows.
+// With Precision::BF16 the four products (s, m and their backward) take
+// bfloat16 operands (zh, Mh, a, M, dm, ds) and accumulate in fp32; the
+// normalisation, softmax and everything stored stay fp32. The slot matrices
+// may come rounded once per call (SlotPacks) instead of once per tile.
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 
@@ -1490,6 +2404,16 @@ struct SlotView {
   const T* memory = nullptr;
   const T* memory_hat = nullptr;
   index_t slots = 0;
+};
+
+/// bf16 mode: the slot matrices as the B operands of one call's two
+/// products, rounded once (ops/gemm_bf16.hpp) and shared by every tile.
+///   forward:   scores = Mh (S, L) as B^T of s = zh Mh^T,  values = M (S, L) as B of m = a M
+///   backward:  scores = M  (S, L) as B^T of da = dm M^T,  values = Mh (S, L) as B of dzh = ds Mh
+/// Null members: the products round the slots themselves.
+struct SlotPacks {
+  const Bf16PackedB* scores = nullptr;
+  const Bf16PackedB* values = nullptr;
 };
 
 // out[r] = x[r] / max(|x[r]|, eps);   norm[r] = |x[r]| (unclamped, for the backward)
@@ -1532,6 +2456,17 @@ void normalize_rows_backward(T* dx, const T* dxh, const T* xh, const T* norm, in
 }
 
 namespace detail {
+/// One tile's product against the slots: c (n, N) = alpha a op(b), through
+/// `packed` when the precision is bf16 and a pack is given.
+template <class T>
+void slot_product(Precision precision, const Bf16PackedB* packed, T* c, const T* a, const T* b, index_t n,
+                  index_t N, index_t K, Trans tb, T alpha = T(1)) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (precision == Precision::BF16 && packed) return gemm_bf16_serial(c, a, *packed, n, Trans::No, alpha);
+  }
+  gemm_serial(precision, c, a, b, n, N, K, Trans::No, tb, alpha);
+}
+
 /// Rows per fused retrieval tile: a shape-only rule (results never depend on
 /// the thread count), small enough that a tile's (rows, S) scores stay in
 /// cache between the two products, large enough to amortise packing the bank.
@@ -1553,15 +2488,16 @@ T* retrieval_scratch(index_t n) {
 // attn: (R, S) retrieval weights, or null to keep none (inference).
 template <class T>
 void retrieval_forward(T* m, T* attn, T* zh, T* norm, const T* z, const SlotView<T>& slots, T tau, index_t R,
-                       index_t L) {
+                       index_t L, Precision precision = Precision::FP32, SlotPacks packs = {}) {
   const index_t S = slots.slots, tile = detail::retrieval_tile_rows(R), tiles = (R + tile - 1) / tile;
   parallel_for(tiles, tiles > 1 && R * S * L > 65536, [&](index_t t) {
     const index_t r0 = t * tile, n = std::min(tile, R - r0);
     T* a = attn ? attn + r0 * S : detail::retrieval_scratch<T>(tile * S);
     normalize_rows_serial(zh + r0 * L, norm + r0, z + r0 * L, n, L);
-    gemm_serial(a, zh + r0 * L, slots.memory_hat, n, S, L, Trans::No, Trans::Yes, tau);  // s = tau zh Mh^T
+    detail::slot_product(precision, packs.scores, a, zh + r0 * L, slots.memory_hat, n, S, L, Trans::Yes,
+                         tau);  // s = tau zh Mh^T
     for (index_t r = 0; r < n; ++r) softmax_inplace(a + r * S, S);
-    gemm_serial(m + r0 * L, a, slots.memory, n, L, S, Trans::No, Trans::No);  // m = a M
+    detail::slot_product(precision, packs.values, m + r0 * L, a, slots.memory, n, L, S, Trans::No);  // m = a M
   });
 }
 
@@ -1572,14 +2508,16 @@ void retrieval_forward(T* m, T* attn, T* zh, T* norm, const T* z, const SlotView
 // scratch), dzh (R, L).
 template <class T>
 void retrieval_backward(T* dz, T* ds, T* dzh, const T* dm, const T* attn, const T* zh, const T* norm,
-                        const SlotView<T>& slots, T tau, index_t R, index_t L) {
+                        const SlotView<T>& slots, T tau, index_t R, index_t L,
+                        Precision precision = Precision::FP32, SlotPacks packs = {}) {
   const index_t S = slots.slots, tile = detail::retrieval_tile_rows(R), tiles = (R + tile - 1) / tile;
   parallel_for(tiles, tiles > 1 && R * S * L > 65536, [&](index_t t) {
     const index_t r0 = t * tile, n = std::min(tile, R - r0);
     T* g = ds ? ds + r0 * S : detail::retrieval_scratch<T>(tile * S);
-    gemm_serial(g, dm + r0 * L, slots.memory, n, S, L, Trans::No, Trans::Yes);  // da = dm M^T
+    detail::slot_product(precision, packs.scores, g, dm + r0 * L, slots.memory, n, S, L, Trans::Yes);  // da = dm M^T
     for (index_t r = 0; r < n; ++r) softmax_backward(g + r * S, g + r * S, attn + (r0 + r) * S, S);
-    gemm_serial(dzh + r0 * L, g, slots.memory_hat, n, L, S, Trans::No, Trans::No, tau);  // dzh = tau ds Mh
+    detail::slot_product(precision, packs.values, dzh + r0 * L, g, slots.memory_hat, n, L, S, Trans::No,
+                         tau);  // dzh = tau ds Mh
     normalize_rows_backward_serial(dz + r0 * L, dzh + r0 * L, zh + r0 * L, norm + r0, n, L);
   });
 }
@@ -1889,12 +2827,17 @@ class MemoryBank {
 // numbers they refer to stay readable (interpretability) until the next
 // forward; backward() uses only cached values, so bank writes between the
 // forward and the backward change nothing.
+// bf16 mode (set_precision): the retrieval products take bf16 operands; the
+// gathered slots are rounded once per forward and once per backward into a
+// bf16 copy that every block's refinement shares (blocks run one after
+// another), so the mode adds two slot-sized buffers per model, not per block.
 // Inference fast path: with set_keep_weights(false) (no backward coming)
 // and set_record(false) (nobody reads attention()), the (R, n_written)
 // weights are never stored; both are on by default.
 
 #include <cmath>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 
@@ -1922,6 +2865,8 @@ class HopfieldRefinement {
     iters_ = iters;
   }
   T inv_temperature() const { return tau_; }
+  /// Arithmetic of the retrieval products (core/precision.hpp; default FP32).
+  void set_precision(Precision p) { precision_ = p; }
 
   /// Keep the retrieval weights readable through attention() (default on).
   void set_record(bool on) { record_ = on; }
@@ -1948,10 +2893,12 @@ class HopfieldRefinement {
       m_.resize({steps_, R, L});
     }
     const T b = beta.value[0];
+    // s = tau zh Mh^T takes Mh as B^T, m = a M takes M as B
+    const ops::SlotPacks packs = steps_ > 0 ? pack_slots(slots_.memory_hat, slots_.memory) : ops::SlotPacks{};
     for (index_t t = 0; t < steps_; ++t) {
       const T* zt = z_.data() + t * R * L;
       ops::retrieval_forward(m_.data() + t * R * L, stored_ ? attn_.data() + t * R * S : nullptr, zh_.data() + t * R * L,
-                             norm_.data() + t * R, zt, slots_, tau_, R, L);
+                             norm_.data() + t * R, zt, slots_, tau_, R, L, precision_, packs);
       ops::refine_update_forward(z_.data() + (t + 1) * R * L, zt, m_.data() + t * R * L, b, R * L);
     }
     std::copy(z_.data() + steps_ * R * L, z_.data() + (steps_ + 1) * R * L, z);
@@ -1978,6 +2925,8 @@ class HopfieldRefinement {
     dzh.resize({R, L});
     std::copy(dz, dz + R * L, grad_next.data());
     const T b = beta.value[0];
+    // da = dm M^T takes M as B^T, dzh = tau ds Mh takes Mh as B
+    const ops::SlotPacks packs = pack_slots(slots_.memory, slots_.memory_hat);
     T dbeta = T(0);
     for (index_t t = steps_ - 1; t >= 0; --t) {
       const T* zt = z_.data() + t * R * L;
@@ -1985,7 +2934,7 @@ class HopfieldRefinement {
       grad_cur.zero();
       dbeta += ops::refine_update_backward(grad_cur.data(), dm.data(), grad_next.data(), zt, mt, b, R, L);
       ops::retrieval_backward(grad_cur.data(), static_cast<T*>(nullptr), dzh.data(), dm.data(), attn_.data() + t * R * S,
-                              zh_.data() + t * R * L, norm_.data() + t * R, slots_, tau_, R, L);
+                              zh_.data() + t * R * L, norm_.data() + t * R, slots_, tau_, R, L, precision_, packs);
       std::swap(grad_cur, grad_next);
     }
     simd::add_to(R * L, grad_next.data(), dq);
@@ -1994,7 +2943,10 @@ class HopfieldRefinement {
 
   void collect_params(ParamList<T>& out) { out.push_back(&beta); }
   /// Use other's backward workspaces (see core/workspace.hpp).
-  void share_workspace(const HopfieldRefinement& other) { bw_.share(other.bw_); }
+  void share_workspace(const HopfieldRefinement& other) {
+    bw_.share(other.bw_);
+    bf16_.share(other.bf16_);
+  }
 
   // ---- inspection of the last forward ----
   /// Retrieval steps actually run (0 when T = 0 or the bank was empty).
@@ -2009,6 +2961,7 @@ class HopfieldRefinement {
   Extent<Latent> latent_;
   index_t iters_ = 1;
   T tau_ = T(1);
+  Precision precision_ = Precision::FP32;
   // Frozen bank view for the current forward/backward.
   Tensor<T> slot_values_, slot_unit_;
   std::vector<index_t> slot_ids_;
@@ -2022,6 +2975,28 @@ class HopfieldRefinement {
     Tensor<T> grad_next, grad_cur, dm, dzh;
   };
   SharedWorkspace<Backward> bw_;
+  // bf16 mode: the frozen slots rounded once for the products of the
+  // running forward or backward (ops::SlotPacks).
+  struct Bf16Slots {
+    ops::Bf16PackedB scores, values;
+  };
+  SharedWorkspace<Bf16Slots> bf16_;
+
+  /// In bf16 mode, rounds `scores` (S, L) as the B^T operand and `values`
+  /// (S, L) as the B operand of this call's retrieval products; else none.
+  ops::SlotPacks pack_slots(const T* scores, const T* values) {
+    if constexpr (std::is_same_v<T, float>) {
+      if (precision_ == Precision::BF16) {
+        const index_t S = slots_.slots, L = latent();
+        bf16_->scores.pack(scores, L, S, ops::Trans::Yes);
+        bf16_->values.pack(values, S, L, ops::Trans::No);
+        return {&bf16_->scores, &bf16_->values};
+      }
+    }
+    (void)scores;
+    (void)values;
+    return {};
+  }
 };
 
 }  // namespace vhmn
@@ -2032,6 +3007,7 @@ class HopfieldRefinement {
 // What this represents: nn.Linear(In, Out) with weight (Out, In) and bias
 // (Out), named `<prefix>weight` / `<prefix>bias`. Holds parameters only;
 // callers own activations (the forward input must outlive the backward).
+// Its products run at precision() (core/precision.hpp; default FP32).
 
 #include <string>
 
@@ -2058,13 +3034,16 @@ class Linear {
     bias.value.zero();
   }
 
+  void set_precision(Precision p) { precision_ = p; }
+  Precision precision() const { return precision_; }
+
   // y: (R, Out)   x: (R, In)
   void forward(T* y, const T* x, index_t R) const {
-    ops::linear_forward(y, x, weight.data(), bias.data(), R, in(), out());
+    ops::linear_forward(y, x, weight.data(), bias.data(), R, in(), out(), precision_);
   }
   // dx: (R, In) accumulated (may be null); weight/bias grads accumulated.
   void backward(T* dx, const T* dy, const T* x, index_t R) {
-    ops::linear_backward(dx, weight.grad_data(), bias.grad_data(), dy, x, weight.data(), R, in(), out());
+    ops::linear_backward(dx, weight.grad_data(), bias.grad_data(), dy, x, weight.data(), R, in(), out(), precision_);
   }
 
   void collect_params(ParamList<T>& out_list) {
@@ -2075,6 +3054,7 @@ class Linear {
  private:
   Extent<In> in_;
   Extent<Out> out_;
+  Precision precision_ = Precision::FP32;
 };
 
 }  // namespace vhmn
@@ -2170,6 +3150,10 @@ class MLP {
     fc1.init(rng);
     fc2.init(rng);
   }
+  void set_precision(Precision p) {
+    fc1.set_precision(p);
+    fc2.set_precision(p);
+  }
 
   // y = fc2(gelu(fc1(x)));  x: (R, D). Returns the owned output (R, D).
   const T* forward(const T* x, index_t R) {
@@ -2253,6 +3237,8 @@ class PatchEmbed {
     bias.value.zero();
     pos.init_trunc_normal(rng);
   }
+  /// Arithmetic of the projection's products (core/precision.hpp).
+  void set_precision(Precision p) { precision_ = p; }
 
   // images: (B, C, H, W), any arithmetic type. Returns the owned tokens (B*N, D).
   template <class In>
@@ -2263,7 +3249,7 @@ class PatchEmbed {
     patches_.resize({B * N, P});
     out_.resize({B * N, D});
     ops::patchify(patches_.data(), images, B, channels_, image_, image_, patch_);
-    ops::linear_forward(out_.data(), patches_.data(), weight.data(), bias.data(), B * N, P, D);
+    ops::linear_forward(out_.data(), patches_.data(), weight.data(), bias.data(), B * N, P, D, precision_);
     parallel_for(B * N, B * N * D > 32768, [&](index_t bn) { simd::add_to(D, pos.data() + (bn % N) * D, out_.data() + bn * D); });
     return out_.data();
   }
@@ -2272,7 +3258,7 @@ class PatchEmbed {
     VHMN_PROFILE("patch_embed.bwd");
     const index_t N = tokens(), P = patch_size(), D = dim();
     ops::linear_backward<T>(nullptr, weight.grad_data(), bias.grad_data(), dout, patches_.data(), weight.data(),
-                            batch_ * N, P, D);
+                            batch_ * N, P, D, precision_);
     for (index_t b = 0; b < batch_; ++b) simd::add_to(N * D, dout + b * N * D, pos.grad_data());
   }
 
@@ -2286,6 +3272,7 @@ class PatchEmbed {
   index_t image_ = 0, channels_ = 0, patch_ = 0;
   Extent<Dim> dim_;
   index_t batch_ = 0;
+  Precision precision_ = Precision::FP32;
   Tensor<T> patches_, out_;  // (B*N, C*p*p), (B*N, D)
 };
 
@@ -2398,6 +3385,14 @@ class MemoryPath {
     out.init(rng);
     refine.beta.value[0] = T(0.2);
   }
+  /// Arithmetic of every product of the path (core/precision.hpp).
+  void set_precision(Precision p) {
+    precision_ = p;
+    query.set_precision(p);
+    out.set_precision(p);
+    refine.set_precision(p);
+  }
+  Precision precision() const { return precision_; }
 
   // x: (R, In). Returns the owned output o: (R, D).
   const T* forward(const T* x, index_t R) {
@@ -2445,7 +3440,8 @@ class MemoryPath {
       bw_->dz.resize_zero({R, L});
       bw_->dq.resize_zero({R, L});
       // dcat = dout W_o (overwritten), then split into dz and dq
-      ops::gemm(bw_->dcat.data(), dout, out.weight.data(), R, 2 * L, dim(), ops::Trans::No, ops::Trans::No);
+      ops::gemm(precision_, bw_->dcat.data(), dout, out.weight.data(), R, 2 * L, dim(), ops::Trans::No,
+                ops::Trans::No);
       out.backward(nullptr, dout, cat_.data(), R);
       ops::concat_backward(bw_->dz.data(), bw_->dq.data(), bw_->dcat.data(), R, L, L);
     }
@@ -2473,6 +3469,7 @@ class MemoryPath {
   std::string prefix_;
   const T* input_ = nullptr;
   index_t rows_ = 0;
+  Precision precision_ = Precision::FP32;
   Tensor<T> q_, z_, cat_, out_;  // (R, L), (R, L), (R, 2L), (R, D)
   struct Backward {
     Tensor<T> dcat, dz, dq;  // (R, 2L), (R, L), (R, L)
@@ -2512,6 +3509,9 @@ class LocalWindowMemory {
   index_t grid() const { return grid_; }
   index_t dim() const { return path.dim(); }
   void init(Rng& rng) { path.init(rng); }
+  /// Arithmetic of every product (core/precision.hpp): the path's and the
+  /// windowed query's.
+  void set_precision(Precision p) { path.set_precision(p); }
 
   // u: (B, N, D). Returns the owned a: (B*N, D).
   // The windows are gathered token-major (ops::unfold_ijd_forward: each
@@ -2529,7 +3529,8 @@ class LocalWindowMemory {
       VHMN_PROFILE("query");
       wp_.resize({L, kk * D});
       ops::unfold_weight_permute(wp_.data(), path.query.weight.data(), L, D, kk);
-      ops::linear_forward(path.query_buffer(R), colp_.data(), wp_.data(), path.query.bias.data(), R, kk * D, L);
+      ops::linear_forward(path.query_buffer(R), colp_.data(), wp_.data(), path.query.bias.data(), R, kk * D, L,
+                          path.precision());
     }
     return path.forward_queries();
   }
@@ -2541,9 +3542,10 @@ class LocalWindowMemory {
       VHMN_PROFILE("query.bwd");
       // q = colp Wp^T + b:  dcolp = dq Wp,  dWp = dq^T colp,  db += sum_r dq
       bw_->dcolp.resize({R, kk * D});
-      ops::gemm(bw_->dcolp.data(), dq, wp_.data(), R, kk * D, L, ops::Trans::No, ops::Trans::No);
+      ops::gemm(path.precision(), bw_->dcolp.data(), dq, wp_.data(), R, kk * D, L, ops::Trans::No, ops::Trans::No);
       bw_->dwp.resize({L, kk * D});
-      ops::gemm(bw_->dwp.data(), dq, colp_.data(), L, kk * D, R, ops::Trans::Yes, ops::Trans::No);
+      ops::gemm(path.precision(), bw_->dwp.data(), dq, colp_.data(), L, kk * D, R, ops::Trans::Yes,
+                ops::Trans::No);
       ops::unfold_weight_permute_backward(path.query.weight.grad_data(), bw_->dwp.data(), L, D, kk);
       T* db = path.query.bias.grad_data();
       for (index_t r = 0; r < R; ++r) simd::add_to(L, dq + r * L, db);  // rows in order
@@ -2595,6 +3597,7 @@ class GlobalTemplateMemory {
 
   index_t dim() const { return path.dim(); }
   void init(Rng& rng) { path.init(rng); }
+  void set_precision(Precision p) { path.set_precision(p); }
 
   // u: (B, N, D). Returns the owned c: (B, D).
   const T* forward(const T* u, index_t B, index_t N) {
@@ -2684,6 +3687,13 @@ class HMNBlock {
     global.init(rng);
     norm2.init(rng);
     mlp.init(rng);
+  }
+  /// Arithmetic of the block's products (core/precision.hpp); the norms and
+  /// residuals are fp32 whatever it is.
+  void set_precision(Precision p) {
+    local.set_precision(p);
+    global.set_precision(p);
+    mlp.set_precision(p);
   }
 
   // x: (B, N, D). Returns the owned output (B, N, D).
@@ -2787,6 +3797,12 @@ struct ModelConfig {
   index_t local_writes = 1;    // local bank writes per sample per block
   double inv_temperature = 0;  // retrieval inverse temperature; <= 0: sqrt(L)
 
+  // Sanity limits (validate() refuses larger values). Far above any real
+  // V-HMN, small enough that every product of sizes fits in 64 bits.
+  static constexpr index_t max_image = 1 << 16, max_channels = 1 << 12, max_width = 1 << 16, max_depth = 1 << 12,
+                           max_window = 255, max_slots = 1 << 24, max_classes = 1 << 20, max_mlp_ratio = 64,
+                           max_iters = 1000;
+
   index_t grid() const { return image / patch; }
   index_t tokens() const { return grid() * grid(); }
   index_t hidden() const { return mlp_ratio * dim; }
@@ -2838,6 +3854,23 @@ struct ModelConfig {
     positive(mlp_ratio, "mlp_ratio");
     positive(local_writes, "local_writes");
     VHMN_CHECK(iters >= 0, "config: iters must be >= 0, got " << iters);
+    // Upper limits, checked before any size is multiplied: a config can come
+    // from a file (checkpoint metadata), and no product below may overflow.
+    auto at_most = [](index_t v, index_t limit, const char* what) {
+      VHMN_CHECK(v <= limit, "config: " << what << " " << v << " exceeds the limit " << limit);
+    };
+    at_most(image, max_image, "image");
+    at_most(channels, max_channels, "channels");
+    at_most(dim, max_width, "dim");
+    at_most(latent, max_width, "latent");
+    at_most(depth, max_depth, "depth");
+    at_most(window, max_window, "window");
+    at_most(local_slots, max_slots, "local_slots");
+    at_most(global_slots, max_slots, "global_slots");
+    at_most(classes, max_classes, "classes");
+    at_most(mlp_ratio, max_mlp_ratio, "mlp_ratio");
+    at_most(iters, max_iters, "iters");
+    at_most(local_writes, max_slots, "local_writes");
     VHMN_CHECK(image % patch == 0, "config: image " << image << " is not a multiple of patch " << patch);
     VHMN_CHECK(window % 2 == 1, "config: window must be odd, got " << window);
     VHMN_CHECK(local_slots % classes == 0,
@@ -2948,6 +3981,9 @@ struct ModelConfig {
 //   model.remember(labels, sample_ids);                   // training only
 // Requires: images are (B, C, H, W), already normalised. Buffers returned by
 // forward() stay valid until the next forward().
+// Precision: model.set_precision(Precision::BF16) runs every large matrix
+// product with bfloat16 operands and fp32 accumulation (float models only;
+// docs/architecture.md says what is rounded where). Default FP32.
 
 #include <memory>
 #include <string>
@@ -3052,6 +4088,19 @@ class VHMN {
   }
   bool no_grad() const { return !blocks.empty() && !blocks[0]->local.path.refine.keep_weights(); }
 
+  /// Arithmetic of every large matrix product, forward and backward
+  /// (core/precision.hpp). BF16 needs T = float; parameters, gradients,
+  /// banks and everything between the products stay fp32, so switching
+  /// back and forth at any time between steps is safe.
+  void set_precision(Precision p) {
+    check_precision_supported<T>(p);
+    precision_ = p;
+    patch_embed.set_precision(p);
+    for (auto& b : blocks) b->set_precision(p);
+    head.set_precision(p);
+  }
+  Precision precision() const { return precision_; }
+
   /// Overrides T (refinement iterations) of every memory path, e.g. the T = 0 ablation.
   void set_iters(index_t iters) {
     config_.iters = iters;
@@ -3136,6 +4185,7 @@ class VHMN {
   ModelConfig config_;
   Rng memory_rng_;
   bool training_ = false;
+  Precision precision_ = Precision::FP32;
   index_t batch_ = 0;
   const T* last_tokens_ = nullptr;
   ParamList<T> zero_list_;                        // zero_grad()'s parameter list
@@ -3805,10 +4855,208 @@ inline Json Json::parse(std::string_view text, std::string_view context) {
 #include <utility>
 #include <vector>
 
+// ---- begin vhmn/io/atomic_file.hpp ----
+// vhmn/io/atomic_file.hpp — durable all-or-nothing file replacement, and
+// the cleaning of temporaries a killed writer left behind.
+//
+// What this represents: write_file_atomic(path, bytes) puts the bytes in a
+// fresh temporary `<path>.tmp-<12 hex digits>` next to `path`, flushes and
+// fsyncs it, renames it over `path`, then fsyncs the directory. A reader
+// therefore sees the old file or the complete new one, never a mix, and
+// after a power cut the rename does not outlive the data it published.
+// A kill during the write leaves only the temporary, which
+// remove_stale_temporaries() deletes (by exact name pattern) the next time
+// the run directory is opened.
+//
+// Test hook: the environment variable VHMN_FAULT_KILL_WRITE="N:K" makes the
+// N-th atomic write of the process (counted from 1) kill the process with
+// SIGKILL after K bytes of the temporary are on disk (K >= the size: after
+// the fsync, just before the rename). The crash tests use it to die inside
+// checkpoint writes; unset, it costs one getenv per process.
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+
 #if defined(__unix__) || defined(__APPLE__)
-#include <unistd.h>  // fsync
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+#define VHMN_HAVE_POSIX_FILES 1
 #endif
 
+namespace vhmn::io {
+
+namespace atomic_detail {
+
+constexpr int kTempHexDigits = 12;
+
+/// The fault-injection plan parsed once from VHMN_FAULT_KILL_WRITE.
+struct KillPlan {
+  long long write_no = 0;  // 0: none
+  unsigned long long after_bytes = 0;
+};
+inline const KillPlan& kill_plan() {
+  static const KillPlan plan = [] {
+    KillPlan p;
+    if (const char* env = std::getenv("VHMN_FAULT_KILL_WRITE")) {
+      char* end = nullptr;
+      p.write_no = std::strtoll(env, &end, 10);
+      if (end && *end == ':') p.after_bytes = std::strtoull(end + 1, nullptr, 10);
+      else p.write_no = 0;
+    }
+    return p;
+  }();
+  return plan;
+}
+/// True when this write (the caller's number) is the one to die in.
+inline bool should_kill(long long write_no) { return kill_plan().write_no == write_no; }
+inline long long next_write_no() {
+  static std::atomic<long long> count{0};
+  return ++count;
+}
+[[noreturn]] inline void kill_self() {
+#ifdef VHMN_HAVE_POSIX_FILES
+  ::kill(::getpid(), SIGKILL);
+#endif
+  std::abort();
+}
+
+/// fsync of the directory holding `path`, so a completed rename is durable.
+/// Best effort: some filesystems refuse fsync on a directory.
+inline void sync_parent_dir(const std::string& path) {
+#ifdef VHMN_HAVE_POSIX_FILES
+  std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    (void)::fsync(fd);
+    ::close(fd);
+  }
+#else
+  (void)path;
+#endif
+}
+
+inline bool is_hex_digit(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+
+}  // namespace atomic_detail
+
+/// True when `file_name` (a bare name, no folder) is a temporary that
+/// write_file_atomic makes for `target_name`: `<target_name>.tmp-` and
+/// exactly 12 lower-case hex digits.
+inline bool is_atomic_temporary(const std::string& file_name, const std::string& target_name) {
+  const std::string prefix = target_name + ".tmp-";
+  if (file_name.size() != prefix.size() + atomic_detail::kTempHexDigits) return false;
+  if (file_name.compare(0, prefix.size(), prefix) != 0) return false;
+  for (std::size_t i = prefix.size(); i < file_name.size(); ++i)
+    if (!atomic_detail::is_hex_digit(file_name[i])) return false;
+  return true;
+}
+
+/// Replaces `path` with `size` bytes at `data`, atomically and durably (see
+/// the file comment). On failure the temporary is removed, an existing
+/// `path` is left untouched, and the Error names `path` and the cause
+/// (e.g. "File too large", "No space left on device").
+inline void write_file_atomic(const std::string& path, const void* data, std::size_t size,
+                              const char* what = "file") {
+  const long long write_no = atomic_detail::next_write_no();
+  // A unique temporary name; "x" mode refuses to reuse an existing file.
+  std::random_device rd;
+  std::mt19937_64 gen((static_cast<std::uint64_t>(rd()) << 32) ^
+                      static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
+  std::string tmp;
+  std::FILE* f = nullptr;
+  for (int attempt = 0; attempt < 16 && f == nullptr; ++attempt) {
+    static const char* hex = "0123456789abcdef";
+    std::uint64_t r = gen();
+    tmp = path + ".tmp-";
+    for (int k = 0; k < atomic_detail::kTempHexDigits; ++k, r >>= 4) tmp += hex[r & 15];
+    f = std::fopen(tmp.c_str(), "wbx");
+    if (f == nullptr && errno != EEXIST) break;
+  }
+  VHMN_CHECK(f != nullptr, "cannot write " << what << " '" << path << "': cannot create temporary '" << tmp
+                                           << "': " << std::strerror(errno));
+
+  const auto* bytes = static_cast<const unsigned char*>(data);
+  errno = 0;
+  bool ok = true;
+  if (atomic_detail::should_kill(write_no)) {
+    // test hook: die with exactly `after_bytes` bytes of the temporary on disk
+    const std::size_t k = static_cast<std::size_t>(
+        std::min<unsigned long long>(atomic_detail::kill_plan().after_bytes, size));
+    ok = std::fwrite(bytes, 1, k, f) == k && std::fflush(f) == 0;
+    if (k < size) atomic_detail::kill_self();
+    ok = ok && std::fwrite(bytes + k, 1, size - k, f) == size - k;
+  } else {
+    ok = std::fwrite(bytes, 1, size, f) == size;
+  }
+  ok = ok && std::fflush(f) == 0;
+#ifdef VHMN_HAVE_POSIX_FILES
+  ok = ok && ::fsync(::fileno(f)) == 0;  // the data is on disk before the rename publishes it
+#endif
+  int saved_errno = errno;
+  ok = (std::fclose(f) == 0) && ok;
+  if (!ok) {
+    if (saved_errno == 0) saved_errno = errno;
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    VHMN_FAIL("cannot write " << what << " '" << path << "': writing '" << tmp << "' failed: "
+                              << std::strerror(saved_errno) << "; the previous '" << path
+                              << "' (if any) is left as it was");
+  }
+  if (atomic_detail::should_kill(write_no)) atomic_detail::kill_self();  // complete but not yet renamed
+
+  // filesystem::rename replaces an existing file on every platform.
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    VHMN_FAIL("cannot write " << what << " '" << path << "': renaming the temporary over it failed: "
+                              << ec.message());
+  }
+  atomic_detail::sync_parent_dir(path);  // the rename itself survives a power cut
+}
+
+inline void write_file_atomic(const std::string& path, const std::string& text, const char* what = "file") {
+  write_file_atomic(path, text.data(), text.size(), what);
+}
+
+/// Deletes, in `dir`, the temporaries write_file_atomic left for any of
+/// `target_names` (only names matching is_atomic_temporary exactly; nothing
+/// else is touched). Call it only while no writer can be running there (the
+/// run directory's lock is held). Returns the names removed.
+inline std::vector<std::string> remove_stale_temporaries(const std::string& dir,
+                                                         const std::vector<std::string>& target_names) {
+  std::vector<std::string> removed;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    for (const std::string& target : target_names) {
+      if (!is_atomic_temporary(name, target)) continue;
+      std::error_code st;
+      if (!std::filesystem::is_regular_file(it->symlink_status(st))) break;  // not something we wrote
+      std::error_code rm;
+      if (std::filesystem::remove(it->path(), rm)) removed.push_back(name);
+      break;
+    }
+  }
+  return removed;
+}
+
+}  // namespace vhmn::io
+// ---- end vhmn/io/atomic_file.hpp ----
 
 namespace vhmn {
 namespace io {
@@ -4176,9 +5424,7 @@ inline bool store_scalar(DType dt, const Scalar& x, std::uint8_t* p) {
 
 /// a * b, or false on overflow past `limit`.
 inline bool mul_within(std::uint64_t a, std::uint64_t b, std::uint64_t limit, std::uint64_t* out) {
-  if (a != 0 && b > limit / a) return false;
-  *out = a * b;
-  return *out <= limit;
+  return checked_mul(a, b, out, limit);
 }
 
 /// Checks a tensor's shape and byte count before it is written.
@@ -4317,21 +5563,10 @@ inline SafetensorsFile parse_safetensors(const std::uint8_t* data, std::size_t s
   return file;
 }
 
-/// Reads and parses the file at `path`; errors name the path.
+/// Reads and parses the file at `path` (a regular file only, read through
+/// vhmn::read_regular_file); errors name the path.
 inline SafetensorsFile read_safetensors(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  VHMN_CHECK(f != nullptr, "cannot open safetensors file '" << path << "': " << std::strerror(errno));
-  std::vector<std::uint8_t> bytes;
-  std::uint8_t chunk[1 << 16];
-  for (;;) {
-    const std::size_t n = std::fread(chunk, 1, sizeof(chunk), f);
-    bytes.insert(bytes.end(), chunk, chunk + n);
-    if (n < sizeof(chunk)) break;
-  }
-  const bool read_error = std::ferror(f) != 0;
-  const int saved_errno = errno;
-  std::fclose(f);
-  VHMN_CHECK(!read_error, "cannot read safetensors file '" << path << "': " << std::strerror(saved_errno));
+  const std::vector<std::uint8_t> bytes = read_regular_file(path, "safetensors file");
   return parse_safetensors(bytes.data(), bytes.size(), path);
 }
 
@@ -4377,53 +5612,13 @@ inline std::vector<std::uint8_t> serialize_safetensors(const SafetensorsFile& fi
   return out;
 }
 
-/// Writes `file` to `path` atomically: the bytes go to a fresh temporary
-/// next to `path`, are flushed, then renamed over `path`. On any failure the
-/// temporary is removed and an existing `path` is left untouched.
+/// Writes `file` to `path` atomically and durably (io/atomic_file.hpp):
+/// a fresh temporary next to `path`, fsynced, renamed over `path`, then the
+/// directory fsynced. On any failure the temporary is removed and an
+/// existing `path` is left untouched.
 inline void write_safetensors(const std::string& path, const SafetensorsFile& file) {
   const std::vector<std::uint8_t> bytes = serialize_safetensors(file);  // fails before touching disk
-
-  // A unique temporary name; "x" mode refuses to reuse an existing file.
-  std::random_device rd;
-  std::mt19937_64 gen((static_cast<std::uint64_t>(rd()) << 32) ^
-                      static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
-  std::string tmp;
-  std::FILE* f = nullptr;
-  for (int attempt = 0; attempt < 16 && f == nullptr; ++attempt) {
-    static const char* hex = "0123456789abcdef";
-    std::uint64_t r = gen();
-    tmp = path + ".tmp-";
-    for (int k = 0; k < 12; ++k, r >>= 4) tmp += hex[r & 15];
-    f = std::fopen(tmp.c_str(), "wbx");
-    if (f == nullptr && errno != EEXIST) break;
-  }
-  VHMN_CHECK(f != nullptr, "cannot write safetensors file '" << path << "': cannot create temporary '" << tmp
-                                                               << "': " << std::strerror(errno));
-
-  bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
-  ok = ok && std::fflush(f) == 0;
-#if defined(__unix__) || defined(__APPLE__)
-  ok = ok && ::fsync(::fileno(f)) == 0;  // the data is on disk before the rename publishes it
-#endif
-  int saved_errno = errno;
-  ok = (std::fclose(f) == 0) && ok;
-  if (!ok) {
-    if (saved_errno == 0) saved_errno = errno;
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    VHMN_FAIL("cannot write safetensors file '" << path << "': writing '" << tmp << "' failed: "
-                                                << std::strerror(saved_errno));
-  }
-
-  // filesystem::rename replaces an existing file on every platform.
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    VHMN_FAIL("cannot write safetensors file '" << path << "': renaming the temporary over it failed: "
-                                                << ec.message());
-  }
+  write_file_atomic(path, bytes.data(), bytes.size(), "safetensors file");
 }
 
 /// Converts a stored tensor to Tensor<T>. Fails, naming the tensor and the
@@ -4501,7 +5696,9 @@ inline std::vector<std::int64_t> to_int64_vector(const RawTensor& raw) {
 // Ensures on load: nothing is partially loaded. A file that lacks a tensor,
 // has one nobody asked for, disagrees with its config on a shape, holds a
 // non-finite weight or lacks a config key is rejected with a message naming
-// the file and the tensor or key. Tensors whose names start with "optim."
+// the file and the tensor or key; load_model checks the config against the
+// file's tensors (and ModelConfig's limits) before it allocates the model.
+// Tensors whose names start with "optim."
 // or "train." are training state (the trainer's); the model loader skips them.
 
 #include <cmath>
@@ -4627,11 +5824,84 @@ void save_checkpoint(const std::string& path, VHMN<T, D, L>& model, io::DType we
   io::write_safetensors(path, file);
 }
 
+/// Every tensor a checkpoint of a model with config `c` must hold, with its
+/// shape (SPEC.md section 7: parameters, then each block's banks; the
+/// optional provenance tensors are not listed). Computed from the config
+/// alone, so a file can be checked before a model is built;
+/// tests/test_checkpoint.cpp asserts it equals what model_to_safetensors writes.
+inline std::vector<std::pair<std::string, Shape>> checkpoint_tensor_shapes(const ModelConfig& c) {
+  const index_t D = c.dim, L = c.latent, kk = c.window * c.window;
+  std::vector<std::pair<std::string, Shape>> out;
+  out.reserve(static_cast<std::size_t>(9 + 22 * c.depth));
+  out.push_back({"patch_embed.weight", {D, c.channels, c.patch, c.patch}});
+  out.push_back({"patch_embed.bias", {D}});
+  out.push_back({"pos_embed", {c.tokens(), D}});
+  auto memory = [&](const std::string& p, index_t in) {
+    out.push_back({p + "query.weight", {L, in}});
+    out.push_back({p + "query.bias", {L}});
+    out.push_back({p + "out.weight", {D, 2 * L}});
+    out.push_back({p + "out.bias", {D}});
+    out.push_back({p + "beta", {1}});
+  };
+  std::vector<std::pair<std::string, Shape>> banks;
+  for (index_t i = 0; i < c.depth; ++i) {
+    const std::string b = "blocks." + std::to_string(i) + ".";
+    out.push_back({b + "norm1.weight", {D}});
+    out.push_back({b + "norm1.bias", {D}});
+    memory(b + "local.", kk * D);
+    memory(b + "global.", D);
+    out.push_back({b + "norm2.weight", {D}});
+    out.push_back({b + "norm2.bias", {D}});
+    out.push_back({b + "mlp.fc1.weight", {c.hidden(), D}});
+    out.push_back({b + "mlp.fc1.bias", {c.hidden()}});
+    out.push_back({b + "mlp.fc2.weight", {D, c.hidden()}});
+    out.push_back({b + "mlp.fc2.bias", {D}});
+    banks.push_back({b + "local.memory", {c.local_slots, L}});
+    banks.push_back({b + "local.writes", {c.classes}});
+    banks.push_back({b + "global.memory", {c.global_slots, L}});
+    banks.push_back({b + "global.writes", {c.classes}});
+  }
+  out.push_back({"norm.weight", {D}});
+  out.push_back({"norm.bias", {D}});
+  out.push_back({"pool.weight", {1, D}});
+  out.push_back({"pool.bias", {1}});
+  out.push_back({"head.weight", {c.classes, D}});
+  out.push_back({"head.bias", {c.classes}});
+  for (auto& b : banks) out.push_back(std::move(b));
+  return out;
+}
+
+/// Checks that `file` holds every tensor its config `c` implies, with
+/// exactly that shape, before anything the size of the model is allocated:
+/// the config in `__metadata__` is outside input, and a model built from it
+/// unchecked could ask for any amount of memory. What a model of `c`
+/// allocates is then bounded by the bytes in the file.
+inline void check_checkpoint_shapes(const io::SafetensorsFile& file, const ModelConfig& c,
+                                    const std::string& source) {
+  // First by count, so even the list of expected names stays small.
+  const std::uint64_t needed = 9 + 22 * static_cast<std::uint64_t>(c.depth);
+  VHMN_CHECK(file.tensors.size() >= needed,
+             source << ": checkpoint metadata says vhmn.depth = " << c.depth << ", which needs at least " << needed
+                    << " tensors, but the file holds " << file.tensors.size());
+  std::map<std::string, const io::RawTensor*> by_name;
+  for (const io::RawTensor& t : file.tensors) by_name.emplace(t.name, &t);
+  for (const auto& [name, shape] : checkpoint_tensor_shapes(c)) {
+    auto it = by_name.find(name);
+    VHMN_CHECK(it != by_name.end(), source << ": missing tensor '" << name << "' (expected shape "
+                                           << shape_string(shape) << " from the config in __metadata__)");
+    VHMN_CHECK(it->second->shape == shape, source << ": tensor '" << name << "' has shape "
+                                                  << shape_string(it->second->shape)
+                                                  << " but the config needs " << shape_string(shape));
+  }
+}
+
 /// Rebuilds a model from an already-read checkpoint (config from its
-/// metadata); `source` names the file in errors.
+/// metadata, checked against the file's tensors before the model is
+/// built); `source` names the file in errors.
 template <class T, int D = Dynamic, int L = Dynamic>
 std::unique_ptr<VHMN<T, D, L>> load_model(const io::SafetensorsFile& file, const std::string& source) {
   const ModelConfig config = ModelConfig::from_metadata(file.metadata, source);
+  check_checkpoint_shapes(file, config, source);
   auto model = std::make_unique<VHMN<T, D, L>>(config, 0);
   load_model_state(*model, file, source);
   return model;
@@ -4646,6 +5916,66 @@ std::unique_ptr<VHMN<T, D, L>> load_model(const std::string& path) {
 
 }  // namespace vhmn
 // ---- end vhmn/io/checkpoint.hpp ----
+// ---- begin vhmn/io/forward_input.hpp ----
+// vhmn/io/forward_input.hpp — the input file of `vhmn forward`, checked.
+//
+// What this represents: a safetensors file holding `images` [B, C, H, W]
+// (normalised, any float or exactly representable integer dtype) and,
+// optionally, `labels` [B] (integers), for a model of config `c`.
+// Ensures: `images` exists with C, H, W those of the model and B >= 1, every
+// value is finite, and `labels` (when present) has shape [B] with every label
+// in [0, classes); otherwise a vhmn::Error names the file and the tensor.
+// Allocation is bounded by the file: images are only converted once their
+// shape matched a tensor the file really holds.
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+
+namespace vhmn {
+namespace io {
+
+template <class T>
+struct ForwardInput {
+  index_t batch = 0;                 // B
+  Tensor<T> images;                  // (B, C, H, W)
+  std::vector<std::int64_t> labels;  // (B), empty when the file has none
+};
+
+/// Checks and converts a `vhmn forward` input file for a model of config `c`.
+template <class T>
+ForwardInput<T> parse_forward_input(const SafetensorsFile& input, const ModelConfig& c, const std::string& source) {
+  const RawTensor* raw_images = input.find("images");
+  VHMN_CHECK(raw_images, source << ": no tensor named 'images'");
+  const Shape want_tail{c.channels, c.image, c.image};
+  VHMN_CHECK(raw_images->shape.size() == 4 && Shape(raw_images->shape.begin() + 1, raw_images->shape.end()) == want_tail &&
+                 raw_images->shape[0] > 0,
+             source << ": 'images' has shape " << shape_string(raw_images->shape) << ", the model needs [B, "
+                    << c.channels << ", " << c.image << ", " << c.image << "] with B >= 1");
+  ForwardInput<T> in;
+  in.batch = raw_images->shape[0];
+  in.images = to_tensor<T>(*raw_images);
+  for (index_t i = 0; i < in.images.numel(); ++i)
+    VHMN_CHECK(std::isfinite(static_cast<double>(in.images[i])),
+               source << ": 'images' holds a non-finite value at element " << i);
+  if (const RawTensor* raw_labels = input.find("labels")) {
+    VHMN_CHECK(raw_labels->shape == Shape{in.batch}, source << ": 'labels' has shape " << shape_string(raw_labels->shape)
+                                                            << ", expected [" << in.batch << "]");
+    in.labels = to_int64_vector(*raw_labels);
+    for (index_t b = 0; b < in.batch; ++b) {
+      const std::int64_t y = in.labels[static_cast<std::size_t>(b)];
+      VHMN_CHECK(y >= 0 && y < c.classes,
+                 source << ": label " << y << " of sample " << b << " is outside [0, " << c.classes << ")");
+    }
+  }
+  return in;
+}
+
+}  // namespace io
+}  // namespace vhmn
+// ---- end vhmn/io/forward_input.hpp ----
 
 // ---- begin vhmn/explain/retrieval.hpp ----
 // vhmn/explain/retrieval.hpp — what the memory recalled in the last forward.
