@@ -26,13 +26,8 @@ using vhmn_test_run::tiny_set;
 
 namespace {
 
-std::vector<std::string> read_lines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> lines;
-  for (std::string l; std::getline(in, l);) lines.push_back(l);
-  return lines;
-}
-std::string strip_time(const std::string& line) { return line.substr(0, line.find(",\"images_per_s\"")); }
+using vhmn_test_run::read_lines;
+using vhmn_test_run::strip_time;
 
 /// The tensors of a checkpoint (metadata holds timings, so it is left out).
 std::vector<io::RawTensor> tensors_of(const std::string& path) { return io::read_safetensors(path).tensors; }

@@ -3,6 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <fstream>
+#include <string>
+#include <vector>
 
 #include "vhmn/core/rng.hpp"
 #include "vhmn/data/dataset.hpp"
@@ -46,5 +49,16 @@ inline vhmn::ModelConfig tiny_config() {
   c.classes = 4;
   return c;
 }
+
+/// The lines of a text file (metrics.jsonl), without their newlines.
+inline std::vector<std::string> read_lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  return lines;
+}
+
+/// A metrics.jsonl line without its timing fields (they differ between runs; the rest must not).
+inline std::string strip_time(const std::string& line) { return line.substr(0, line.find(",\"images_per_s\"")); }
 
 }  // namespace vhmn_test_run

@@ -133,12 +133,8 @@ static std::string temp_dir(const std::string& name) {
   return p.string();
 }
 
-static std::vector<std::string> read_lines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> lines;
-  for (std::string l; std::getline(in, l);) lines.push_back(l);
-  return lines;
-}
+using vhmn_test_run::read_lines;
+using vhmn_test_run::strip_time;
 
 TEST_CASE("evaluate: top-1 as a plain forward gives it; the model's modes are put back") {
   ModelConfig c = ModelConfig::preset("fmnist-small");
@@ -253,9 +249,6 @@ TEST_CASE("resume continues exactly: metrics and weights equal an uninterrupted 
   CHECK(resumed.epochs_done() == 1);
   resumed.fit();
 
-  auto strip_time = [](std::string line) {
-    return line.substr(0, line.find(",\"images_per_s\""));  // timing fields differ, the rest must not
-  };
   const auto straight = read_lines(straight_dir + "/metrics.jsonl");
   const auto again = read_lines(to.run_dir + "/metrics.jsonl");
   REQUIRE(again.size() == 3);
@@ -365,7 +358,6 @@ TEST_CASE("request_stop: fit returns after the step, the partial epoch is abando
   train::Trainer<float> resumed(c, train_set, &test_set, norm, lo, to);
   resumed.resume(to.run_dir + "/last.safetensors");
   resumed.fit();
-  auto strip_time = [](std::string line) { return line.substr(0, line.find(",\"images_per_s\"")); };
   const auto got = read_lines(to.run_dir + "/metrics.jsonl");
   REQUIRE(got.size() == ref.size());
   for (std::size_t i = 0; i < ref.size(); ++i) CHECK(strip_time(got[i]) == strip_time(ref[i]));

@@ -28,6 +28,7 @@
 
 #include "../../tools/vhmn/cmd_train.cpp"
 #include "../test_data_util.hpp"
+#include "../test_run_util.hpp"
 
 namespace fs = std::filesystem;
 using vhmn_test_data::TempDir;
@@ -40,13 +41,8 @@ std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
-std::vector<std::string> read_lines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> lines;
-  for (std::string l; std::getline(in, l);) lines.push_back(l);
-  return lines;
-}
-std::string strip_time(const std::string& line) { return line.substr(0, line.find(",\"images_per_s\"")); }
+using vhmn_test_run::read_lines;
+using vhmn_test_run::strip_time;
 
 struct Child {
   pid_t pid = -1;
