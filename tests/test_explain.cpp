@@ -17,6 +17,7 @@
 #include "vhmn/explain/png.hpp"
 #include "vhmn/explain/retrieval.hpp"
 #include "vhmn/explain/slot_profile.hpp"
+#include "vhmn/explain/text_layout.hpp"
 #include "vhmn/explain/stability.hpp"
 #include "vhmn/explain/svg_plot.hpp"
 #include "vhmn/io/checkpoint.hpp"
@@ -425,4 +426,23 @@ TEST_CASE("png: a canvas round-trips through stb_image; text draws inside its wi
   CHECK(svg.find("<svg") == 0);
   CHECK(svg.find("a &lt; b") != std::string::npos);
   CHECK(svg.find("T = 1") != std::string::npos);
+}
+
+TEST_CASE("explain: text wraps to a width at spaces, splits only over-long words, and keeps every word") {
+  using vhmn::explain::wrap_text;
+  // 6 pixels a character: 71 pixels hold 12 characters (the last needs no spacing column)
+  const std::string text = "BLOCK 4 OF 4; LOCAL: THE PATCH'S NEAREST PROTOTYPES, GLOBAL: THE IMAGE'S";
+  const auto lines = wrap_text(text, 71);
+  std::string joined;
+  for (const std::string& l : lines) {
+    CHECK(l.size() <= 12);
+    CHECK(vhmn::explain::text_width(l) <= 71);
+    joined += (joined.empty() ? "" : " ") + l;
+  }
+  CHECK(lines.front() == "BLOCK 4 OF");
+  CHECK(lines.size() == 7);
+  CHECK(joined == text);
+  CHECK(wrap_text("T-SHIRT/TOP", 59) == std::vector<std::string>{"T-SHIRT/TO", "P"});
+  CHECK(wrap_text("", 59) == std::vector<std::string>{""});
+  CHECK(wrap_text("A B", 1000) == std::vector<std::string>{"A B"});
 }

@@ -107,6 +107,12 @@ TEST_CASE("vhmn explain: panels, profiles, hit rates and a self-contained report
   CHECK(html.find("data:image/png;base64,") != std::string::npos);
   CHECK(html.find("src=\"http") == std::string::npos);
   CHECK(html.find("Retrieval hit rates") != std::string::npos);
+  // pictures shown at twice their size, crisp; blocks counted from 1 (this model has 2 blocks)
+  CHECK(html.find("image-rendering:pixelated") != std::string::npos);
+  CHECK(html.find("\" width=\"" + std::to_string(2 * w) + "\">") != std::string::npos);
+  CHECK(html.find("Block 1 of 2, local") != std::string::npos);
+  CHECK(html.find("Block 2 of 2, global") != std::string::npos);
+  CHECK(html.find("Block 0") == std::string::npos);
   const auto json_bytes = read_all(out + "/explain.json");
   const io::Json j = io::Json::parse(std::string(json_bytes.begin(), json_bytes.end()), "explain.json");
   CHECK(j.at("hit_rates").at("global").at("queries").as_int64() == 10);
@@ -176,4 +182,39 @@ TEST_CASE("vhmn explain / robustness reject a missing or mismatched model/data p
   // explain needs the training images that wrote the slots
   CHECK_THROWS_WITH_AS(cli::cmd_explain(fx.args(foreign, fx.dir / "out_foreign")),
                        doctest::Contains("has no such image"), Error);
+}
+
+TEST_CASE("vhmn explain: report.html loads in headless Chromium with every picture decoded") {
+  std::string browser;
+  for (const char* name : {"chromium", "chromium-browser", "google-chrome"})
+    if (std::system(("command -v " + std::string(name) + " >/dev/null 2>&1").c_str()) == 0) {
+      browser = name;
+      break;
+    }
+  if (browser.empty()) {
+    MESSAGE("skipped: no headless browser (Debian: apt-get install chromium)");
+    return;
+  }
+  CliFixture fx;
+  const std::string model = fx.checkpoint("good", CliFixture::config());
+  const std::string out = fx.dir / "explain";
+  auto a = fx.args(model, out);
+  a.insert(a.end(), {"--images", "0,3"});
+  REQUIRE(cli::cmd_explain(a) == 0);
+  // the report plus a script that, once loaded, counts the pictures the browser decoded
+  const auto html_bytes = read_all(out + "/report.html");
+  std::string html(html_bytes.begin(), html_bytes.end());
+  html.insert(html.rfind("</body>"),
+              "<script>window.addEventListener('load',function(){var all=document.images,ok=0;"
+              "for(var i=0;i<all.length;i++)if(all[i].complete&&all[i].naturalWidth>0)ok++;"
+              "document.body.setAttribute('data-decoded',ok+' of '+all.length);});</script>");
+  vhmn_test_data::write_text(fx.dir / "probe.html", html);
+  const std::string dom = fx.dir / "dom.html";
+  const std::string cmd = browser + " --headless --no-sandbox --disable-gpu --virtual-time-budget=10000 --dump-dom 'file://" +
+                          fx.dir / "probe.html" + "' > '" + dom + "' 2>/dev/null";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  const auto dom_bytes = read_all(dom);
+  const std::string text(dom_bytes.begin(), dom_bytes.end());
+  // 2 profiles + 2 panels
+  CHECK(text.find("data-decoded=\"4 of 4\"") != std::string::npos);
 }

@@ -64,5 +64,6 @@
 #include "vhmn/explain/stability.hpp"
 #include "vhmn/explain/corruptions.hpp"
 #include "vhmn/explain/font.hpp"
+#include "vhmn/explain/text_layout.hpp"
 #include "vhmn/explain/canvas.hpp"
 #include "vhmn/explain/svg_plot.hpp"

@@ -119,16 +119,13 @@ int cmd_bench(const std::vector<std::string>& argv) {
     std::fputs(kBenchHelp, stdout);
     return 0;
   }
-  VHMN_CHECK(args.positional().empty(), "unexpected argument '" << args.positional()[0] << "'");
+  args.no_positional();
   const std::string config_name = args.str("config", "cifar-small");
-  const index_t B = args.integer("batch", 64);
-  VHMN_CHECK(B >= 1 && B <= 65536, "--batch must be between 1 and 65536, got " << B);
-  const long long threads_arg = args.integer("threads", 0);
-  VHMN_CHECK(threads_arg >= 0 && threads_arg <= 4096, "--threads must be between 1 and 4096");
+  const index_t B = args.integer("batch", 64, 1, 65536);
+  const long long threads_arg = args.integer("threads", 0, 0, 4096);  // 0: all cores
   set_num_threads(static_cast<int>(threads_arg));
-  const int repeats = static_cast<int>(args.integer("repeats", 5));
-  const int warmup = static_cast<int>(args.integer("warmup", 2));
-  VHMN_CHECK(repeats >= 1 && warmup >= 0, "--repeats must be >= 1 and --warmup >= 0");
+  const int repeats = static_cast<int>(args.integer("repeats", 5, 1, 1000000));
+  const int warmup = static_cast<int>(args.integer("warmup", 2, 0, 1000000));
   const bool json = args.flag("json"), want_breakdown = !args.flag("no-breakdown");
   const Precision precision = precision_option(args);
   if (json) announce_precision(precision);  // the text report says it in its header

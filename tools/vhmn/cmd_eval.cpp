@@ -1,6 +1,8 @@
 // tools/vhmn/cmd_eval.cpp — `vhmn eval`: accuracy of a checkpoint on a data set.
 #include <cstdio>
 
+#include <nlohmann/json.hpp>
+
 #include <vhmn/train/trainer.hpp>
 #include <vhmn/vhmn.hpp>
 
@@ -25,7 +27,7 @@ int cmd_eval(const std::vector<std::string>& argv) {
     std::printf(kEvalHelp, kDataHelp, kPrecisionHelp);
     return 0;
   }
-  VHMN_CHECK(args.positional().empty(), "unexpected argument '" << args.positional()[0] << "'");
+  args.no_positional();
   args.apply_threads();
   const Precision precision = precision_option(args);
   const std::string model_path = args.required("model");
@@ -36,13 +38,12 @@ int cmd_eval(const std::vector<std::string>& argv) {
   announce_precision(precision);
 
   const std::string kind = args.required("data");
-  const std::string dir = args.has("data-dir") ? args.str("data-dir", "") : default_data_dir(kind);
-  const std::string split_name = args.str("split", "test");
-  VHMN_CHECK(split_name == "test" || split_name == "train", "--split must be test or train, got '" << split_name << "'");
+  const std::string dir = data_dir_option(args, kind);
+  const std::string split_name = args.choice("split", "test", {"test", "train"});
   const data::Split split = split_name == "test" ? data::Split::Test : data::Split::Train;
   data::Dataset ds;
   VHMN_CHECK(load_split(kind, dir, split, ds, c.image, c.channels), dir << " has no " << split_name << " split");
-  limit_dataset(ds, args.integer("limit", 0));
+  limit_dataset(ds, args.integer("limit", 0, 0, kNoMax));
   train::check_dataset_fits(ds, c);
 
   data::Normalization norm;
@@ -59,29 +60,30 @@ int cmd_eval(const std::vector<std::string>& argv) {
   for (std::size_t k = 0; k < names.size(); ++k)
     if (names[k].empty()) names[k] = "class_" + std::to_string(k);
 
-  const train::EvalResult r = train::evaluate(*model, ds, norm, static_cast<index_t>(args.integer("batch", 256)));
+  const train::EvalResult r = train::evaluate(*model, ds, norm, static_cast<index_t>(args.integer("batch", 256, 1, 65536)));
   const index_t K = c.classes;
   if (args.flag("json")) {
-    io::Json j = io::Json::object(), per = io::Json::object(), conf = io::Json::array();
-    j.set("model", model_path);
-    j.set("data", ds.name);
-    j.set("count", r.count);
-    j.set("loss", r.loss);
-    j.set("top1", r.top1);
-    j.set("top5", r.top5);
-    for (index_t k = 0; k < K; ++k) per.set(names[static_cast<std::size_t>(k)], r.per_class[static_cast<std::size_t>(k)]);
-    j.set("per_class", per);
+    nlohmann::ordered_json j = {{"model", model_path}, {"data", ds.name}, {"count", r.count}, {"loss", r.loss},
+                                {"top1", r.top1}};
+    if (K > 5) j["top5"] = r.top5;
+    nlohmann::ordered_json per = nlohmann::ordered_json::object(), conf = nlohmann::ordered_json::array();
+    for (index_t k = 0; k < K; ++k) per[names[static_cast<std::size_t>(k)]] = r.per_class[static_cast<std::size_t>(k)];
+    j["per_class"] = per;
     for (index_t y = 0; y < K; ++y) {
-      io::Json row = io::Json::array();
+      nlohmann::ordered_json row = nlohmann::ordered_json::array();
       for (index_t k = 0; k < K; ++k) row.push_back(r.confusion[static_cast<std::size_t>(y * K + k)]);
       conf.push_back(row);
     }
-    j.set("confusion", conf);
+    j["confusion"] = conf;
     std::printf("%s\n", j.dump().c_str());
     return 0;
   }
   std::printf("%s on %s (%lld images)\n", model_path.c_str(), ds.name.c_str(), static_cast<long long>(r.count));
-  std::printf("top-1 %.2f%%   top-5 %.2f%%   loss %.4f\n\nper class:\n", 100 * r.top1, 100 * r.top5, r.loss);
+  // top-5 of 5 or fewer classes is always 100%: shown only when it says something
+  if (K > 5)
+    std::printf("top-1 %.2f%%   top-5 %.2f%%   loss %.4f\n\nper class:\n", 100 * r.top1, 100 * r.top5, r.loss);
+  else
+    std::printf("top-1 %.2f%%   loss %.4f\n\nper class:\n", 100 * r.top1, r.loss);
   for (index_t k = 0; k < K; ++k)
     std::printf("  %2lld %-14s %6.2f%%\n", static_cast<long long>(k), names[static_cast<std::size_t>(k)].c_str(),
                 100 * r.per_class[static_cast<std::size_t>(k)]);

@@ -18,6 +18,7 @@
 #include <vhmn/explain/retrieval.hpp>
 #include <vhmn/explain/slot_profile.hpp>
 #include <vhmn/explain/svg_plot.hpp>
+#include <vhmn/explain/text_layout.hpp>
 
 #include "commands.hpp"
 #include "model_data.hpp"
@@ -75,6 +76,35 @@ std::string base64(const std::vector<std::uint8_t>& in) {
 
 std::string html_escape(const std::string& s) { return xml_escape(s); }
 
+/// The token with the largest attention-pool weight among the patches that
+/// show something (pixel range >= kContentRange): on Fashion-MNIST the
+/// heaviest token is often plain black background, which says nothing to a
+/// reader. Falls back to the heaviest token when every patch is flat.
+constexpr int kContentRange = 32;
+
+template <class T, int D, int L>
+index_t informative_content_token(const VHMN<T, D, L>& model, index_t b, const std::uint8_t* image, const ModelConfig& c) {
+  const index_t N = c.tokens(), p = c.patch, g = c.grid(), H = c.image;
+  const T* w = pool_weights(model).data() + b * N;
+  index_t best = most_informative_token(model, b);
+  double best_w = -1;
+  for (index_t t = 0; t < N; ++t) {
+    int lo = 255, hi = 0;
+    for (index_t ch = 0; ch < c.channels; ++ch)
+      for (index_t r = 0; r < p; ++r)
+        for (index_t q = 0; q < p; ++q) {
+          const int v = image[ch * H * H + ((t / g) * p + r) * H + (t % g) * p + q];
+          lo = std::min(lo, v);
+          hi = std::max(hi, v);
+        }
+    if (hi - lo >= kContentRange && double(w[t]) > best_w) {
+      best_w = double(w[t]);
+      best = t;
+    }
+  }
+  return best;
+}
+
 /// One chosen test image, explained.
 struct Chosen {
   index_t index = 0, label = 0, predicted = 0, token = 0;
@@ -92,13 +122,21 @@ Rgb heat(double v) {
   return Rgb{mix(0), mix(1), mix(2)};
 }
 
-/// Class x slot heat map of mean slot weights, each class row scaled to its own maximum.
+/// The own-class frames: green and 2 pixels thick, a colour the heat map never uses.
+constexpr Rgb kOwnClass{0, 200, 70};
+
+/// Class x slot heat map of mean slot weights, each class row scaled to its own maximum,
+/// with a colour bar below.
+
 Canvas profile_image(const SlotProfile& p, const std::vector<std::string>& names, const std::string& title) {
   const index_t K = p.classes(), S = p.slots(), per = S / K;
-  const index_t cw = std::max<index_t>(1, 640 / S), rh = 14, left = 96, top = 28;
-  const index_t width = left + S * cw + (K - 1) + 70, height = top + K * rh + 34;
+  const index_t cw = std::max<index_t>(1, 640 / S), rh = 16, left = 96;
+  const index_t width = left + S * cw + (K - 1) + 70;
+  const std::vector<std::string> title_lines = wrap_text(upper(title), width - 16);
+  const index_t top = 8 + 10 * static_cast<index_t>(title_lines.size()) + 8;
+  const index_t legend_y = top + K * rh + 30, height = legend_y + 30;
   Canvas c(width, height, kWhite);
-  c.text(8, 8, upper(title), kBlack);
+  for (std::size_t i = 0; i < title_lines.size(); ++i) c.text(8, 8 + 10 * static_cast<index_t>(i), title_lines[i], kBlack);
   auto col_x = [&](index_t s) { return left + s * cw + s / per; };  // 1-pixel gaps between classes
   for (index_t y = 0; y < K; ++y) {
     double mx = 0;
@@ -107,14 +145,24 @@ Canvas profile_image(const SlotProfile& p, const std::vector<std::string>& names
     c.text(8, ry + 3, fit(upper(names[static_cast<std::size_t>(y)]), left - 12), kBlack);
     for (index_t s = 0; s < S; ++s) c.fill_rect(col_x(s), ry, cw, rh - 1, heat(mx > 0 ? p.mean(y, s) / mx : 0));
     // own-class slots framed, own-class share written at the right
-    c.frame(col_x(y * per), ry, per * cw, rh - 1, kRed);
+    c.frame(col_x(y * per), ry, per * cw, rh - 1, kOwnClass, 2);
     c.text(col_x(S - 1) + cw + 6, ry + 3, percent(p.mass(y, y), 0), kBlack);
   }
   for (index_t k = 0; k < K; ++k) {
     const std::string label = std::to_string(k);
     c.text(col_x(k * per) + (per * cw - text_width(label)) / 2, top + K * rh + 4, label, kGrey);
   }
-  c.text(left, top + K * rh + 18, "SLOTS BY OWNING CLASS; RED: OWN CLASS; RIGHT: OWN-CLASS WEIGHT", kGrey);
+  const std::vector<std::string> key =
+      wrap_text("COLUMNS: SLOTS BY OWNING CLASS; GREEN FRAME: OWN CLASS; RIGHT: OWN-CLASS WEIGHT", width - left - 8);
+  for (std::size_t i = 0; i < key.size() && i < 2; ++i)
+    c.text(left, top + K * rh + 14 + 9 * static_cast<index_t>(i), key[i], kGrey);
+  // colour bar: what the heat map's colours mean (each row scaled to its maximum)
+  const index_t bar_w = std::min<index_t>(200, width - left - 80);
+  for (index_t x = 0; x < bar_w; ++x) c.fill_rect(left + x, legend_y, 1, 10, heat(double(x) / double(bar_w - 1)));
+  c.frame(left - 1, legend_y - 1, bar_w + 2, 12, kGrey);
+  c.text(left - 8 - text_width("0"), legend_y + 2, "0", kBlack);
+  c.text(left + bar_w + 6, legend_y + 2, "ROW MAXIMUM", kBlack);
+  c.text(left, legend_y + 14, "MEAN SLOT WEIGHT", kGrey);
   return c;
 }
 
@@ -131,17 +179,26 @@ Canvas panel_image(const Chosen& ch, index_t block, const ModelAndData& md, cons
   const index_t k = static_cast<index_t>(std::max(local.size(), global.size()));
   const index_t left_w = std::max<index_t>(H * big, 2 * tile) + 16;
   const index_t width = 8 + left_w + std::max<index_t>(1, k) * (tile + gap) + 8;
-  const index_t local_y = 40, global_y = local_y + 14 + tile + 4 + H * thumb + 34 + 10;
-  const index_t height = std::max(global_y + 14 + H * thumb + 30, local_y + H * big + 14 + tile + 40);
-  Canvas cv(width, height, kWhite);
   const std::string& tname = md.class_names[static_cast<std::size_t>(ch.label)];
   const std::string& pname = md.class_names[static_cast<std::size_t>(ch.predicted)];
-  cv.text(8, 8, upper("test image " + std::to_string(ch.index) + "  true: " + tname + "  predicted: " + pname + " " +
-                      percent(ch.confidence)),
-          kBlack);
-  cv.text(8, 20, upper("block " + std::to_string(block) + " of " + std::to_string(c.depth) +
-                       "; local: the patch's nearest prototypes, global: the image's"),
-          kGrey);
+  // the header wraps to the panel's width; blocks count from 1 for people
+  const std::vector<std::string> title = wrap_text(
+      upper("test image " + std::to_string(ch.index) + "  true: " + tname + "  predicted: " + pname + " " +
+            percent(ch.confidence)),
+      width - 16);
+  const std::vector<std::string> subtitle =
+      wrap_text(upper("block " + std::to_string(block + 1) + " of " + std::to_string(c.depth) +
+                      "; local: the patch's nearest prototypes, global: the image's"),
+                width - 16);
+  const index_t header_lines = static_cast<index_t>(title.size() + subtitle.size());
+  const index_t label_h = 36;  // class name (up to 2 lines), weight, training index
+  const index_t local_y = 8 + 10 * header_lines + 12,
+                global_y = local_y + 14 + tile + 4 + H * thumb + 4 + label_h + 10;
+  const index_t height = std::max(global_y + 14 + H * thumb + 4 + label_h, local_y + H * big + 14 + tile + 40);
+  Canvas cv(width, height, kWhite);
+  index_t line_y = 8;
+  for (const std::string& l : title) cv.text(8, (line_y += 10) - 10, l, kBlack);
+  for (const std::string& l : subtitle) cv.text(8, (line_y += 10) - 10, l, kGrey);
   // the test image with the most informative patch boxed, and that patch enlarged
   const std::uint8_t* img = test.image(ch.index);
   const PatchBox box = patch_box(c, ch.token);
@@ -159,9 +216,13 @@ Canvas panel_image(const Chosen& ch, index_t block, const ModelAndData& md, cons
                : -1;
   };
   auto labels = [&](index_t x, index_t y, const SlotHit& h) {
-    cv.text(x, y, fit(upper(md.class_names[static_cast<std::size_t>(h.slot_class)]), tile), kBlack);
-    cv.text(x, y + 9, percent(h.weight), h.slot_class == ch.label ? Rgb{0, 130, 0} : kRed);
-    cv.text(x, y + 18, fit("#" + std::to_string(h.source_index), tile), kGrey);
+    // a long class name takes two lines (the rest of a longer one is cut)
+    const std::vector<std::string> name =
+        wrap_text(upper(md.class_names[static_cast<std::size_t>(h.slot_class)]), tile + gap - 2);
+    cv.text(x, y, name[0], kBlack);
+    if (name.size() > 1) cv.text(x, y + 9, fit(name[1], tile + gap - 2), kBlack);
+    cv.text(x, y + 18, percent(h.weight), h.slot_class == ch.label ? Rgb{0, 130, 0} : kRed);
+    cv.text(x, y + 27, fit("#" + std::to_string(h.source_index), tile), kGrey);
   };
   cv.text(x0, local_y, "LOCAL MEMORY", kBlack);
   for (std::size_t i = 0; i < local.size(); ++i) {
@@ -244,8 +305,11 @@ std::string hits_table(const std::vector<SlotHit>& hits, index_t grid, const std
   return o.str();
 }
 
-std::string img_tag(const std::vector<std::uint8_t>& png, const std::string& alt) {
-  return "<img src=\"data:image/png;base64," + base64(png) + "\" alt=\"" + html_escape(alt) + "\">";
+/// The picture at twice its size (crisp: the CSS asks for pixelated scaling),
+/// narrower only where the window is.
+std::string img_tag(const std::vector<std::uint8_t>& png, const std::string& alt, index_t width) {
+  return "<img src=\"data:image/png;base64," + base64(png) + "\" alt=\"" + html_escape(alt) + "\" width=\"" +
+         std::to_string(2 * width) + "\">";
 }
 
 }  // namespace explain_cmd
@@ -259,14 +323,11 @@ int cmd_explain(const std::vector<std::string>& argv) {
     std::printf(kHelp, kDataHelp, kPrecisionHelp);
     return 0;
   }
-  VHMN_CHECK(args.positional().empty(), "unexpected argument '" << args.positional()[0] << "'");
+  args.no_positional();
   set_threads_option(args);
-  const long long limit = args.integer("limit", 0);
-  VHMN_CHECK(limit >= 0, "--limit must be >= 0");
-  const index_t top = static_cast<index_t>(args.integer("top", 5));
-  VHMN_CHECK(top >= 1 && top <= 20, "--top must be between 1 and 20, got " << top);
-  const index_t batch = static_cast<index_t>(args.integer("batch", 100));
-  VHMN_CHECK(batch >= 1, "--batch must be >= 1");
+  const long long limit = args.integer("limit", 0, 0, kNoMax);
+  const index_t top = static_cast<index_t>(args.integer("top", 5, 1, 20));
+  const index_t batch = static_cast<index_t>(args.integer("batch", 100, 1, 65536));
   const std::string out_dir = args.str("out", "explain");
 
   // The chosen images index the full test split, so read it before --limit applies.
@@ -277,7 +338,8 @@ int cmd_explain(const std::vector<std::string>& argv) {
   const ModelConfig& c = model.config();
   const index_t K = c.classes, N = c.tokens(), depth = c.depth, last = depth - 1;
   const index_t block = static_cast<index_t>(args.integer("block", last));
-  VHMN_CHECK(block >= 0 && block < depth, "--block must be in [0, " << depth << "), got " << block);
+  VHMN_USAGE_CHECK(block >= 0 && block < depth, "--block " << block << ": must be between 0 and " << last
+                                                            << " (blocks count from 0 here; pictures from 1)");
   VHMN_CHECK(c.iters > 0, md.model_path << " runs with T = 0 refinement steps: its memories are never read, "
                                            "so there is nothing to explain");
 
@@ -345,7 +407,7 @@ int cmd_explain(const std::vector<std::string>& argv) {
       double z = 0;
       for (index_t j = 0; j < K; ++j) z += std::exp(double(lb[j]) - double(lb[ch.predicted]));
       ch.confidence = 1.0 / z;
-      ch.token = most_informative_token(model, b);
+      ch.token = informative_content_token(model, b, full_test.image(ch.index), c);
       ch.token_weight = double(pool_weights(model)[b * N + ch.token]);
       for (index_t i = 0; i < depth; ++i) {
         ch.local.push_back(retrieval(model, i, Path::Local).top_k(b * N + ch.token, top));
@@ -360,17 +422,23 @@ int cmd_explain(const std::vector<std::string>& argv) {
   auto path = [&](const std::string& name) { return (std::filesystem::path(out_dir) / name).string(); };
   const index_t evaluated = md.test.size;
   md.test = full_test;  // panels index the full test split
-  const auto png_local = write_png(path("profile_local.png"),
-                                   profile_image(prof_local, md.class_names,
-                                                 "local memory, block " + std::to_string(last) +
-                                                     ": mean slot weight per class (rows scaled to their maximum)"));
-  const auto png_global = write_png(path("profile_global.png"),
-                                    profile_image(prof_global, md.class_names,
-                                                  "global memory, block " + std::to_string(last) +
-                                                      ": mean slot weight per class (rows scaled to their maximum)"));
+  const Canvas cv_local = profile_image(prof_local, md.class_names,
+                                        "local memory, block " + std::to_string(last + 1) + " of " +
+                                            std::to_string(depth) +
+                                            ": mean slot weight per class (rows scaled to their maximum)");
+  const Canvas cv_global = profile_image(prof_global, md.class_names,
+                                         "global memory, block " + std::to_string(last + 1) + " of " +
+                                             std::to_string(depth) +
+                                             ": mean slot weight per class (rows scaled to their maximum)");
+  const auto png_local = write_png(path("profile_local.png"), cv_local);
+  const auto png_global = write_png(path("profile_global.png"), cv_global);
   std::vector<std::vector<std::uint8_t>> panels;
-  for (const Chosen& ch : chosen)
-    panels.push_back(write_png(path("panel_" + std::to_string(ch.index) + ".png"), panel_image(ch, block, md, train_pos)));
+  std::vector<index_t> panel_widths;
+  for (const Chosen& ch : chosen) {
+    const Canvas panel = panel_image(ch, block, md, train_pos);
+    panel_widths.push_back(panel.width());
+    panels.push_back(write_png(path("panel_" + std::to_string(ch.index) + ".png"), panel));
+  }
 
   const index_t grid = c.grid();
   io::Json j = io::Json::object(), hits = io::Json::object(), own = io::Json::object(), imgs = io::Json::array();
@@ -416,10 +484,11 @@ int cmd_explain(const std::vector<std::string>& argv) {
 
   std::ostringstream h;
   h << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>V-HMN explanation: "
-    << html_escape(md.model_path) << "</title>\n<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;"
+    << html_escape(md.model_path) << "</title>\n<meta name=\"viewport\" content=\"width=device-width\">\n"
+       "<style>body{font-family:sans-serif;font-size:18px;line-height:1.5;max-width:1400px;margin:2em auto;"
        "padding:0 1em}table{border-collapse:collapse;margin:.5em 0 1em}td,th{border:1px solid #ccc;padding:3px 8px;"
        "text-align:right}th{background:#f3f3f3}tr.hit td{background:#eef8ee}img{image-rendering:pixelated;"
-       "max-width:100%}h2{border-bottom:1px solid #ddd;margin-top:2em}.note{color:#555}</style></head><body>\n"
+       "max-width:100%;height:auto}h2{border-bottom:1px solid #ddd;margin-top:2em}.note{color:#555}</style></head><body>\n"
     << "<h1>What the model remembers</h1>\n<p>Model <code>" << html_escape(md.model_path) << "</code> ("
     << c.depth << " blocks, " << c.local_slots << " local / " << c.global_slots << " global slots per block, T = "
     << c.iters << ") on <code>" << html_escape(full_test.name) << "</code>: accuracy " << percent(accuracy, 2)
@@ -438,10 +507,10 @@ int cmd_explain(const std::vector<std::string>& argv) {
   h << "</table>\n<h2>Memory-weight profiles (last block)</h2>\n<p class=\"note\">Mean retrieval weight each class's "
        "test inputs put on every slot (columns, grouped by the class that owns them; red frames: the class's own "
        "slots; right: the share of weight on them). Each row is scaled to its own maximum.</p>\n"
-    << img_tag(png_local, "local memory-weight profile") << "<br><br>\n"
-    << img_tag(png_global, "global memory-weight profile") << "\n<h2>Prototype panels</h2>\n<p class=\"note\">"
+    << img_tag(png_local, "local memory-weight profile", cv_local.width()) << "<br><br>\n"
+    << img_tag(png_global, "global memory-weight profile", cv_global.width()) << "\n<h2>Prototype panels</h2>\n<p class=\"note\">"
        "For each test image: the most informative patch by attention-pool weight (red box), the local prototypes "
-       "of block " << block << " that patch recalled, shown as the training patches that wrote them (with the whole "
+       "of block " << block + 1 << " that patch recalled, shown as the training patches that wrote them (with the whole "
        "training image below, patch boxed), and the global prototypes the image recalled, shown as their training "
        "images; each labelled with class, retrieval weight and training-set index.</p>\n";
   for (std::size_t i = 0; i < chosen.size(); ++i) {
@@ -449,14 +518,14 @@ int cmd_explain(const std::vector<std::string>& argv) {
     h << "<h3>Test image " << ch.index << ": " << html_escape(md.class_names[static_cast<std::size_t>(ch.label)])
       << ", predicted " << html_escape(md.class_names[static_cast<std::size_t>(ch.predicted)]) << " ("
       << percent(ch.confidence) << ")</h3>\n"
-      << img_tag(panels[i], "prototype panel of test image " + std::to_string(ch.index)) << "\n<p>Most informative "
+      << img_tag(panels[i], "prototype panel of test image " + std::to_string(ch.index), panel_widths[i]) << "\n<p>Most informative "
       << "token " << ch.token << " (row " << ch.token / grid << ", col " << ch.token % grid << "), pool weight "
       << percent(ch.token_weight, 2) << ".</p>\n<details><summary>Top-" << top
       << " slots of every block</summary>\n";
     for (index_t b = 0; b < depth; ++b)
-      h << "<p>Block " << b << ", local (token " << ch.token << ")</p>\n"
-        << hits_table(ch.local[static_cast<std::size_t>(b)], grid, md.class_names, ch.label) << "<p>Block " << b
-        << ", global</p>\n"
+      h << "<p>Block " << b + 1 << " of " << depth << ", local (token " << ch.token << ")</p>\n"
+        << hits_table(ch.local[static_cast<std::size_t>(b)], grid, md.class_names, ch.label) << "<p>Block " << b + 1
+        << " of " << depth << ", global</p>\n"
         << hits_table(ch.global[static_cast<std::size_t>(b)], grid, md.class_names, ch.label);
     h << "</details>\n";
   }
@@ -468,7 +537,8 @@ int cmd_explain(const std::vector<std::string>& argv) {
 
   std::printf("%s on %s: accuracy %.2f%% over %lld test images\n", md.model_path.c_str(), full_test.name.c_str(),
               100 * accuracy, static_cast<long long>(evaluated));
-  std::printf("retrieval hit rates, block %lld:   top-1 (chance)     top-5 (chance)\n", static_cast<long long>(last));
+  std::printf("retrieval hit rates, block %lld of %lld:   top-1 (chance)     top-5 (chance)\n",
+              static_cast<long long>(last + 1), static_cast<long long>(depth));
   for (int p = 0; p < 2; ++p) {
     const HitRates& r = p == 0 ? hit_local : hit_global;
     std::printf("  %-6s                       %6.2f%% (%5.2f%%)  %6.2f%% (%5.2f%%)\n", p == 0 ? "local" : "global",

@@ -74,7 +74,7 @@ int cmd_forward(const std::vector<std::string>& argv) {
     std::fputs(kForwardHelp, stdout);
     return 0;
   }
-  VHMN_CHECK(args.positional().empty(), "unexpected argument '" << args.positional()[0] << "'");
+  args.no_positional();
   args.apply_threads();
   const std::string dtype = args.str("dtype", "f32");
   if (dtype == "f32") return run_forward<float>(args, io::DType::F32);

@@ -51,16 +51,14 @@ int cmd_robustness(const std::vector<std::string>& argv) {
     std::printf(kHelp, kDataHelp, kPrecisionHelp);
     return 0;
   }
-  VHMN_CHECK(args.positional().empty(), "unexpected argument '" << args.positional()[0] << "'");
+  args.no_positional();
   set_threads_option(args);
-  const long long limit = args.integer("limit", 1000);
-  VHMN_CHECK(limit >= 0, "--limit must be >= 0");
-  const index_t batch = static_cast<index_t>(args.integer("batch", 100));
-  VHMN_CHECK(batch >= 1, "--batch must be >= 1");
-  const std::uint64_t seed = static_cast<std::uint64_t>(args.integer("seed", 0));
+  const long long limit = args.integer("limit", 1000, 0, kNoMax);
+  const index_t batch = static_cast<index_t>(args.integer("batch", 100, 1, 65536));
+  const std::uint64_t seed = static_cast<std::uint64_t>(args.integer("seed", 0, 0, kNoMax));
   std::vector<index_t> iters;
   for (long long t : parse_int_list(args.str("iters", "0,1,2,3"), "iters")) {
-    VHMN_CHECK(t >= 0 && t <= 64, "--iters: T must be in [0, 64], got " << t);
+    VHMN_USAGE_CHECK(t >= 0 && t <= 64, "--iters " << t << ": T must be between 0 and 64");
     iters.push_back(static_cast<index_t>(t));
   }
   const std::string out_dir = args.str("out", "robustness");

@@ -142,6 +142,42 @@ struct StopSignals {
 #endif
 };
 
+/// Refuses --out DIR that is a file or already holds a run, before any data
+/// is read (the trainer checks again, under the lock).
+void check_new_run_dir(const std::string& out) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  VHMN_CHECK(!fs::exists(out, ec) || fs::is_directory(out, ec),
+             "--out " << out << ": is a file, not a directory; give a new or empty directory for the run");
+  for (const char* name : {train::kLastCheckpoint, train::kBestCheckpoint})
+    VHMN_CHECK(!fs::exists(fs::path(out) / name, ec),
+               "--out " << out << " already holds a run (" << name << "); resume it with `vhmn train --resume "
+                        << out << "`, or train into another directory");
+  fs::create_directories(out, ec);
+  VHMN_CHECK(!ec, "--out " << out << ": cannot create the run directory: " << ec.message());
+}
+
+/// The slot counts of a preset, rounded up to a multiple of K classes (each
+/// class owns S/K slots); an explicitly given count must already be one.
+void fit_slots_to_classes(const Args& args, ModelConfig& config, const std::string& data_name) {
+  const index_t K = config.classes;
+  std::string note;
+  auto fit = [&](const char* option, index_t& slots) {
+    if (K <= 0 || slots % K == 0) return;
+    const index_t up = (slots + K - 1) / K * K;
+    VHMN_USAGE_CHECK(!args.has(option), "--" << option << " " << slots << ": must be a multiple of the " << K
+                                             << " classes of " << data_name << " (e.g. " << up << ")");
+    note += std::string(note.empty() ? "" : ", ") + option + " " + std::to_string(slots) + " -> " +
+            std::to_string(up);
+    slots = up;
+  };
+  fit("local-slots", config.local_slots);
+  fit("global-slots", config.global_slots);
+  if (!note.empty())
+    std::printf("note: %s has %lld classes, so the preset's slot counts are rounded up to a multiple: %s\n",
+                data_name.c_str(), static_cast<long long>(K), note.c_str());
+}
+
 const char* signal_name(int sig) {
   if (sig == SIGINT) return "SIGINT";
   if (sig == SIGTERM) return "SIGTERM";
@@ -151,55 +187,51 @@ const char* signal_name(int sig) {
 }  // namespace
 
 int cmd_train(const std::vector<std::string>& argv_in) {
-  std::vector<std::string> argv = argv_in;
   std::shared_ptr<io::RunDirLock> run_lock;  // held from before the checkpoint is read to the end
   train::RunDirRecovery rec;                  // what opening a resumed run repaired
-  {
-    const Args probe(argv, {"help"}, kTrainOptions);
-    if (probe.flag("help")) {
-      std::printf(kTrainHelp, kDataHelp, kPrecisionHelp);
-      return 0;
-    }
-    VHMN_CHECK(probe.positional().empty(), "unexpected argument '" << probe.positional()[0] << "'");
-    if (probe.has("resume")) {
-      const std::string run = probe.required("resume");
-      VHMN_CHECK(std::filesystem::is_directory(run), "--resume " << run << ": no such run directory");
-      // Everything but a few run-time knobs comes from the run's own checkpoint.
-      for (std::size_t i = 0; i < argv.size(); ++i)
-        if (argv[i].rfind("--", 0) == 0) {
-          std::string name = argv[i].substr(2);
-          name = name.substr(0, name.find('='));
-          VHMN_CHECK(kResumeOverrides.count(name),
-                     "with --resume only --epochs, --threads, --workers, --stop-after and --precision may be "
-                     "given, not --" << name);
-        }
-      // lock first, then repair what a kill may have left, then read the checkpoint
-      run_lock = std::make_shared<io::RunDirLock>(run);
-      rec = train::recover_run_dir(run);
-      const std::string ckpt = (std::filesystem::path(run) / train::kLastCheckpoint).string();
-      VHMN_CHECK(rec.epoch >= 0, "--resume " << run << ": no checkpoint (" << train::kLastCheckpoint
-                                              << ") to resume: the run stopped before its first epoch ended; "
-                                                 "start it again with its original command (--out "
-                                              << run << ")");
-      const io::SafetensorsFile file = io::read_safetensors(ckpt);
-      auto it = file.metadata.find("train.args");
-      VHMN_CHECK(it != file.metadata.end(), ckpt << ": has no 'train.args' metadata; it was not written by vhmn train");
-      std::vector<std::string> saved;
-      const io::Json saved_json = io::Json::parse(it->second, ckpt);
-      for (const auto& v : saved_json.as_array()) saved.push_back(v.as_string());
-      saved.insert(saved.end(), argv.begin(), argv.end());  // later values win
-      argv = saved;
-    }
+  Args args(argv_in, {"help"}, kTrainOptions);
+  if (args.flag("help")) {
+    std::printf(kTrainHelp, kDataHelp, kPrecisionHelp);
+    return 0;
   }
-  const Args args(argv, {"help"}, kTrainOptions);
+  args.no_positional();
   const bool resuming = args.has("resume");
-  // a fresh run locks its directory before the (possibly long) data loading
-  if (!resuming) run_lock = std::make_shared<io::RunDirLock>(args.required("out"));
+  if (resuming) {
+    const std::string run = args.required("resume");
+    VHMN_CHECK(std::filesystem::is_directory(run), "--resume " << run << ": no such run directory");
+    // Everything but a few run-time knobs comes from the run's own checkpoint.
+    for (const std::string& name : args.option_names())
+      VHMN_USAGE_CHECK(kResumeOverrides.count(name),
+                       "with --resume only --epochs, --threads, --workers, --stop-after and --precision may be "
+                       "given, not --" << name);
+    // lock first, then repair what a kill may have left, then read the checkpoint
+    run_lock = std::make_shared<io::RunDirLock>(run);
+    rec = train::recover_run_dir(run);
+    const std::string ckpt = (std::filesystem::path(run) / train::kLastCheckpoint).string();
+    VHMN_CHECK(rec.epoch >= 0, "--resume " << run << ": no checkpoint (" << train::kLastCheckpoint
+                                            << ") to resume: the run stopped before its first epoch ended; "
+                                               "start it again with its original command (--out "
+                                            << run << ")");
+    const io::SafetensorsFile file = io::read_safetensors(ckpt);
+    auto it = file.metadata.find("train.args");
+    VHMN_CHECK(it != file.metadata.end(), ckpt << ": has no 'train.args' metadata; it was not written by vhmn train");
+    std::vector<std::string> saved;
+    const io::Json saved_json = io::Json::parse(it->second, ckpt);
+    for (const auto& v : saved_json.as_array()) saved.push_back(v.as_string());
+    Args merged(saved, {"help"}, kTrainOptions);
+    merged.overlay(args);  // the options given now replace the saved ones
+    args = merged;
+  } else {
+    // a fresh run is checked and locks its directory before the (possibly long) data loading
+    const std::string out = args.required("out");
+    check_new_run_dir(out);
+    run_lock = std::make_shared<io::RunDirLock>(out);
+  }
 
   args.apply_threads();
   const Precision precision = precision_option(args);
   const std::string kind = args.required("data");
-  const std::string dir = args.has("data-dir") ? args.str("data-dir", "") : default_data_dir(kind);
+  const std::string dir = data_dir_option(args, kind);
   const bool mnist_like = kind == "fashion-mnist" || kind == "mnist";
 
   // ---- model config: preset, then the data's shape, then single overrides
@@ -207,14 +239,16 @@ int cmd_train(const std::vector<std::string>& argv_in) {
   data::Dataset train_set, test_set;
   load_split(kind, dir, data::Split::Train, train_set, config.image, config.channels);
   const bool has_test = load_split(kind, dir, data::Split::Test, test_set, config.image, config.channels);
-  limit_dataset(train_set, args.integer("train-limit", 0));
-  limit_dataset(test_set, args.integer("test-limit", 0));
+  limit_dataset(train_set, args.integer("train-limit", 0, 0, kNoMax));
+  limit_dataset(test_set, args.integer("test-limit", 0, 0, kNoMax));
   VHMN_CHECK(train_set.height == train_set.width,
              "training images are " << train_set.height << "x" << train_set.width << "; V-HMN needs square images");
   config.image = train_set.height;
   config.channels = train_set.channels;
   config.classes = train_set.classes;
-  auto size = [&](const char* name, index_t& field) { field = static_cast<index_t>(args.integer(name, field)); };
+  auto size = [&](const char* name, index_t& field) {
+    field = static_cast<index_t>(args.integer(name, field, std::string(name) == "iters" ? 0 : 1, kNoMax));
+  };
   size("patch", config.patch);
   size("dim", config.dim);
   size("latent", config.latent);
@@ -226,40 +260,39 @@ int cmd_train(const std::vector<std::string>& argv_in) {
   size("iters", config.iters);
   size("local-writes", config.local_writes);
   config.inv_temperature = args.number("inv-temperature", config.inv_temperature);
+  fit_slots_to_classes(args, config, train_set.name);
   config.validate();
 
   // ---- subsets from the paper's experiments
-  const std::uint64_t seed = static_cast<std::uint64_t>(args.integer("seed", 0));
+  const std::uint64_t seed = static_cast<std::uint64_t>(args.integer("seed", 0, 0, kNoMax));
   if (args.has("fraction")) {
     const double f = args.number("fraction", 1.0);
-    VHMN_CHECK(f > 0 && f <= 1, "--fraction must be in (0, 1], got " << f);
+    VHMN_USAGE_CHECK(f > 0 && f <= 1, "--fraction " << args.str("fraction", "") << ": must be in (0, 1]");
     train_set = train_set.subset(data::stratified_fraction(train_set, f, data::derive_seed(seed, 11)));
   }
   if (args.has("imbalance")) {
-    const double r = args.number("imbalance", 1.0);
-    VHMN_CHECK(r >= 1, "--imbalance must be >= 1, got " << r);
+    const double r = args.number("imbalance", 1.0, 1.0, kNoMaxD);
     train_set = train_set.subset(data::long_tail_indices(train_set, r, data::derive_seed(seed, 12)));
   }
 
   // ---- options
   data::LoaderOptions loader;
-  loader.batch_size = static_cast<index_t>(args.integer("batch", 128));
-  loader.num_workers = static_cast<int>(args.integer("workers", 1));
+  loader.batch_size = static_cast<index_t>(args.integer("batch", 128, 1, 65536));
+  loader.num_workers = static_cast<int>(args.integer("workers", 1, 1, 256));
   loader.seed = data::derive_seed(seed, 1);
   loader.augment = parse_augment(args.str("augment", mnist_like || kind == "folder" ? "none" : "crop,flip"),
-                                 args.number("label-smoothing", 0.0));
+                                 args.number("label-smoothing", 0.0, 0.0, 0.999));
   train::TrainOptions opt;
   // Fashion-MNIST's default is what fits in ~30 minutes on 2 cores (README, Results)
-  opt.epochs = static_cast<index_t>(args.integer("epochs", mnist_like ? 9 : 10));
-  opt.lr = args.number("lr", 2e-3);
-  opt.min_lr = args.number("min-lr", 0.0);
-  opt.warmup_epochs = args.number("warmup", 1.0);
+  opt.epochs = static_cast<index_t>(args.integer("epochs", mnist_like ? 9 : 10, 1, 1000000));
+  opt.lr = args.number("lr", 2e-3, 0.0, kNoMaxD);
+  opt.min_lr = args.number("min-lr", 0.0, 0.0, kNoMaxD);
+  opt.warmup_epochs = args.number("warmup", 1.0, 0.0, kNoMaxD);
   opt.optimizer.kind = train::optimizer_kind_from_string(args.str("optimizer", "adamw"));
-  opt.optimizer.weight_decay = args.number("weight-decay", 0.05);
-  opt.optimizer.momentum = args.number("momentum", 0.9);
-  opt.clip_norm = args.number("clip", 0.0);
-  opt.time_limit_s = 60.0 * args.number("time-limit", 0.0);
-  VHMN_CHECK(opt.time_limit_s >= 0, "--time-limit must be >= 0 minutes");
+  opt.optimizer.weight_decay = args.number("weight-decay", 0.05, 0.0, kNoMaxD);
+  opt.optimizer.momentum = args.number("momentum", 0.9, 0.0, 1.0);
+  opt.clip_norm = args.number("clip", 0.0, 0.0, kNoMaxD);
+  opt.time_limit_s = 60.0 * args.number("time-limit", 0.0, 0.0, kNoMaxD);
   opt.run_dir = resuming ? args.required("resume") : args.required("out");
   opt.run_dir_lock = run_lock;
   opt.precision = precision;
@@ -281,6 +314,13 @@ int cmd_train(const std::vector<std::string>& argv_in) {
     const std::string ckpt = (std::filesystem::path(opt.run_dir) / "last.safetensors").string();
     trainer.resume(ckpt);
     trainer.extra_metadata()["train.args"] = io::read_safetensors(ckpt).metadata.at("train.args");
+    if (trainer.epochs_done() >= opt.epochs) {
+      std::printf("vhmn train: %s is already complete (epoch %lld of %lld); nothing to train. To train it "
+                  "longer: vhmn train --resume %s --epochs N (N > %lld)\n",
+                  opt.run_dir.c_str(), static_cast<long long>(trainer.epochs_done()),
+                  static_cast<long long>(opt.epochs), opt.run_dir.c_str(), static_cast<long long>(opt.epochs));
+      return 0;
+    }
     std::printf("resuming %s at epoch %lld of %lld\n", ckpt.c_str(), static_cast<long long>(trainer.epochs_done()),
                 static_cast<long long>(opt.epochs));
   }
@@ -300,6 +340,7 @@ int cmd_train(const std::vector<std::string>& argv_in) {
 
   Progress progress(opt.epochs);
   trainer.on_step = [&](const train::StepInfo& s) { progress.step(s); };
+  trainer.on_eval_progress = [&](index_t done, index_t total) { progress.evaluation(done, total); };
   train::EpochStats last_epoch;
   trainer.on_epoch = [&](const train::EpochStats& e) {
     progress.epoch(e);
@@ -308,7 +349,7 @@ int cmd_train(const std::vector<std::string>& argv_in) {
   {
     StopSignals signals(trainer);
     if (g_stop_signal.load() != 0) trainer.request_stop();
-    trainer.fit(args.has("stop-after") ? static_cast<index_t>(args.integer("stop-after", -1)) : -1);
+    trainer.fit(args.has("stop-after") ? static_cast<index_t>(args.integer("stop-after", -1, 0, kNoMax)) : -1);
   }
   if (const int sig = g_stop_signal.load();
       sig != 0 && trainer.stop_requested() && (trainer.abandoned_steps() > 0 || trainer.epochs_done() < opt.epochs)) {
@@ -336,8 +377,10 @@ int cmd_train(const std::vector<std::string>& argv_in) {
     std::printf("done: test accuracy %.2f%% after %lld epochs (best %.2f%%); checkpoints %s and %s/best.safetensors\n",
                 100.0 * last_epoch.test_acc, static_cast<long long>(last_epoch.epoch), 100.0 * trainer.best_accuracy(),
                 last.c_str(), opt.run_dir.c_str());
-  else
+  else if (std::filesystem::exists(last))
     std::printf("done: checkpoint %s\n", last.c_str());
+  else
+    std::printf("done: no epoch was trained (--stop-after 0), so nothing was written\n");
   return 0;
 }
 

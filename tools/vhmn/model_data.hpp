@@ -84,7 +84,7 @@ inline ModelAndData load_model_and_data(const Args& args, bool need_train, long 
   const ModelConfig& c = md.model->config();
 
   md.kind = args.required("data");
-  const std::string dir = args.has("data-dir") ? args.str("data-dir", "") : default_data_dir(md.kind);
+  const std::string dir = data_dir_option(args, md.kind);
   VHMN_CHECK(std::filesystem::is_directory(dir), "data directory " << dir << " does not exist (--data-dir)");
   VHMN_CHECK(load_split(md.kind, dir, data::Split::Test, md.test, c.image, c.channels),
              dir << " has no test split");
@@ -138,7 +138,7 @@ inline std::vector<long long> parse_int_list(const std::string& s, const std::st
     const std::string item = s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     char* end = nullptr;
     const long long v = std::strtoll(item.c_str(), &end, 10);
-    VHMN_CHECK(!item.empty() && *end == '\0', "--" << option << ": '" << item << "' is not an integer");
+    VHMN_USAGE_CHECK(!item.empty() && *end == '\0', "--" << option << ": '" << item << "' is not an integer");
     out.push_back(v);
     if (comma == std::string::npos) break;
     start = comma + 1;
@@ -147,11 +147,6 @@ inline std::vector<long long> parse_int_list(const std::string& s, const std::st
   return out;
 }
 
-inline void set_threads_option(const Args& args) {
-  if (!args.has("threads")) return;
-  const long long n = args.integer("threads", 0);
-  VHMN_CHECK(n >= 1 && n <= 4096, "--threads must be between 1 and 4096, got " << n);
-  set_num_threads(static_cast<int>(n));
-}
+inline void set_threads_option(const Args& args) { args.apply_threads(); }
 
 }  // namespace vhmn::cli

@@ -1,10 +1,27 @@
 // tools/vhmn/progress.hpp — training feedback: a live bar on a terminal,
 // plain lines (a few per epoch) when output goes to a file or pipe.
+//
+// The live line is redrawn in place ("\r", then erase to the end of the line)
+// and never wider than the terminal minus one column, so it cannot wrap: the
+// width is asked of the terminal (TIOCGWINSZ) and asked again after a resize
+// (SIGWINCH). What does not fit is dropped, least useful first (img/s, then
+// accuracy, the run's ETA, the bar, ...); the bar shrinks before anything goes.
 #pragma once
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <string>
+#include <vector>
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <signal.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
+#define VHMN_CLI_HAVE_WINSIZE 1
+#endif
 
 #include <vhmn/train/trainer.hpp>
 
@@ -20,45 +37,206 @@ inline std::string format_duration(double s) {
   return buf;
 }
 
-class Progress {
- public:
-  Progress(index_t total_epochs) : total_(total_epochs), tty_(isatty(fileno(stdout)) != 0) {}
+/// One part of a status line; lower `keep` is dropped first when space runs out.
+struct StatusField {
+  std::string text;
+  int keep = 0;
+};
 
-  void step(const train::StepInfo& s) {
-    if (tty_) {
-      const int width = 24;
-      const int filled = static_cast<int>(double(width) * double(s.step + 1) / double(s.steps_per_epoch));
-      std::string bar(static_cast<std::size_t>(filled), '#');
-      bar.resize(static_cast<std::size_t>(width), '.');
-      std::printf("\repoch %lld/%lld [%s] %lld/%lld loss %.4f acc %.3f %.0f img/s ETA %s   ",
-                  static_cast<long long>(s.epoch + 1), static_cast<long long>(total_), bar.c_str(),
-                  static_cast<long long>(s.step + 1), static_cast<long long>(s.steps_per_epoch), s.running_loss,
-                  s.running_acc, s.images_per_s, format_duration(s.eta_s).c_str());
-      std::fflush(stdout);
-    } else {
-      const index_t every = std::max<index_t>(1, s.steps_per_epoch / 4);
-      if ((s.step + 1) % every == 0 && s.step + 1 != s.steps_per_epoch) {
-        std::printf("epoch %lld/%lld step %lld/%lld loss %.4f acc %.3f lr %.2e %.0f img/s ETA %s\n",
-                    static_cast<long long>(s.epoch + 1), static_cast<long long>(total_),
-                    static_cast<long long>(s.step + 1), static_cast<long long>(s.steps_per_epoch), s.running_loss,
-                    s.running_acc, s.lr, s.images_per_s, format_duration(s.eta_s).c_str());
-        std::fflush(stdout);
-      }
-    }
+/// "head [####....] count field field ..." in at most columns - 1 characters
+/// (the last column would make some terminals wrap). Fields keep their order;
+/// while the line is too long the least useful part goes: the field with the
+/// lowest `keep`, or the bar (of at least 8 cells) once only fields with
+/// keep >= kBarKeep are left; in the end the line is cut.
+inline constexpr int kBarKeep = 4;
+
+inline std::string compose_status_line(const std::string& head, double fraction, const std::string& count,
+                                       std::vector<StatusField> fields, int columns) {
+  constexpr int kMinBar = 8, kMaxBar = 30;
+  const int room = std::max(columns - 1, 1);
+  auto text_without_bar = [&]() {
+    std::string s = head + " " + count;
+    for (const StatusField& f : fields) s += " " + f.text;
+    return static_cast<int>(s.size());
+  };
+  bool with_bar = true;
+  while (text_without_bar() + (with_bar ? kMinBar + 3 : 0) > room && (with_bar || !fields.empty())) {
+    auto lowest = std::min_element(fields.begin(), fields.end(),
+                                   [](const StatusField& a, const StatusField& b) { return a.keep < b.keep; });
+    if (with_bar && (lowest == fields.end() || lowest->keep >= kBarKeep))
+      with_bar = false;
+    else
+      fields.erase(lowest);
   }
+  std::string line = head;
+  if (with_bar) {
+    const int bar = std::min(kMaxBar, room - text_without_bar() - 3);
+    const double f = std::clamp(fraction, 0.0, 1.0);
+    const int filled = static_cast<int>(double(bar) * f);
+    line += " [" + std::string(static_cast<std::size_t>(filled), '#') +
+            std::string(static_cast<std::size_t>(bar - filled), '.') + "]";
+  }
+  line += " " + count;
+  for (const StatusField& field : fields) line += " " + field.text;
+  if (static_cast<int>(line.size()) > room) line.resize(static_cast<std::size_t>(room));
+  return line;
+}
 
-  void epoch(const train::EpochStats& e) {
-    if (tty_) std::printf("\r%100s\r", "");
-    std::printf("epoch %lld/%lld  train loss %.4f acc %.4f", static_cast<long long>(e.epoch),
-                static_cast<long long>(total_), e.train_loss, e.train_acc);
-    if (e.has_test) std::printf("  test loss %.4f acc %.4f%s", e.test_loss, e.test_acc, e.best ? " (best)" : "");
-    std::printf("  lr %.2e  %.0f img/s  elapsed %s\n", e.lr, e.images_per_s, format_duration(e.elapsed_s).c_str());
-    std::fflush(stdout);
+namespace detail {
+inline std::atomic<bool>& terminal_resized() {
+  static std::atomic<bool> flag{true};  // true: ask the first time
+  return flag;
+}
+extern "C" inline void on_sigwinch(int) { terminal_resized().store(true); }
+}  // namespace detail
+
+/// Columns of the terminal on stdout, asked again after each SIGWINCH; 0 when
+/// stdout is not a terminal. Installs the SIGWINCH handler while it lives.
+class TerminalWidth {
+ public:
+  TerminalWidth() : tty_(isatty(fileno(stdout)) != 0) {
+#ifdef VHMN_CLI_HAVE_WINSIZE
+    if (tty_) {
+      struct sigaction sa {};
+      sa.sa_handler = detail::on_sigwinch;
+      sigemptyset(&sa.sa_mask);
+      sa.sa_flags = SA_RESTART;  // a resize must not interrupt a read or write
+      sigaction(SIGWINCH, &sa, &old_);
+      installed_ = true;
+    }
+#endif
+  }
+  ~TerminalWidth() {
+#ifdef VHMN_CLI_HAVE_WINSIZE
+    if (installed_) sigaction(SIGWINCH, &old_, nullptr);
+#endif
+  }
+  TerminalWidth(const TerminalWidth&) = delete;
+  TerminalWidth& operator=(const TerminalWidth&) = delete;
+
+  bool tty() const { return tty_; }
+  int columns() {
+    if (!tty_) return 0;
+    if (detail::terminal_resized().exchange(false)) {
+      columns_ = 80;  // what a terminal that does not say is assumed to have
+#ifdef VHMN_CLI_HAVE_WINSIZE
+      struct winsize ws {};
+      if (ioctl(fileno(stdout), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) columns_ = ws.ws_col;
+#endif
+    }
+    return columns_;
   }
 
  private:
-  index_t total_;
   bool tty_;
+  int columns_ = 80;
+#ifdef VHMN_CLI_HAVE_WINSIZE
+  struct sigaction old_ {};
+  bool installed_ = false;
+#endif
+};
+
+class Progress {
+ public:
+  /// total_epochs: the run's length (a resumed run counts on from where it stopped).
+  explicit Progress(index_t total_epochs) : total_(total_epochs), start_(std::chrono::steady_clock::now()) {}
+
+  void step(const train::StepInfo& s) {
+    const double this_epoch_s = s.images_per_s > 0 ? seconds_since_epoch_start() : 0.0;
+    const double run_eta = run_eta_s(s.epoch, s.eta_s, this_epoch_s + s.eta_s);
+    if (width_.tty()) {
+      char loss[32], acc[32], speed[32];
+      std::snprintf(loss, sizeof loss, "loss %.4f", s.running_loss);
+      std::snprintf(acc, sizeof acc, "acc %.3f", s.running_acc);
+      std::snprintf(speed, sizeof speed, "%.0f img/s", s.images_per_s);
+      const std::string count = std::to_string(s.step + 1) + "/" + std::to_string(s.steps_per_epoch);
+      draw(compose_status_line(epoch_head(s.epoch), double(s.step + 1) / double(std::max<index_t>(s.steps_per_epoch, 1)),
+                               count,
+                               {{loss, 5}, {acc, 2}, {speed, 1}, {"ETA " + format_duration(s.eta_s), 4},
+                                {"run " + format_duration(run_eta), 3}},
+                               width_.columns()));
+    } else {
+      const index_t every = std::max<index_t>(1, s.steps_per_epoch / 4);
+      if ((s.step + 1) % every == 0 && s.step + 1 != s.steps_per_epoch) {
+        std::printf("epoch %lld/%lld step %lld/%lld loss %.4f acc %.3f lr %.2e %.0f img/s ETA %s (run %s)\n",
+                    static_cast<long long>(s.epoch + 1), static_cast<long long>(total_),
+                    static_cast<long long>(s.step + 1), static_cast<long long>(s.steps_per_epoch), s.running_loss,
+                    s.running_acc, s.lr, s.images_per_s, format_duration(s.eta_s).c_str(),
+                    format_duration(run_eta).c_str());
+        std::fflush(stdout);
+      }
+    }
+    last_epoch_index_ = s.epoch;
+    if (s.step + 1 == s.steps_per_epoch) {
+      train_done_at_ = std::chrono::steady_clock::now();
+      eval_start_set_ = true;
+    }
+  }
+
+  /// The test set's evaluation after an epoch: images done of total.
+  void evaluation(index_t done, index_t total) {
+    if (!width_.tty()) return;
+    const auto now = std::chrono::steady_clock::now();
+    const double spent = eval_start_set_ ? std::chrono::duration<double>(now - train_done_at_).count() : 0.0;
+    const double eta = done > 0 ? spent / double(done) * double(total - done) : 0.0;
+    const double epoch_s = std::chrono::duration<double>(now - epoch_start_).count() + eta;
+    const double run_eta = run_eta_s(last_epoch_index_, eta, epoch_s);
+    draw(compose_status_line(epoch_head(last_epoch_index_) + " test", double(done) / double(std::max<index_t>(total, 1)),
+                             std::to_string(done) + "/" + std::to_string(total),
+                             {{"ETA " + format_duration(eta), 4}, {"run " + format_duration(run_eta), 3}},
+                             width_.columns()));
+  }
+
+  void epoch(const train::EpochStats& e) {
+    char head[160], tail[96];
+    int n = std::snprintf(head, sizeof head, "epoch %lld/%lld  train loss %.4f acc %.4f", static_cast<long long>(e.epoch),
+                          static_cast<long long>(total_), e.train_loss, e.train_acc);
+    if (e.has_test)
+      std::snprintf(head + n, sizeof head - static_cast<std::size_t>(n), "  test loss %.4f acc %.4f%s", e.test_loss,
+                    e.test_acc, e.best ? " (best)" : "");
+    std::snprintf(tail, sizeof tail, "lr %.2e  %.0f img/s  elapsed %s", e.lr, e.images_per_s,
+                  format_duration(e.elapsed_s).c_str());
+    if (width_.tty()) {
+      // on a narrow terminal the line is split in two rather than wrapped
+      const bool split = std::strlen(head) + 2 + std::strlen(tail) >= static_cast<std::size_t>(width_.columns());
+      std::printf("\r\x1b[K%s%s%s\n", head, split ? "\n  " : "  ", tail);
+    } else {
+      std::printf("%s  %s\n", head, tail);
+    }
+    std::fflush(stdout);
+    const auto now = std::chrono::steady_clock::now();
+    ++epochs_here_;
+    epoch_seconds_here_ = std::chrono::duration<double>(now - start_).count();
+    epoch_start_ = now;
+    eval_start_set_ = false;
+  }
+
+ private:
+  std::string epoch_head(index_t epoch) const {
+    return "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(total_);
+  }
+  double seconds_since_epoch_start() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start_).count();
+  }
+  /// Time left in the run: what is left of this epoch, then the epochs after
+  /// it at the mean length of the epochs seen (evaluation included), or at
+  /// this epoch's estimated length before one has ended.
+  double run_eta_s(index_t epoch, double left_in_epoch, double this_epoch_estimate) const {
+    const double per_epoch = epochs_here_ > 0 ? epoch_seconds_here_ / double(epochs_here_) : this_epoch_estimate;
+    const double after = double(std::max<index_t>(0, total_ - epoch - 1));
+    return left_in_epoch + after * per_epoch;
+  }
+  void draw(const std::string& line) {
+    std::printf("\r%s\x1b[K", line.c_str());
+    std::fflush(stdout);
+  }
+
+  index_t total_;
+  TerminalWidth width_;
+  std::chrono::steady_clock::time_point start_, epoch_start_ = std::chrono::steady_clock::now(), train_done_at_;
+  bool eval_start_set_ = false;
+  index_t last_epoch_index_ = 0, epochs_here_ = 0;
+  double epoch_seconds_here_ = 0;
 };
 
 }  // namespace vhmn::cli

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <algorithm>
+#include <functional>
 #include <numeric>
 #include <vector>
 
@@ -32,9 +33,12 @@ inline void check_dataset_fits(const data::Dataset& ds, const ModelConfig& c) {
              "data set '" << ds.name << "' has " << ds.classes << " classes but the model only " << c.classes);
 }
 
+/// Called after each evaluated batch with (images done, images in all): a progress display.
+using EvalProgress = std::function<void(index_t done, index_t total)>;
+
 template <class T, int D, int L>
 EvalResult evaluate(VHMN<T, D, L>& model, const data::Dataset& ds, const data::Normalization& norm,
-                    index_t batch_size = 256) {
+                    index_t batch_size = 256, const EvalProgress& progress = {}) {
   const ModelConfig& c = model.config();
   check_dataset_fits(ds, c);
   VHMN_CHECK(batch_size > 0, "evaluation batch size must be > 0");
@@ -85,6 +89,7 @@ EvalResult evaluate(VHMN<T, D, L>& model, const data::Dataset& ds, const data::N
       top5 += std::find(order.begin(), order.begin() + k5, y) != order.begin() + k5;
       ++r.confusion[static_cast<std::size_t>(y * K + order[0])];
     }
+    if (progress) progress(start + B, ds.size);
   }
   r.loss = loss_sum / double(ds.size);
   r.top1 = double(top1) / double(ds.size);

@@ -153,6 +153,7 @@ class Trainer {
 
   std::function<void(const StepInfo&)> on_step;     // after every step
   std::function<void(const EpochStats&)> on_epoch;  // after every epoch
+  EvalProgress on_eval_progress;                    // after every test batch of the per-epoch evaluation
 
   index_t epochs_done() const { return epoch_; }
   double best_accuracy() const { return best_acc_; }
@@ -276,7 +277,8 @@ class Trainer {
       if (test_ && (options_.eval_each_epoch || epoch_ == stop)) {
         const auto eval_start = std::chrono::steady_clock::now();
         const EvalResult r = evaluate(model_, *test_, norm_,
-                                          options_.eval_batch > 0 ? options_.eval_batch : loader_.options().batch_size);
+                                          options_.eval_batch > 0 ? options_.eval_batch : loader_.options().batch_size,
+                                          on_eval_progress);
         last_eval_s_ = seconds_since(eval_start);
         st.has_test = true;
         st.test_loss = r.loss;
