@@ -505,7 +505,7 @@ int cmd_explain(const std::vector<std::string>& argv) {
       << percent(r.chance_topk(), 2) << "</td></tr>\n";
   }
   h << "</table>\n<h2>Memory-weight profiles (last block)</h2>\n<p class=\"note\">Mean retrieval weight each class's "
-       "test inputs put on every slot (columns, grouped by the class that owns them; red frames: the class's own "
+       "test inputs put on every slot (columns, grouped by the class that owns them; green frames: the class's own "
        "slots; right: the share of weight on them). Each row is scaled to its own maximum.</p>\n"
     << img_tag(png_local, "local memory-weight profile", cv_local.width()) << "<br><br>\n"
     << img_tag(png_global, "global memory-weight profile", cv_global.width()) << "\n<h2>Prototype panels</h2>\n<p class=\"note\">"
