@@ -48,6 +48,12 @@ const char* kTrainHelp =
     "                     cutmix; or 'paper' (crop, flip, autoaugment, mixup/cutmix, smoothing 0.1)\n"
     "                     or 'none' (default: crop,flip for CIFAR, none otherwise)\n"
     "  --label-smoothing X (0)\n"
+    "  --schedule cosine|linear  decay after warm-up (cosine)\n"
+    "  --ema DECAY        evaluate and save an exponential moving average of the weights\n"
+    "                     (e.g. 0.999; 0: off, the default)\n"
+    "  --tta flip|none    flip test-time augmentation when evaluating (none)\n"
+    "  --init whiten|random  patch embedding from the whitened covariance of training\n"
+    "                     patches, or SPEC's truncated normal (random, the default)\n"
     "%s"
     "run:\n"
     "  --out RUN_DIR      metrics.jsonl, last.safetensors, best.safetensors go here (a directory\n"
@@ -66,7 +72,7 @@ const std::set<std::string> kTrainOptions = {
     "data", "data-dir", "fraction", "imbalance", "train-limit", "test-limit", "config", "patch", "dim", "latent",
     "depth", "window", "local-slots", "global-slots", "mlp-ratio", "iters", "local-writes", "inv-temperature",
     "epochs", "batch", "lr", "min-lr", "warmup", "optimizer", "weight-decay", "momentum", "clip", "augment",
-    "label-smoothing", "out", "resume", "seed", "threads", "workers", "stop-after", "time-limit", "precision"};
+    "label-smoothing", "schedule", "ema", "tta", "init", "out", "resume", "seed", "threads", "workers", "stop-after", "time-limit", "precision"};
 const std::set<std::string> kResumeOverrides = {"resume", "epochs", "threads", "workers", "stop-after", "precision"};
 
 data::AugmentOptions parse_augment(const std::string& list, double smoothing) {
@@ -296,6 +302,15 @@ int cmd_train(const std::vector<std::string>& argv_in) {
   opt.run_dir = resuming ? args.required("resume") : args.required("out");
   opt.run_dir_lock = run_lock;
   opt.precision = precision;
+  opt.schedule = train::decay_shape_from_string(args.str("schedule", "cosine"));
+  opt.ema_decay = args.number("ema", 0.0);
+  VHMN_CHECK(opt.ema_decay >= 0 && opt.ema_decay < 1, "--ema must be in [0, 1) (0: off), got " << opt.ema_decay);
+  const std::string tta = args.str("tta", "none");
+  VHMN_CHECK(tta == "flip" || tta == "none", "--tta must be flip or none, got '" << tta << "'");
+  opt.tta_flip = tta == "flip";
+  const std::string init = args.str("init", "random");
+  VHMN_CHECK(init == "whiten" || init == "random", "--init must be whiten or random, got '" << init << "'");
+  opt.whiten_patch_embed = init == "whiten";
 
   const data::Normalization norm = data::compute_normalization(train_set);
   VHMN<float> model(config, seed);

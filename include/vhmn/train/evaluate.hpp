@@ -3,6 +3,9 @@
 // Runs the model in eval mode (banks frozen) over the whole set in order and
 // reports mean cross-entropy, top-1, top-5, per-class accuracy and the
 // confusion matrix (rows: true class, columns: predicted class).
+// Flip test-time augmentation (`hflip_tta`): each image is classified by the
+// mean of the logits of the image and of its mirror image (left-right), the
+// cheapest of the test-time augmentations the speed-run recipes use.
 #pragma once
 
 #include <algorithm>
@@ -10,6 +13,7 @@
 #include <numeric>
 #include <vector>
 
+#include "vhmn/data/augment.hpp"
 #include "vhmn/data/dataset.hpp"
 #include "vhmn/data/normalize.hpp"
 #include "vhmn/nn/vhmn_model.hpp"
@@ -38,7 +42,7 @@ using EvalProgress = std::function<void(index_t done, index_t total)>;
 
 template <class T, int D, int L>
 EvalResult evaluate(VHMN<T, D, L>& model, const data::Dataset& ds, const data::Normalization& norm,
-                    index_t batch_size = 256, const EvalProgress& progress = {}) {
+                    index_t batch_size = 256, bool hflip_tta = false, const EvalProgress& progress = {}) {
   const ModelConfig& c = model.config();
   check_dataset_fits(ds, c);
   VHMN_CHECK(batch_size > 0, "evaluation batch size must be > 0");
@@ -62,7 +66,7 @@ EvalResult evaluate(VHMN<T, D, L>& model, const data::Dataset& ds, const data::N
   r.classes = K;
   r.confusion.assign(static_cast<std::size_t>(K * K), 0);
   const auto lut = data::normalization_lut<T>(norm);
-  Tensor<T> images, targets, probs;
+  Tensor<T> images, targets, probs, mean_logits;
   double loss_sum = 0;
   index_t top1 = 0, top5 = 0;
   std::vector<index_t> order(static_cast<std::size_t>(K));
@@ -77,6 +81,15 @@ EvalResult evaluate(VHMN<T, D, L>& model, const data::Dataset& ds, const data::N
       targets[b * K + ds.labels[static_cast<std::size_t>(start + b)]] = T(1);
     }
     const T* logits = model.forward(images.data(), B);
+    if (hflip_tta) {  // logits = (f(x) + f(flip x)) / 2
+      mean_logits.resize({B, K});
+      std::copy(logits, logits + B * K, mean_logits.data());
+      for (index_t b = 0; b < B; ++b)
+        data::hflip(images.data() + b * ds.image_numel(), ds.channels, ds.height, ds.width);
+      const T* flipped = model.forward(images.data(), B);
+      for (index_t i = 0; i < B * K; ++i) mean_logits[i] = T(0.5) * (mean_logits[i] + flipped[i]);
+      logits = mean_logits.data();
+    }
     loss_sum += double(ops::cross_entropy_forward(probs.data(), logits, targets.data(), B, K)) * double(B);
     for (index_t b = 0; b < B; ++b) {
       const T* lb = logits + b * K;

@@ -182,14 +182,27 @@ std::string first_non_finite_grad(const ParamList<T>& params) {
 }
 
 /// Linear warm-up from lr/warmup to lr, then cosine decay to min_lr at total_steps.
+/// Shape of the learning-rate decay after warm-up.
+enum class DecayShape { Cosine, Linear };
+inline DecayShape decay_shape_from_string(const std::string& s) {
+  if (s == "cosine") return DecayShape::Cosine;
+  if (s == "linear") return DecayShape::Linear;
+  VHMN_FAIL("unknown schedule '" << s << "' (known: cosine, linear)");
+}
+inline const char* decay_shape_name(DecayShape d) { return d == DecayShape::Cosine ? "cosine" : "linear"; }
+
+/// Linear warm-up to `lr` over warmup_steps, then cosine (or linear) decay
+/// to `min_lr` at total_steps.
 struct WarmupCosine {
   double lr = 1e-3, min_lr = 0;
   std::int64_t warmup_steps = 0, total_steps = 1;
+  DecayShape shape = DecayShape::Cosine;
 
   double at(std::int64_t step) const {  // step counts from 0
     if (step < warmup_steps) return lr * double(step + 1) / double(warmup_steps);
     const double span = double(std::max<std::int64_t>(1, total_steps - warmup_steps));
     const double progress = std::min(1.0, double(step - warmup_steps) / span);
+    if (shape == DecayShape::Linear) return min_lr + (lr - min_lr) * (1.0 - progress);
     return min_lr + 0.5 * (lr - min_lr) * (1.0 + std::cos(3.14159265358979323846 * progress));
   }
 };

@@ -35,7 +35,9 @@
 #include "vhmn/io/checkpoint.hpp"
 #include "vhmn/io/json.hpp"
 #include "vhmn/io/run_lock.hpp"
+#include "vhmn/train/ema.hpp"
 #include "vhmn/train/evaluate.hpp"
+#include "vhmn/train/whitening.hpp"
 #include "vhmn/train/optimizer.hpp"
 #include "vhmn/train/run_dir.hpp"
 
@@ -67,6 +69,17 @@ struct TrainOptions {
   // Checkpoints record it as information only (metadata train.precision);
   // loading never depends on it.
   std::optional<Precision> precision;
+
+  // ---- the short-budget recipe (issue 12); the defaults train as before
+  DecayShape schedule = DecayShape::Cosine;  // decay after warm-up
+  // > 0: keep an exponential moving average of the weights (train/ema.hpp)
+  // with this decay; evaluation and every checkpoint's model tensors use it.
+  double ema_decay = 0;
+  // Evaluate with flip test-time augmentation (mean logits of x and mirror x).
+  bool tta_flip = false;
+  // A fresh run first sets the patch embedding from the whitened covariance
+  // of training patches (train/whitening.hpp); resumed runs never redo it.
+  bool whiten_patch_embed = false;
 };
 
 /// Reported after every training step.
@@ -145,6 +158,10 @@ class Trainer {
     schedule_.min_lr = options_.min_lr;
     schedule_.warmup_steps = static_cast<std::int64_t>(std::llround(options_.warmup_epochs * double(per_epoch)));
     schedule_.total_steps = std::max<std::int64_t>(1, per_epoch * options_.epochs);
+    schedule_.shape = options_.schedule;
+    VHMN_CHECK(options_.ema_decay >= 0 && options_.ema_decay < 1,
+               "EMA decay must be in [0, 1) (0: off), got " << options_.ema_decay);
+    if (options_.ema_decay > 0) ema_.emplace(model.parameters(), options_.ema_decay);
     if (!options_.run_dir.empty()) {
       lock_ = options_.run_dir_lock ? options_.run_dir_lock : std::make_shared<io::RunDirLock>(options_.run_dir);
       recovery_ = recover_run_dir(options_.run_dir);
@@ -192,6 +209,10 @@ class Trainer {
       if (std::filesystem::exists(run_path(kMetricsFile)))
         std::filesystem::rename(run_path(kMetricsFile), run_path(std::string(kMetricsFile) + ".orphaned"));
     }
+    if (options_.whiten_patch_embed && epoch_ == 0 && optimizer_.steps() == 0) {
+      whiten_patch_embedding(model_, train_, norm_, WhiteningOptions{});
+      if (ema_) ema_.emplace(model_.parameters(), options_.ema_decay);  // the average starts from it
+    }
     index_t stop = max_new_epochs >= 0 ? std::min(options_.epochs, epoch_ + max_new_epochs) : options_.epochs;
     const auto params = model_.parameters();
     const index_t K = model_.config().classes;
@@ -234,6 +255,7 @@ class Trainer {
                                                            << step + 1 << ": training stopped" << kept_note());
         if (options_.clip_norm > 0) clip_grad_norm(params, options_.clip_norm);
         optimizer_.step(lr);
+        if (ema_) ema_->update();
         model_.remember(batch.labels.data(), batch.indices.data());
 
         for (index_t b = 0; b < B; ++b) {
@@ -276,9 +298,7 @@ class Trainer {
       if (out_of_time) stop = epoch_;  // this was the last epoch
       if (test_ && (options_.eval_each_epoch || epoch_ == stop)) {
         const auto eval_start = std::chrono::steady_clock::now();
-        const EvalResult r = evaluate(model_, *test_, norm_,
-                                          options_.eval_batch > 0 ? options_.eval_batch : loader_.options().batch_size,
-                                          on_eval_progress);
+        const EvalResult r = evaluate_model(*test_);
         last_eval_s_ = seconds_since(eval_start);
         st.has_test = true;
         st.test_loss = r.loss;
@@ -314,6 +334,10 @@ class Trainer {
     if (!metrics_line_.empty()) meta["train.metrics"] = metrics_line_;  // this epoch's metrics.jsonl line
     meta["train.precision"] = precision_name(model_.precision());
     std::vector<io::RawTensor> extra = optimizer_.state(io::DType::F32);
+    if (ema_) {
+      meta["train.ema_decay"] = io::Json(ema_->decay()).dump();
+      for (auto& t : ema_->live_state(io::DType::F32)) extra.push_back(std::move(t));
+    }
     const Rng::State& rs = model_.memory_rng().state();
     std::vector<std::int64_t> words;
     for (std::uint64_t w : rs) {
@@ -322,6 +346,14 @@ class Trainer {
       words.push_back(s);
     }
     extra.push_back(io::make_raw_i64("train.memory_rng", words));
+    // the model tensors hold what evaluation used: the average when there is one
+    if (ema_) ema_->swap();
+    struct Unswap {
+      std::optional<WeightAverage<T>>& e;
+      ~Unswap() {
+        if (e) e->swap();
+      }
+    } unswap{ema_};
     save_checkpoint(path, model_, io::DType::F32, meta, std::move(extra));
   }
 
@@ -333,6 +365,9 @@ class Trainer {
                path << ": checkpoint was written for a different model config");
     load_model_state(model_, file, path);
     optimizer_.load_state(file, path);
+    if (ema_) ema_->load_live_state(file, path);
+    else
+      VHMN_CHECK(!file.find("train.ema.step"), path << ": the run was trained with an EMA of the weights; resume it with the same EMA decay");
     auto get = [&](const char* key) -> std::string {
       auto it = file.metadata.find(key);
       VHMN_CHECK(it != file.metadata.end(), path << ": not a training checkpoint (metadata '" << key << "' missing)");
@@ -376,6 +411,19 @@ class Trainer {
     const auto time_step = static_cast<std::int64_t>(time_share * double(schedule_.total_steps));
     // warm-up still counts steps; after it, whichever clock is further along
     return schedule_.at(step < schedule_.warmup_steps ? step : std::max(step, time_step));
+  }
+  /// Evaluates the weights checkpoints hold (the average, if there is one;
+  /// the trained weights are back afterwards, errors included).
+  EvalResult evaluate_model(const data::Dataset& ds) {
+    if (ema_) ema_->swap();
+    struct Unswap {
+      std::optional<WeightAverage<T>>& e;
+      ~Unswap() {
+        if (e) e->swap();
+      }
+    } unswap{ema_};
+    return evaluate(model_, ds, norm_, options_.eval_batch > 0 ? options_.eval_batch : loader_.options().batch_size,
+                    options_.tta_flip, on_eval_progress);
   }
   double eval_reserve_s() const { return test_ ? 1.2 * last_eval_s_ : 0.0; }
   static double seconds_since(std::chrono::steady_clock::time_point t) {
@@ -424,6 +472,7 @@ class Trainer {
   data::BasicDataLoader<T> loader_;
   Optimizer<T> optimizer_;
   WarmupCosine schedule_;
+  std::optional<WeightAverage<T>> ema_;
   std::map<std::string, std::string> extra_metadata_;
   std::shared_ptr<io::RunDirLock> lock_;
   RunDirRecovery recovery_;
