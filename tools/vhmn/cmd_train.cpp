@@ -3,7 +3,9 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <iterator>
 #include <memory>
+#include <vector>
 
 #if defined(__unix__) || defined(__APPLE__)
 #include <signal.h>
@@ -357,9 +359,16 @@ int cmd_train(const std::vector<std::string>& argv_in) {
   trainer.on_step = [&](const train::StepInfo& s) { progress.step(s); };
   trainer.on_eval_progress = [&](index_t done, index_t total) { progress.evaluation(done, total); };
   train::EpochStats last_epoch;
+  // time to accuracy: the first epoch whose test top-1 reached each mark
+  const double marks[] = {0.70, 0.75, 0.80, 0.85};
+  std::vector<train::EpochStats> reached(std::size(marks));  // epoch 0: not reached
+  bool any_eval = false;
   trainer.on_epoch = [&](const train::EpochStats& e) {
     progress.epoch(e);
     last_epoch = e;
+    any_eval = any_eval || e.has_test;
+    for (std::size_t m = 0; m < std::size(marks); ++m)
+      if (reached[m].epoch == 0 && e.has_test && e.test_acc >= marks[m]) reached[m] = e;
   };
   {
     StopSignals signals(trainer);
@@ -388,6 +397,20 @@ int cmd_train(const std::vector<std::string>& argv_in) {
   }
 
   const std::string last = (std::filesystem::path(opt.run_dir) / "last.safetensors").string();
+  if (any_eval) {  // of this session's epochs (a resumed run counts from its resume)
+    std::string line = "time to accuracy:";
+    for (std::size_t m = 0; m < std::size(marks); ++m) {
+      char buf[96];
+      if (reached[m].epoch > 0)
+        std::snprintf(buf, sizeof buf, " %.0f%% at %d:%02d (epoch %lld)%s", 100 * marks[m],
+                      static_cast<int>(reached[m].elapsed_s) / 60, static_cast<int>(reached[m].elapsed_s) % 60,
+                      static_cast<long long>(reached[m].epoch), m + 1 < std::size(marks) ? "," : "");
+      else
+        std::snprintf(buf, sizeof buf, " %.0f%% not reached%s", 100 * marks[m], m + 1 < std::size(marks) ? "," : "");
+      line += buf;
+    }
+    std::printf("%s\n", line.c_str());
+  }
   if (last_epoch.has_test)
     std::printf("done: test accuracy %.2f%% after %lld epochs (best %.2f%%); checkpoints %s and %s/best.safetensors\n",
                 100.0 * last_epoch.test_acc, static_cast<long long>(last_epoch.epoch), 100.0 * trainer.best_accuracy(),
