@@ -1,4 +1,4 @@
-// Checkpoints (SPEC.md §7): bit-exact round trips, provenance, and every
+// Checkpoints (docs/spec.md §7): bit-exact round trips, provenance, and every
 // model-level rejection (file-level malformations are in test_safetensors).
 #include <doctest/doctest.h>
 

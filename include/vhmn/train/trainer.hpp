@@ -3,7 +3,7 @@
 // What this represents: epochs of
 //   forward -> soft-target cross-entropy -> backward -> finite check ->
 //   optional grad-norm clip -> optimiser step (warm-up + cosine rate) ->
-//   bank writes (SPEC.md §4: after the forward, under each sample's
+//   bank writes (docs/spec.md §4: after the forward, under each sample's
 //   dominant label, with its dataset index as provenance)
 // then an evaluation on the test set, callbacks, and (with a run directory)
 // best.safetensors, last.safetensors, then a metrics.jsonl line, in that
