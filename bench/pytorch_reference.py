@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent PyTorch implementation of the V-HMN model in shared/SPEC.md.
+"""Independent PyTorch implementation of the V-HMN model in docs/spec.md.
 
 Used to cross-check the C++ library `vhmn` (logits, loss and every parameter
 gradient, float64 and float32) and as a CPU baseline for benchmarks.
@@ -45,7 +45,7 @@ except ImportError as _exc:  # pragma: no cover - depends on the machine
     raise
 
 # ---------------------------------------------------------------------------
-# Configuration (SPEC section 6 and the checkpoint metadata of section 7)
+# Configuration (docs/spec.md §6 and the checkpoint metadata of section 7)
 # ---------------------------------------------------------------------------
 
 CONFIG_KEYS = ("image", "channels", "patch", "dim", "latent", "depth", "window",
@@ -115,7 +115,7 @@ def metadata_to_config(meta):
             raise ValueError("checkpoint metadata lacks vhmn.%s" % key)
         num = float(text)
         cfg[key] = int(num) if num.is_integer() else num
-    # optional key (SPEC 3 choice); absent or <= 0 means the default sqrt(L)
+    # optional key (docs/spec.md §3 choice); absent or <= 0 means the default sqrt(L)
     if "vhmn.inv_temperature" in meta and float(meta["vhmn.inv_temperature"]) > 0:
         cfg["inv_temp"] = float(meta["vhmn.inv_temperature"])
     return make_config(cfg)
@@ -208,7 +208,7 @@ def load_safetensors(path):
 
 
 # ---------------------------------------------------------------------------
-# The model (SPEC sections 1-5)
+# The model (docs/spec.md sections 1-5)
 # ---------------------------------------------------------------------------
 
 def trunc_normal_(t, std=0.02):
@@ -228,7 +228,7 @@ def retrieve(z, M, inv_temp):
 def unfold_tokens(u, h, w, k, impl="torch"):
     """[B, h*w, D] tokens -> [B, h*w, D*k*k] windows, index d*k*k + i*k + j, zero padding.
 
-    impl "torch" is torch.nn.functional.unfold (the definition in SPEC 2);
+    impl "torch" is torch.nn.functional.unfold (the definition in docs/spec.md §2);
     "shift" gathers the same values from k*k shifted views of a padded grid
     (identical result, faster than 1.13's im2col on CPU).
     """
@@ -252,7 +252,7 @@ class MemoryPath(nn.Module):
         self.beta = nn.Parameter(torch.full((1,), 0.2))
         self.register_buffer("memory", torch.zeros(slots, latent))
         self.register_buffer("writes", torch.zeros(classes, dtype=torch.int64))
-        # provenance (dataset index, token position); not part of SPEC section 7 names
+        # provenance (dataset index, token position); not part of docs/spec.md §7 names
         self.register_buffer("source", torch.full((slots, 2), -1, dtype=torch.int64),
                              persistent=False)
         self.slots, self.classes, self.iters = slots, classes, iters
@@ -397,7 +397,7 @@ class VHMN(nn.Module):
 
     @torch.no_grad()
     def write_banks(self, labels, generator=None, indices=None):
-        """SPEC section 4: call after a training forward pass.
+        """docs/spec.md §4: call after a training forward pass.
 
         labels: [B] int64 or soft targets [B, K] (written under the argmax).
         indices: dataset index of each sample (provenance), default 0..B-1.
@@ -459,7 +459,7 @@ def load_model(path, dtype=torch.float64):
 
 
 def spec_state_dict_shapes(cfg):
-    """SPEC section 7's table, written out independently of the module code."""
+    """docs/spec.md §7's table, written out independently of the module code."""
     cfg = make_config(cfg)
     C, p, D, L, k = cfg["channels"], cfg["patch"], cfg["dim"], cfg["latent"], cfg["window"]
     K, N, R = cfg["classes"], (cfg["image"] // cfg["patch"]) ** 2, int(round(cfg["mlp_ratio"] * D))
@@ -822,7 +822,7 @@ def cmd_golden(args):
 # ---------------------------------------------------------------------------
 
 def naive_forward(model, images):
-    """Loop-based float64 evaluation of SPEC sections 1-5 straight from the state_dict."""
+    """Loop-based float64 evaluation of docs/spec.md sections 1-5 straight from the state_dict."""
     cfg = model.cfg
     sd = {k: v.double() for k, v in model.state_dict().items()}
     C, p, D, L, k = cfg["channels"], cfg["patch"], cfg["dim"], cfg["latent"], cfg["window"]
@@ -934,13 +934,13 @@ def cmd_selftest(args):
         if not ok:
             failures.append(name)
 
-    # 1. state_dict names, order-independent, and shapes against SPEC section 7
+    # 1. state_dict names, order-independent, and shapes against docs/spec.md §7
     for preset in list(PRESETS) + ["tiny"]:
         cfg = make_config(TINY) if preset == "tiny" else make_config(preset)
         got = {k: list(v.shape) for k, v in VHMN(cfg).state_dict().items()}
         want = spec_state_dict_shapes(cfg)
         diff = sorted(set(got) ^ set(want)) + sorted(n for n in got if n in want and got[n] != want[n])
-        check("state_dict names/shapes == SPEC 7 (%s)" % preset, got == want, " ".join(diff[:6]))
+        check("state_dict names/shapes == docs/spec.md §7 (%s)" % preset, got == want, " ".join(diff[:6]))
     m = VHMN(make_config(TINY))
     wr = {k: v.dtype for k, v in m.state_dict().items() if k.endswith(".writes")}
     check("writes buffers are int64", all(d == torch.int64 for d in wr.values()))
@@ -948,7 +948,7 @@ def cmd_selftest(args):
     check("banks are buffers, not parameters",
           not any(k.endswith(".memory") or k.endswith(".writes") for k in params))
 
-    # 2. initialisation (SPEC 6) on a preset
+    # 2. initialisation (docs/spec.md §6) on a preset
     m = VHMN(make_config("cifar-small"))
     sd = m.state_dict()
     w = sd["blocks.0.local.query.weight"]
@@ -1123,7 +1123,7 @@ def cmd_selftest(args):
             hdr = json.loads(raw[8:8 + hl])
             meta_ok = all(isinstance(v, str) for v in hdr["__metadata__"].values())
             keys_ok = set("vhmn." + k for k in CONFIG_KEYS) | {"vhmn.format"} <= set(hdr["__metadata__"])
-            check("metadata: string values, all SPEC 7 keys (%s)" % name,
+            check("metadata: string values, all docs/spec.md §7 keys (%s)" % name,
                   meta_ok and keys_ok and hl % 8 == 0)
         tmodel, _, _ = build_random_model("temp", seed=6)
         tpath = os.path.join(tmp, "temp.safetensors")

@@ -3,6 +3,9 @@
 #
 #   package.amalgamation        single_include/vhmn/vhmn.hpp matches include/
 #   package.single_header       a program that sees only single_include/vhmn
+#                               (vhmn.hpp and vhmn_image.hpp)
+#   package.single_header_train trains with vhmn.hpp alone: -fno-exceptions,
+#                               no OpenMP, no stb on the include path
 #   package.stage_clean/install  fixture: `cmake --install` into <build>/stage
 #   package.find_package        tests/consumer against the staged install
 #   package.add_subdirectory    tests/consumer with add_subdirectory(<this repo>)
@@ -32,6 +35,26 @@ target_compile_definitions(vhmn_single_header_test PRIVATE ${VHMN_DEP_DEFINITION
 target_compile_features(vhmn_single_header_test PRIVATE cxx_std_17)
 target_compile_options(vhmn_single_header_test PRIVATE -Wall -Wextra)
 add_test(NAME package.single_header COMMAND vhmn_single_header_test)
+
+# Training from the single header alone, in the most restricted build: no
+# exceptions (errors reach the handler), no OpenMP, no stb (so no gzip).
+set(_vhmn_train_includes ${VHMN_DEP_INCLUDE_DIRS})
+if(VHMN_STB_INCLUDE_DIR)
+  list(REMOVE_ITEM _vhmn_train_includes ${VHMN_STB_INCLUDE_DIR})
+endif()
+set(_vhmn_train_libraries ${VHMN_DEP_LIBRARIES})
+list(REMOVE_ITEM _vhmn_train_libraries OpenMP::OpenMP_CXX PNG::PNG JPEG::JPEG)
+find_package(Threads REQUIRED)
+add_executable(vhmn_single_header_train ${_vhmn_src}/tests/single_header_train/train_single_header.cpp)
+target_include_directories(vhmn_single_header_train PRIVATE ${_vhmn_src}/single_include/vhmn)
+target_include_directories(vhmn_single_header_train SYSTEM PRIVATE ${_vhmn_train_includes})
+target_link_libraries(vhmn_single_header_train PRIVATE ${_vhmn_train_libraries} Threads::Threads)
+target_compile_definitions(vhmn_single_header_train PRIVATE ${VHMN_DEP_DEFINITIONS})
+target_compile_features(vhmn_single_header_train PRIVATE cxx_std_17)
+target_compile_options(vhmn_single_header_train PRIVATE -Wall -Wextra -fno-exceptions)
+add_test(NAME package.single_header_train COMMAND vhmn_single_header_train)
+set_tests_properties(package.single_header_train PROPERTIES
+  PASS_REGULAR_EXPRESSION "trained: accuracy 1.000.*handled: '[^']*toy.gz' is gzip-compressed, but this build of vhmn reads no gzip")
 
 # ---- consumers -------------------------------------------------------------
 # What a consumer must observe, given how this build was configured.
@@ -97,5 +120,5 @@ if(VHMN_INSTALL)
   list(APPEND _vhmn_consumer_tests package.find_package package.stage_clean package.stage_install)
 endif()
 set_tests_properties(${_vhmn_consumer_tests} PROPERTIES LABELS package TIMEOUT 600)
-set_tests_properties(package.amalgamation package.single_header
+set_tests_properties(package.amalgamation package.single_header package.single_header_train
   PROPERTIES LABELS package)

@@ -299,8 +299,8 @@ TEST_CASE("precision: bf16 logits and gradients are bit-identical for 1 and 2 th
 
 // Tolerances, from measurement (emulated backend; operands rounded to 8
 // significant bits, i.e. 2^-9 relative): logits' relative error 0.36% (tiny,
-// weights N(0, 0.35)), 0.61% (fmnist-small at SPEC init), 0.67% (cifar-small
-// at SPEC init), 0.07% on a real batch after 8 training steps; gradients per tensor cosine >= 0.99999 and relative error
+// weights N(0, 0.35)), 0.61% (fmnist-small at spec init), 0.67% (cifar-small
+// at spec init), 0.07% on a real batch after 8 training steps; gradients per tensor cosine >= 0.99999 and relative error
 // <= 0.46%, overall 0.21%; the scalar betas up to 2.8%. The bounds below
 // leave a margin of 3-4x.
 constexpr double kLogitsRelTol = 0.02;     // |l16 - l32| / |l32| over the batch
@@ -315,7 +315,7 @@ TEST_CASE("accuracy: bf16 forward logits agree with fp32 on the test models (ful
     const char* name;
     ModelConfig config;
     index_t batch;
-    double weight_std;  // > 0: every parameter ~ N(0, std), as in the gradient checks; 0: SPEC init
+    double weight_std;  // > 0: every parameter ~ N(0, std), as in the gradient checks; 0: spec init
   };
   std::vector<Case> cases = {{"tiny (gradient-check model)", tiny_config(), 3, 0.35},
                              {"fmnist-small", ModelConfig::preset("fmnist-small"), 8, 0},

@@ -1,4 +1,4 @@
-// Checkpoints (SPEC.md §7): bit-exact round trips, provenance, and every
+// Checkpoints (docs/spec.md §7): bit-exact round trips, provenance, and every
 // model-level rejection (file-level malformations are in test_safetensors).
 #include <doctest/doctest.h>
 
@@ -143,8 +143,10 @@ TEST_CASE("checkpoint: every model-level problem is rejected with a message nami
     auto f = good;
     for (auto& t : f.tensors)
       if (t.name == "pos_embed") {
-        const float nan = std::nanf("");
-        std::memcpy(t.bytes.data() + 4, &nan, 4);
+        // a quiet NaN, 0x7fc00000, in the file's little-endian byte order (a
+        // memcpy of a host float would be a denormal on big-endian s390x)
+        const std::uint8_t nan_le[4] = {0x00, 0x00, 0xc0, 0x7f};
+        std::memcpy(t.bytes.data() + 4, nan_le, 4);
       }
     expect_error(f, "tensor 'pos_embed' holds a non-finite value");
   }

@@ -1,5 +1,5 @@
 // Gradient checks of every layer and of the whole model (double precision),
-// over the bank states SPEC.md §3-4 distinguishes.
+// over the bank states docs/spec.md §3-4 distinguishes.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -280,7 +280,7 @@ TEST_CASE("VHMN: blocks sharing backward workspaces give the gradients of blocks
   }
 }
 
-TEST_CASE("VHMN: parameter names and shapes follow SPEC.md section 7") {
+TEST_CASE("VHMN: parameter names and shapes follow docs/spec.md section 7") {
   ModelConfig c = tiny_config();
   VHMN<float> model(c, 0);
   std::map<std::string, Shape> got;
@@ -303,7 +303,7 @@ TEST_CASE("VHMN: parameter names and shapes follow SPEC.md section 7") {
   CHECK(got.size() == 3 + 2 * 18 + 6);
 }
 
-TEST_CASE("VHMN: initialisation per SPEC.md section 6") {
+TEST_CASE("VHMN: initialisation per docs/spec.md section 6") {
   VHMN<double> model(ModelConfig::preset("cifar-small"), 7);
   for (auto* p : model.parameters()) {
     CAPTURE(p->name);

@@ -1,4 +1,4 @@
-// Memory bank semantics (SPEC.md §4): class-balanced ring buffers, masks,
+// Memory bank semantics (docs/spec.md §4): class-balanced ring buffers, masks,
 // provenance, writes only after a training forward, never in eval mode.
 // Also: float vs double agreement and thread-count independence.
 #include <doctest/doctest.h>

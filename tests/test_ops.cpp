@@ -265,7 +265,7 @@ TEST_CASE("cross entropy: golden value with soft targets, gradient") {
   CHECK(check_gradient(lg.data(), dl.data(), B * K, f).rel() < kTol);
 }
 
-TEST_CASE("unfold_ijd: token-major windows with a permuted weight give SPEC's W col; gradients") {
+TEST_CASE("unfold_ijd: token-major windows with a permuted weight give the spec's W col; gradients") {
   for (index_t k : {3, 5}) {
     CAPTURE(k);
     Rng rng(40 + k);

@@ -2,9 +2,14 @@
 // library. Users include this one file; the pieces below are implementation
 // layout and may move.
 //
-// single_include/vhmn/vhmn.hpp is generated from this file and everything it
-// includes (run: cmake -DROOT=. -P tools/amalgamate.cmake). Keep this a plain
-// list of `#include "vhmn/..."` lines, in dependency order.
+// This is the inference set (model, checkpoints, explanation, Classifier):
+// no data readers, no trainer, no image codec. vhmn/training.hpp adds
+// training, vhmn/image_io.hpp image files and PNG output.
+//
+// single_include/vhmn/vhmn.hpp is generated from this file and
+// vhmn/training.hpp, single_include/vhmn/vhmn_image.hpp from
+// vhmn/image_io.hpp (run: cmake -DROOT=. -P tools/amalgamate.cmake). Keep
+// these plain lists of `#include "vhmn/..."` lines, in dependency order.
 #pragma once
 
 #include "vhmn/core/config.hpp"
@@ -67,3 +72,9 @@
 #include "vhmn/explain/text_layout.hpp"
 #include "vhmn/explain/canvas.hpp"
 #include "vhmn/explain/svg_plot.hpp"
+
+#include "vhmn/data/dataset.hpp"
+#include "vhmn/data/normalize.hpp"
+#include "vhmn/data/resize.hpp"
+#include "vhmn/io/normalization_metadata.hpp"
+#include "vhmn/infer/classifier.hpp"

@@ -8,16 +8,22 @@
 // library. Users include this one file; the pieces below are implementation
 // layout and may move.
 //
-// single_include/vhmn/vhmn.hpp is generated from this file and everything it
-// includes (run: cmake -DROOT=. -P tools/amalgamate.cmake). Keep this a plain
-// list of `#include "vhmn/..."` lines, in dependency order.
+// This is the inference set (model, checkpoints, explanation, Classifier):
+// no data readers, no trainer, no image codec. vhmn/training.hpp adds
+// training, vhmn/image_io.hpp image files and PNG output.
+//
+// single_include/vhmn/vhmn.hpp is generated from this file and
+// vhmn/training.hpp, single_include/vhmn/vhmn_image.hpp from
+// vhmn/image_io.hpp (run: cmake -DROOT=. -P tools/amalgamate.cmake). Keep
+// these plain lists of `#include "vhmn/..."` lines, in dependency order.
 #pragma once
 
 // ---- begin vhmn/core/config.hpp ----
 // vhmn/core/config.hpp — build switches, index type and the Dynamic extent.
 //
 // Switches a user may define before including vhmn:
-//   VHMN_NO_SIMD     scalar kernels only; xsimd is not included at all.
+//   VHMN_NO_SIMD     scalar kernels only; xsimd is not included at all
+//                    (automatic where xsimd has no instruction set).
 //   VHMN_NO_OPENMP   never use OpenMP even when compiled with -fopenmp.
 //   VHMN_USE_BLAS    matrix-product tiles call cblas_sgemm / cblas_dgemm
 //                    (include <cblas.h>, link a BLAS such as OpenBLAS)
@@ -34,8 +40,20 @@
 #define VHMN_HAS_OPENMP 0
 #endif
 
+// SIMD through xsimd where xsimd supports the target: its configuration
+// header (macros only) says whether it found an instruction set (SSE2+ /
+// AVX / AVX-512 on x86, NEON on ARM). Elsewhere (s390x, ppc64, riscv, ...,
+// or a 32-bit ARM built without NEON) the scalar path is chosen
+// automatically, as if VHMN_NO_SIMD were set.
 #if !defined(VHMN_NO_SIMD) && __has_include(<xsimd/xsimd.hpp>)
+#if __has_include(<xsimd/config/xsimd_config.hpp>)
+#include <xsimd/config/xsimd_config.hpp>
+#endif
+#if defined(XSIMD_NO_SUPPORTED_ARCHITECTURE)
+#define VHMN_HAS_SIMD 0
+#else
 #define VHMN_HAS_SIMD 1
+#endif
 #else
 #define VHMN_HAS_SIMD 0
 #endif
@@ -582,7 +600,7 @@ class Rng {
     return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586476925 * u2);
   }
 
-  /// Normal(0, std) truncated to [-2 std, 2 std] by redrawing (SPEC.md §6).
+  /// Normal(0, std) truncated to [-2 std, 2 std] by redrawing (docs/spec.md §6).
   double truncated_normal(double std) {
     double x;
     do x = normal(); while (x < -2.0 || x > 2.0);
@@ -2213,9 +2231,9 @@ void unfold_backward(T* du, const T* dcol, index_t B, index_t h, index_t w, inde
 // ---- The same windows in token-major order (fast path of the local memory).
 // colp[b*N + n, (i*k + j)*D + d] = u[b, row+i-k/2, colm+j-k/2, d]  (0 outside)
 // Every (i, j) cell is one contiguous copy of a token's D features. A query
-// W col (W: (L, D*k*k), SPEC order) equals Wp colp with the weight's columns
+// W col (W: (L, D*k*k), spec order) equals Wp colp with the weight's columns
 // permuted the same way (unfold_weight_permute), so the model uses this
-// layout and keeps SPEC's weight layout for checkpoints.
+// layout and keeps the spec's weight layout for checkpoints.
 // u: (B, h, w, D)   colp: (B*h*w, k*k*D)
 template <class T>
 void unfold_ijd_forward(T* colp, const T* u, index_t B, index_t h, index_t w, index_t D, index_t k) {
@@ -2394,7 +2412,7 @@ void concat_backward(T* dx, T* dy, const T* dout, index_t R, index_t A, index_t 
 
 namespace vhmn::ops {
 
-/// Norm clamp of the cosine similarity (SPEC.md §3).
+/// Norm clamp of the cosine similarity (docs/spec.md §3).
 inline constexpr double kCosineEps = 1e-6;
 
 /// What: a frozen, compacted view of the written slots of a bank.
@@ -2644,7 +2662,7 @@ void cross_entropy_backward(T* dlogits, const T* probs, const T* targets, index_
 // ---- begin vhmn/nn/param.hpp ----
 // vhmn/nn/param.hpp — a named, trainable tensor and its gradient.
 //
-// What this represents: one entry of the model's state_dict (SPEC.md §7):
+// What this represents: one entry of the model's state_dict (docs/spec.md §7):
 // its checkpoint name, its value, the gradient the backward accumulates
 // into, and whether decoupled weight decay applies to it (not to biases,
 // norms, betas or the positional embedding).
@@ -2673,7 +2691,7 @@ struct Param {
   T* grad_data() { return grad.data(); }
   index_t numel() const { return value.numel(); }
 
-  /// Truncated normal(0, std) cut at +-2 std (SPEC.md §6).
+  /// Truncated normal(0, std) cut at +-2 std (docs/spec.md §6).
   void init_trunc_normal(Rng& rng, double std = 0.02) {
     for (auto& v : value) v = static_cast<T>(rng.truncated_normal(std));
   }
@@ -2688,7 +2706,7 @@ using ParamList = std::vector<Param<T>*>;
 // ---- begin vhmn/nn/memory_bank.hpp ----
 // vhmn/nn/memory_bank.hpp — a class-balanced ring buffer of latent prototypes.
 //
-// What this represents: the S x L bank of one memory path (SPEC.md §4).
+// What this represents: the S x L bank of one memory path (docs/spec.md §4).
 // Slot j belongs to class j / (S/K); class y's next write goes to slot
 // y*(S/K) + writes[y] % (S/K); slot i of class y is *written* once
 // i < min(writes[y], S/K). Each written slot records its provenance: the
@@ -2819,7 +2837,7 @@ class MemoryBank {
 // ---- begin vhmn/nn/refinement.hpp ----
 // vhmn/nn/refinement.hpp — T steps of predictive-coding refinement against a bank.
 //
-// What this represents: refine(q; M, beta) of SPEC.md §3,
+// What this represents: refine(q; M, beta) of docs/spec.md §3,
 //   z_0 = q;   z_{t+1} = z_t + beta (retrieve(z_t; M) - z_t),   t < T
 // with a learnable scalar beta (init 0.2). T = 0, or a bank with no written
 // slot, returns q unchanged. The bank is constant for autodiff.
@@ -3204,7 +3222,7 @@ class MLP {
 // vhmn/nn/patch_embed.hpp — image to tokens: patch projection plus positions.
 //
 // What this represents: X[b,n] = W_pe vec(patch(b,n)) + b_pe + P[n]
-// (SPEC.md §1), with `patch_embed.weight` (D, C, p, p) in PyTorch Conv2d
+// (docs/spec.md §1), with `patch_embed.weight` (D, C, p, p) in PyTorch Conv2d
 // layout, `patch_embed.bias` (D) and `pos_embed` (N, D).
 
 
@@ -3345,7 +3363,7 @@ class AttentionPool {
 // vhmn/nn/memory_path.hpp — query, refine against a bank, project back.
 //
 // What this represents: the part the local and global memories share
-// (SPEC.md §2), over R rows of some input x:
+// (docs/spec.md §2), over R rows of some input x:
 //   q = W_q x + b_q            (L)
 //   z = refine(q; M, beta)     (L)
 //   o = W_o [z ; q] + b_o      (D)   refined first, then initial
@@ -3483,7 +3501,7 @@ class MemoryPath {
 // vhmn/nn/local_memory.hpp — local window memory: every token recalls
 // prototypes of its k x k neighbourhood.
 //
-// What this represents (SPEC.md §2):
+// What this represents (docs/spec.md §2):
 //   col_n = unfold_k(U)[n]                 (D*k*k, zero padded)
 //   a_n   = W_lo [refine(q_n) ; q_n] + b_lo,   q_n = W_lq col_n + b_lq
 // under the names `blocks.i.local.*`. U is the (B, h, w, D) token grid.
@@ -3516,7 +3534,7 @@ class LocalWindowMemory {
   // u: (B, N, D). Returns the owned a: (B*N, D).
   // The windows are gathered token-major (ops::unfold_ijd_forward: each
   // window cell one contiguous copy) and multiplied by the query weight with
-  // its columns permuted to match; the product is SPEC's W_lq col_n.
+  // its columns permuted to match; the product is the spec's W_lq col_n.
   const T* forward(const T* u, index_t B) {
     const index_t N = grid_ * grid_, D = dim(), kk = window_ * window_, L = path.latent(), R = B * N;
     batch_ = B;
@@ -3577,7 +3595,7 @@ class LocalWindowMemory {
 // vhmn/nn/global_memory.hpp — global template memory: the whole image
 // recalls templates, and the result is broadcast back to every token.
 //
-// What this represents (SPEC.md §2):
+// What this represents (docs/spec.md §2):
 //   g = (1/N) sum_n U_n
 //   c = W_go [refine(q_g) ; q_g] + b_go,   q_g = W_gq g + b_gq
 // under the names `blocks.i.global.*`.
@@ -3640,7 +3658,7 @@ class GlobalTemplateMemory {
 // ---- begin vhmn/nn/hmn_block.hpp ----
 // vhmn/nn/hmn_block.hpp — one Hopfield memory block (pre-norm, two residuals).
 //
-// What this represents (SPEC.md §2), for tokens X (B, N, D):
+// What this represents (docs/spec.md §2), for tokens X (B, N, D):
 //   U   = LayerNorm_1(X)
 //   Y_n = X_n + local(U)_n + global(U)        (global broadcast over tokens)
 //   Out = Y + MLP(LayerNorm_2(Y))
@@ -3768,7 +3786,7 @@ class HMNBlock {
 // ---- end vhmn/nn/hmn_block.hpp ----
 // ---- begin vhmn/nn/model_config.hpp ----
 // vhmn/nn/model_config.hpp — every size of a V-HMN, the named presets, and
-// their round trip through checkpoint metadata (SPEC.md §6, §7).
+// their round trip through checkpoint metadata (docs/spec.md §6, §7).
 
 #include <cerrno>
 #include <cmath>
@@ -3810,7 +3828,7 @@ struct ModelConfig {
     return inv_temperature > 0 ? inv_temperature : std::sqrt(static_cast<double>(latent));
   }
 
-  /// The SPEC.md §6 presets: "paper-cifar", "cifar-small", "fmnist-small".
+  /// The docs/spec.md §6 presets: "paper-cifar", "cifar-small", "fmnist-small".
   static ModelConfig preset(const std::string& name) {
     ModelConfig c;
     if (name == "cifar-small") return c;
@@ -3968,7 +3986,7 @@ struct ModelConfig {
 // ---- begin vhmn/nn/vhmn_model.hpp ----
 // vhmn/nn/vhmn_model.hpp — the whole Vision Hopfield Memory Network.
 //
-// What this represents (SPEC.md §1-§5):
+// What this represents (docs/spec.md §1-§5):
 //   X_0    = PatchEmbed(images)                          (B, N, D)
 //   X_i+1  = HMNBlock_i(X_i)                             i < depth
 //   logits = head(AttentionPool(LayerNorm_f(X_depth)))   (B, K)
@@ -3997,7 +4015,7 @@ class VHMN {
  public:
   using Block = HMNBlock<T, Dim, Latent>;
 
-  /// Builds the model and initialises it per SPEC.md §6 from `seed`.
+  /// Builds the model and initialises it per docs/spec.md §6 from `seed`.
   explicit VHMN(const ModelConfig& config, std::uint64_t seed = 0) : config_(config), memory_rng_(seed ^ 0x6d656d6fULL) {
     config_.validate();
     patch_embed = PatchEmbed<T, Dim>(config.image, config.channels, config.patch, config.dim);
@@ -4032,7 +4050,7 @@ class VHMN {
 
   const ModelConfig& config() const { return config_; }
 
-  /// Re-initialises every parameter (SPEC.md §6). Banks are left as they are.
+  /// Re-initialises every parameter (docs/spec.md §6). Banks are left as they are.
   void init(Rng& rng) {
     patch_embed.init(rng);
     for (auto& b : blocks) b->init(rng);
@@ -4041,7 +4059,7 @@ class VHMN {
     head.init(rng);
   }
 
-  /// Every parameter, in SPEC.md §7 order.
+  /// Every parameter, in docs/spec.md §7 order.
   ParamList<T> parameters() {
     ParamList<T> list;
     patch_embed.collect_params(list);
@@ -4149,7 +4167,7 @@ class VHMN {
     patch_embed.backward(dx_.data());
   }
 
-  /// Writes the last forward's queries into the banks (SPEC.md §4): for every
+  /// Writes the last forward's queries into the banks (docs/spec.md §4): for every
   /// block, each sample's global query q_g, and its local queries q_n at
   /// `local_writes` token positions drawn from the model's memory generator,
   /// all under the sample's label, with the sample id as provenance.
@@ -4199,7 +4217,7 @@ class VHMN {
 // ---- begin vhmn/io/json.hpp ----
 // vhmn/io/json.hpp — a small, strict JSON value with a parser and a writer.
 //
-// Used for the safetensors header (SPEC.md section 7) and for metrics.jsonl
+// Used for the safetensors header (docs/spec.md §7) and for metrics.jsonl
 // lines. Strict on purpose: a checkpoint header that is only "almost JSON"
 // is a corrupt file, so the parser accepts exactly RFC 8259 text (UTF-8,
 // no comments, no trailing commas, no NaN) and says where it stopped.
@@ -4826,7 +4844,7 @@ inline Json Json::parse(std::string_view text, std::string_view context) {
 // ---- begin vhmn/io/safetensors.hpp ----
 // vhmn/io/safetensors.hpp — the safetensors checkpoint format, read and write.
 //
-// Layout (SPEC.md section 7): an 8-byte little-endian u64 header length N,
+// Layout (docs/spec.md §7): an 8-byte little-endian u64 header length N,
 // N bytes of UTF-8 JSON (right-padded with spaces), then the data section.
 // The header maps each tensor name to {"dtype", "shape", "data_offsets"}
 // (offsets relative to the data section) plus an optional "__metadata__"
@@ -5687,7 +5705,7 @@ inline std::vector<std::int64_t> to_int64_vector(const RawTensor& raw) {
 // ---- begin vhmn/io/checkpoint.hpp ----
 // vhmn/io/checkpoint.hpp — a whole model to and from a safetensors file.
 //
-// What this represents: the SPEC.md §7 mapping between a VHMN and named
+// What this represents: the docs/spec.md §7 mapping between a VHMN and named
 // tensors: every parameter under its state_dict name, each bank as
 // `<path>.memory` (S, L) and `<path>.writes` (K) int64, slot provenance as
 // `<path>.source_index` / `<path>.source_token` (S) int64 (optional on
@@ -5825,7 +5843,7 @@ void save_checkpoint(const std::string& path, VHMN<T, D, L>& model, io::DType we
 }
 
 /// Every tensor a checkpoint of a model with config `c` must hold, with its
-/// shape (SPEC.md section 7: parameters, then each block's banks; the
+/// shape (docs/spec.md §7: parameters, then each block's banks; the
 /// optional provenance tensors are not listed). Computed from the config
 /// alone, so a file can be checked before a model is built;
 /// tests/test_checkpoint.cpp asserts it equals what model_to_safetensors writes.
@@ -5981,10 +5999,10 @@ ForwardInput<T> parse_forward_input(const SafetensorsFile& input, const ModelCon
 // vhmn/explain/retrieval.hpp — what the memory recalled in the last forward.
 //
 // What this represents: read-only views of the retrieval weights every
-// memory path computed in the model's last forward (SPEC.md §3), the slots
-// they refer to with their class and provenance (SPEC.md §4: the training
+// memory path computed in the model's last forward (docs/spec.md §3), the slots
+// they refer to with their class and provenance (docs/spec.md §4: the training
 // sample and token position that wrote the slot), and the head's
-// attention-pool weights (SPEC.md §5).
+// attention-pool weights (docs/spec.md §5).
 //   RetrievalView      the (R x n_written) weights of one path's LAST
 //                      refinement step: R = B*N rows (one per token, image
 //                      major) for a local path, R = B (one per image) for a
@@ -6297,7 +6315,7 @@ void accumulate_hits(HitRates& h, const RetrievalView<T>& view, const std::int32
 // (appendix A.11): for every class y and slot s, the mean retrieval weight
 // that query rows of images labelled y put on slot s (unwritten slots: 0).
 // A model that refines towards its own class puts most of each class's
-// weight on that class's slots (slots are ordered by class, SPEC.md §4).
+// weight on that class's slots (slots are ordered by class, docs/spec.md §4).
 
 #include <cstdint>
 #include <vector>
@@ -6884,3 +6902,3517 @@ inline std::string to_svg(const LinePlot& p) {
 
 }  // namespace vhmn::explain
 // ---- end vhmn/explain/svg_plot.hpp ----
+
+// ---- begin vhmn/data/dataset.hpp ----
+// vhmn/data/dataset.hpp — an in-memory labelled image data set.
+//
+// What this represents: `size` images of `channels` x `height` x `width`
+// 8-bit pixels stored planar (CHW, like CIFAR's records and PyTorch tensors),
+// one integer label each, plus where every image came from.
+// Ensures (for what the readers return, and checked by validate()):
+//   pixels.size() == size * channels * height * width      // [size, C, H, W]
+//   labels.size() == source_index.size() == size, 0 <= label < classes
+//   class_names.size() == classes
+// source_index[i] is the index of image i in the original file(s) — for a
+// data set split over several files (CIFAR-10's five training batches) the
+// index in their concatenation. subset() carries it along, so a sample of a
+// 10% or long-tailed subset still names its original image; the model's
+// memory bank records it as provenance.
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+
+namespace vhmn {
+namespace data {
+
+/// Which half of a data set a reader loads.
+enum class Split { Train, Test };
+
+inline const char* split_name(Split s) { return s == Split::Train ? "train" : "test"; }
+
+struct Dataset {
+  index_t size = 0, channels = 0, height = 0, width = 0, classes = 0;
+  std::vector<std::uint8_t> pixels;         // [size, C, H, W]
+  std::vector<std::int32_t> labels;         // [size]
+  std::vector<std::int64_t> source_index;   // [size] index in the original file(s)
+  std::vector<std::string> class_names;     // [classes]
+  std::string name;                         // e.g. "cifar10-train"
+
+  /// Pixels per image, C*H*W.
+  index_t image_numel() const { return channels * height * width; }
+  /// First pixel of image i ([C, H, W], planar).
+  const std::uint8_t* image(index_t i) const {
+    return pixels.data() + static_cast<std::size_t>(i) * static_cast<std::size_t>(image_numel());
+  }
+
+  /// Images per class, [classes].
+  std::vector<index_t> class_counts() const {
+    std::vector<index_t> counts(static_cast<std::size_t>(classes), 0);
+    for (std::int32_t y : labels) ++counts[static_cast<std::size_t>(y)];
+    return counts;
+  }
+
+  /// Positions (into this data set) of the images of class c, in order.
+  std::vector<index_t> indices_of_class(std::int32_t c) const {
+    std::vector<index_t> out;
+    for (index_t i = 0; i < size; ++i)
+      if (labels[static_cast<std::size_t>(i)] == c) out.push_back(i);
+    return out;
+  }
+
+  /// The images at `indices` (positions into this data set, any order,
+  /// repeats allowed), keeping their labels and source_index.
+  Dataset subset(const std::vector<index_t>& indices) const {
+    Dataset out;
+    out.size = static_cast<index_t>(indices.size());
+    out.channels = channels;
+    out.height = height;
+    out.width = width;
+    out.classes = classes;
+    out.class_names = class_names;
+    out.name = name;
+    const std::size_t per = static_cast<std::size_t>(image_numel());
+    out.pixels.resize(indices.size() * per);
+    out.labels.resize(indices.size());
+    out.source_index.resize(indices.size());
+    for (std::size_t k = 0; k < indices.size(); ++k) {
+      const index_t i = indices[k];
+      VHMN_CHECK(i >= 0 && i < size, "subset of '" << name << "': index " << i << " out of range [0, " << size
+                                                    << ")");
+      const std::uint8_t* src = image(i);
+      std::copy(src, src + per, out.pixels.begin() + static_cast<std::ptrdiff_t>(k * per));
+      out.labels[k] = labels[static_cast<std::size_t>(i)];
+      out.source_index[k] = source_index[static_cast<std::size_t>(i)];
+    }
+    return out;
+  }
+
+  /// Fails with a message naming the data set unless the invariants above hold.
+  void validate() const {
+    VHMN_CHECK(size >= 0 && channels > 0 && height > 0 && width > 0 && classes > 0,
+               "data set '" << name << "' has bad dimensions: size " << size << ", C " << channels << ", H "
+                            << height << ", W " << width << ", classes " << classes);
+    VHMN_CHECK(pixels.size() == static_cast<std::size_t>(size * image_numel()),
+               "data set '" << name << "' holds " << pixels.size() << " pixel bytes, expected "
+                            << size * image_numel());
+    VHMN_CHECK(labels.size() == static_cast<std::size_t>(size) && source_index.size() == labels.size(),
+               "data set '" << name << "' has " << labels.size() << " labels and " << source_index.size()
+                            << " source indices for " << size << " images");
+    VHMN_CHECK(class_names.size() == static_cast<std::size_t>(classes),
+               "data set '" << name << "' has " << class_names.size() << " class names for " << classes
+                            << " classes");
+    for (std::size_t i = 0; i < labels.size(); ++i)
+      VHMN_CHECK(labels[i] >= 0 && labels[i] < classes,
+                 "data set '" << name << "': image " << i << " has label " << labels[i] << ", outside [0, "
+                              << classes << ")");
+  }
+};
+
+/// Source indices 0, 1, ..., n-1 (what a freshly read file gets).
+inline std::vector<std::int64_t> iota_source_index(index_t n) {
+  std::vector<std::int64_t> v(static_cast<std::size_t>(n));
+  for (index_t i = 0; i < n; ++i) v[static_cast<std::size_t>(i)] = i;
+  return v;
+}
+
+}  // namespace data
+}  // namespace vhmn
+// ---- end vhmn/data/dataset.hpp ----
+// ---- begin vhmn/data/normalize.hpp ----
+// vhmn/data/normalize.hpp — per-channel mean/std and normalised float images.
+//
+// What this represents: x_norm = (pixel / 255 - mean[c]) / std[c], with mean
+// and std computed from a data set over all its pixels (population std, on
+// the 0..1 scale) — usually the training set, then applied to both splits.
+// For reference, computed this way on the training sets:
+//   CIFAR-10       mean (0.4914, 0.4822, 0.4465)  std (0.2470, 0.2435, 0.2616)
+//   Fashion-MNIST  mean 0.2860                    std 0.3530
+// (the often-quoted CIFAR std (0.2023, 0.1994, 0.2010) is a different
+// statistic, the mean of per-image stds).
+// Ensures: the statistics are exact up to the final double rounding — pixel
+// sums are accumulated in 64-bit integers, so they do not depend on order or
+// thread count. A channel with std 0 (constant) is given std 1, so
+// normalising never divides by zero.
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+
+namespace vhmn {
+namespace data {
+
+struct Normalization {
+  std::vector<double> mean, std;  // [C], on the 0..1 scale
+
+  index_t channels() const { return static_cast<index_t>(mean.size()); }
+
+  /// mean 0, std 1: only the division by 255.
+  static Normalization identity(index_t channels) {
+    Normalization n;
+    n.mean.assign(static_cast<std::size_t>(channels), 0.0);
+    n.std.assign(static_cast<std::size_t>(channels), 1.0);
+    return n;
+  }
+};
+
+/// Per-channel mean and std of all pixels of `ds` (divided by 255).
+inline Normalization compute_normalization(const Dataset& ds) {
+  VHMN_CHECK(ds.size > 0, "compute_normalization: data set '" << ds.name << "' is empty");
+  const index_t C = ds.channels, HW = ds.height * ds.width;
+  std::vector<std::uint64_t> s1(static_cast<std::size_t>(C), 0), s2(static_cast<std::size_t>(C), 0);
+  for (index_t i = 0; i < ds.size; ++i) {
+    const std::uint8_t* img = ds.image(i);
+    for (index_t c = 0; c < C; ++c) {
+      std::uint64_t a = 0, b = 0;  // one plane: fits easily, keeps the inner loop simple
+      for (index_t p = 0; p < HW; ++p) {
+        const std::uint64_t v = img[c * HW + p];
+        a += v;
+        b += v * v;
+      }
+      s1[static_cast<std::size_t>(c)] += a;
+      s2[static_cast<std::size_t>(c)] += b;
+    }
+  }
+  Normalization n;
+  const double count = static_cast<double>(ds.size) * static_cast<double>(HW);
+  for (index_t c = 0; c < C; ++c) {
+    const double m = static_cast<double>(s1[static_cast<std::size_t>(c)]) / count;                 // 0..255
+    const double var = static_cast<double>(s2[static_cast<std::size_t>(c)]) / count - m * m;  // 0..255^2
+    const double sd = std::sqrt(std::max(0.0, var)) / 255.0;
+    n.mean.push_back(m / 255.0);
+    n.std.push_back(sd > 0.0 ? sd : 1.0);
+  }
+  return n;
+}
+
+/// Per-channel lookup table [C, 256]: lut[c*256 + v] = (v/255 - mean[c]) / std[c] as T.
+template <class T>
+std::vector<T> normalization_lut(const Normalization& norm) {
+  std::vector<T> lut(static_cast<std::size_t>(norm.channels()) * 256);
+  for (std::size_t c = 0; c < norm.mean.size(); ++c) {
+    // (v/255 - mean)/std as one multiply-add, coefficients in double.
+    const double scale = 1.0 / (255.0 * norm.std[c]);
+    const double shift = -norm.mean[c] / norm.std[c];
+    for (int v = 0; v < 256; ++v) lut[c * 256 + static_cast<std::size_t>(v)] = static_cast<T>(v * scale + shift);
+  }
+  return lut;
+}
+
+/// Writes one normalised image: src [C, H*W] uint8 -> dst [C, H*W] of T, through a table from normalization_lut.
+template <class T>
+void normalize_image(const std::uint8_t* src, index_t C, index_t HW, const std::vector<T>& lut, T* dst) {
+  VHMN_CHECK(static_cast<index_t>(lut.size()) == C * 256, "normalize_image: table for "
+                                                              << lut.size() / 256 << " channels, image has " << C);
+  for (index_t c = 0; c < C; ++c) {
+    const T* l = lut.data() + c * 256;
+    for (index_t p = 0; p < HW; ++p) dst[c * HW + p] = l[src[c * HW + p]];
+  }
+}
+
+/// Writes one normalised image: src [C, H*W] uint8 -> dst [C, H*W] of T.
+template <class T>
+void normalize_image(const std::uint8_t* src, index_t C, index_t HW, const Normalization& norm, T* dst) {
+  VHMN_CHECK(norm.channels() == C, "normalize_image: normalisation has " << norm.channels()
+                                                                        << " channels, image has " << C);
+  normalize_image(src, C, HW, normalization_lut<T>(norm), dst);
+}
+
+/// The images of `ds` at `indices`, normalised, into out [B, C, H, W].
+template <class T>
+void normalize_images(const Dataset& ds, const std::vector<index_t>& indices, const Normalization& norm,
+                      Tensor<T>& out) {
+  VHMN_CHECK(norm.channels() == ds.channels, "normalize_images: normalisation has " << norm.channels()
+                                                                                    << " channels, data set '"
+                                                                                    << ds.name << "' has "
+                                                                                    << ds.channels);
+  const index_t B = static_cast<index_t>(indices.size()), HW = ds.height * ds.width;
+  const std::vector<T> lut = normalization_lut<T>(norm);
+  out.resize({B, ds.channels, ds.height, ds.width});
+  for (index_t b = 0; b < B; ++b) {
+    const index_t i = indices[static_cast<std::size_t>(b)];
+    VHMN_CHECK(i >= 0 && i < ds.size, "normalize_images: index " << i << " outside data set '" << ds.name
+                                                                 << "' of " << ds.size);
+    normalize_image(ds.image(i), ds.channels, HW, lut, out.data() + b * ds.image_numel());
+  }
+}
+
+}  // namespace data
+}  // namespace vhmn
+// ---- end vhmn/data/normalize.hpp ----
+// ---- begin vhmn/data/resize.hpp ----
+// vhmn/data/resize.hpp — resampling planar 8-bit images to another size.
+//
+// What this computes: separable bilinear (triangle-filter) resampling with
+// pixel centres at +0.5 (align_corners = false). When shrinking, the
+// triangle is widened by the shrink factor so every input pixel contributes
+// (antialiasing, like PIL's BILINEAR); when enlarging it is the plain
+// bilinear interpolation. Borders are handled by renormalising the weights
+// of the taps that fall inside the image (no padding colour leaks in).
+// Ensures: resizing to the same size returns the input exactly; a constant
+// image stays constant; results are rounded to nearest and clamped to 0..255.
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+
+namespace vhmn {
+namespace data {
+
+namespace detail {
+/// Taps of a 1-D resampling from `in` to `out` samples: output o reads
+/// inputs first[o] .. first[o]+count[o]-1 with weights w[o*taps + k].
+struct ResampleTaps {
+  index_t taps = 0;
+  std::vector<index_t> first, count;
+  std::vector<double> w;
+};
+
+inline ResampleTaps triangle_taps(index_t in, index_t out) {
+  const double scale = static_cast<double>(in) / static_cast<double>(out);
+  const double support = std::max(1.0, scale);  // triangle half-width in input pixels
+  ResampleTaps t;
+  t.taps = static_cast<index_t>(std::ceil(support)) * 2 + 2;
+  t.first.resize(static_cast<std::size_t>(out));
+  t.count.resize(static_cast<std::size_t>(out));
+  t.w.assign(static_cast<std::size_t>(out * t.taps), 0.0);
+  for (index_t o = 0; o < out; ++o) {
+    const double center = (static_cast<double>(o) + 0.5) * scale;
+    const index_t lo = std::max<index_t>(0, static_cast<index_t>(std::floor(center - support)));
+    const index_t hi = std::min<index_t>(in, static_cast<index_t>(std::ceil(center + support)));
+    double* w = t.w.data() + o * t.taps;
+    double sum = 0.0;
+    index_t n = 0;
+    for (index_t i = lo; i < hi && n < t.taps; ++i, ++n) {
+      const double x = std::abs((static_cast<double>(i) + 0.5 - center) / support);
+      w[n] = x < 1.0 ? 1.0 - x : 0.0;
+      sum += w[n];
+    }
+    for (index_t k = 0; k < n; ++k) w[k] /= sum;  // sum > 0: the nearest input pixel is always a tap
+    t.first[static_cast<std::size_t>(o)] = lo;
+    t.count[static_cast<std::size_t>(o)] = n;
+  }
+  return t;
+}
+}  // namespace detail
+
+/// Resizes `src` [C, H, W] to `dst` [C, out_h, out_w] (both planar uint8).
+inline void resize_bilinear(const std::uint8_t* src, index_t C, index_t H, index_t W, std::uint8_t* dst,
+                            index_t out_h, index_t out_w) {
+  VHMN_CHECK(C > 0 && H > 0 && W > 0 && out_h > 0 && out_w > 0,
+             "resize_bilinear: bad sizes " << C << "x" << H << "x" << W << " -> " << out_h << "x" << out_w);
+  const detail::ResampleTaps tx = detail::triangle_taps(W, out_w), ty = detail::triangle_taps(H, out_h);
+  std::vector<double> rows(static_cast<std::size_t>(H * out_w));  // [H, out_w] after the horizontal pass
+  for (index_t c = 0; c < C; ++c) {
+    const std::uint8_t* plane = src + c * H * W;
+    for (index_t y = 0; y < H; ++y)
+      for (index_t x = 0; x < out_w; ++x) {
+        const double* w = tx.w.data() + x * tx.taps;
+        const std::uint8_t* p = plane + y * W + tx.first[static_cast<std::size_t>(x)];
+        double acc = 0.0;
+        for (index_t k = 0; k < tx.count[static_cast<std::size_t>(x)]; ++k) acc += w[k] * p[k];
+        rows[static_cast<std::size_t>(y * out_w + x)] = acc;
+      }
+    std::uint8_t* out = dst + c * out_h * out_w;
+    for (index_t y = 0; y < out_h; ++y) {
+      const double* w = ty.w.data() + y * ty.taps;
+      const index_t y0 = ty.first[static_cast<std::size_t>(y)];
+      for (index_t x = 0; x < out_w; ++x) {
+        double acc = 0.0;
+        for (index_t k = 0; k < ty.count[static_cast<std::size_t>(y)]; ++k)
+          acc += w[k] * rows[static_cast<std::size_t>((y0 + k) * out_w + x)];
+        out[y * out_w + x] = static_cast<std::uint8_t>(std::clamp(std::lround(acc), 0L, 255L));
+      }
+    }
+  }
+}
+
+}  // namespace data
+}  // namespace vhmn
+// ---- end vhmn/data/resize.hpp ----
+// ---- begin vhmn/io/normalization_metadata.hpp ----
+// vhmn/io/normalization_metadata.hpp — the input normalisation and class
+// names a checkpoint carries, so the file alone can classify raw images.
+//
+// What this represents: the `vhmn.norm_mean`, `vhmn.norm_std` and
+// `vhmn.class_names` keys of a checkpoint's `__metadata__` (docs/spec.md §7),
+// each a JSON array. Written by the Trainer, read by vhmn::Classifier,
+// `vhmn predict` and `vhmn eval`.
+
+#include <cmath>
+#include <map>
+#include <string>
+#include <vector>
+
+
+namespace vhmn {
+namespace io {
+
+/// Metadata keys for the data normalisation and class names.
+inline std::map<std::string, std::string> normalization_metadata(const data::Normalization& n,
+                                                                 const std::vector<std::string>& class_names) {
+  io::Json mean = io::Json::array(), std = io::Json::array(), names = io::Json::array();
+  for (double v : n.mean) mean.push_back(v);
+  for (double v : n.std) std.push_back(v);
+  for (const auto& s : class_names) names.push_back(s);
+  return {{"vhmn.norm_mean", mean.dump()}, {"vhmn.norm_std", std.dump()}, {"vhmn.class_names", names.dump()}};
+}
+
+/// Reads normalisation back; false if the checkpoint has none. Fails, naming
+/// `source` and the key, on malformed values.
+inline bool normalization_from_metadata(const std::map<std::string, std::string>& m, data::Normalization& n,
+                                        std::vector<std::string>& class_names, const std::string& source) {
+  auto mean = m.find("vhmn.norm_mean"), std = m.find("vhmn.norm_std");
+  if (mean == m.end() || std == m.end()) return false;
+  n.mean.clear();
+  n.std.clear();
+  const io::Json mean_json = io::Json::parse(mean->second, source + " vhmn.norm_mean");
+  const io::Json std_json = io::Json::parse(std->second, source + " vhmn.norm_std");
+  for (const auto& v : mean_json.as_array()) n.mean.push_back(v.as_double());
+  for (const auto& v : std_json.as_array()) n.std.push_back(v.as_double());
+  VHMN_CHECK(n.mean.size() == n.std.size(), source << ": vhmn.norm_mean and vhmn.norm_std differ in length");
+  for (double s : n.std)
+    VHMN_CHECK(s > 0 && std::isfinite(s), source << ": vhmn.norm_std holds a non-positive or non-finite value (" << s
+                                                  << ")");
+  for (double m : n.mean) VHMN_CHECK(std::isfinite(m), source << ": vhmn.norm_mean holds a non-finite value");
+  class_names.clear();
+  if (auto names = m.find("vhmn.class_names"); names != m.end()) {
+    const io::Json names_json = io::Json::parse(names->second, source + " vhmn.class_names");
+    for (const auto& v : names_json.as_array()) class_names.push_back(v.as_string());
+  }
+  return true;
+}
+
+}  // namespace io
+}  // namespace vhmn
+// ---- end vhmn/io/normalization_metadata.hpp ----
+// ---- begin vhmn/infer/classifier.hpp ----
+// vhmn/infer/classifier.hpp — a trained checkpoint as a ready-to-call image
+// classifier.
+//
+// What this represents: a VHMN<float> in eval mode together with what the
+// checkpoint says about its input (normalisation, class names). It turns
+// 8-bit pixels of any size into the model's input (channel conversion,
+// bilinear resize, normalisation, exactly as `vhmn predict` does) and the
+// logits into the top-k classes with softmax probabilities; on request it
+// also returns the explanation of each prediction: the token the attention
+// pool weighted most and the memory slots (prototypes) the last block
+// retrieved for it, with the training sample and token that wrote each slot.
+// Use:
+//   auto clf = vhmn::Classifier::load("model.safetensors");
+//   vhmn::Prediction p = clf.classify(vhmn::ImageView{pixels, 3, h, w});
+//   std::printf("%s %.1f%%\n", p.top[0].name.c_str(), 100 * p.top[0].probability);
+//   // image files: vhmn/infer/image_file.hpp, vhmn::classify_file(clf, "cat.png")
+// Requires: a checkpoint with `vhmn.norm_mean` / `vhmn.norm_std` (every
+// checkpoint `vhmn train` or Trainer writes), or a Normalization passed in.
+// Nothing from train/ and no image decoder: this header needs no stb.
+// Ensures: classify() never writes the banks (eval mode); the model's
+// buffers are reused from call to call.
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <numeric>
+#include <string>
+#include <utility>
+#include <vector>
+
+
+namespace vhmn {
+
+/// 8-bit pixels the caller owns: planar (C, H, W) by default, or interleaved
+/// (H, W, C) as most decoders and cameras deliver them. channels: 1 grey,
+/// 2 grey + alpha, 3 RGB, 4 RGBA (alpha is dropped).
+struct ImageView {
+  const std::uint8_t* pixels = nullptr;
+  index_t channels = 0, height = 0, width = 0;
+  bool interleaved = false;
+};
+
+/// One class of a prediction.
+struct ClassScore {
+  index_t index = -1;
+  std::string name;
+  double probability = 0;
+};
+
+/// One recalled memory slot behind a prediction.
+struct Prototype {
+  index_t block = 0;                   // which HMN block's bank
+  explain::Path path = explain::Path::Local;
+  index_t query_token = -1;            // token of the classified image that asked (-1: global path)
+  explain::SlotHit slot;               // slot, weight, class, source_index, source_token
+  std::string class_name;              // name of slot.slot_class
+};
+
+struct Prediction {
+  std::vector<ClassScore> top;         // the k most probable classes, most probable first
+  std::vector<double> probabilities;   // (K) softmax of the logits
+  // Filled only when ClassifyOptions::explain is set:
+  index_t informative_token = -1;      // token with the largest attention-pool weight
+  std::vector<Prototype> prototypes;   // last block: its local slots for that token, then its global slots
+};
+
+struct ClassifyOptions {
+  index_t top_k = 3;                   // clipped to the number of classes
+  bool explain = false;
+  index_t prototypes = 5;              // per path, when explaining
+};
+
+class Classifier {
+ public:
+  using Model = VHMN<float>;
+
+  /// Reads a checkpoint; fails naming the file when it lacks normalisation
+  /// metadata or its normalisation does not match the model's channels.
+  static Classifier load(const std::string& path) {
+    const io::SafetensorsFile file = io::read_safetensors(path);
+    return from_file(file, path);
+  }
+  static Classifier from_file(const io::SafetensorsFile& file, const std::string& source) {
+    std::unique_ptr<Model> model = load_model<float>(file, source);
+    data::Normalization norm;
+    std::vector<std::string> names;
+    VHMN_CHECK(io::normalization_from_metadata(file.metadata, norm, names, source),
+               source << " has no normalisation metadata (vhmn.norm_mean / vhmn.norm_std); "
+                         "use a checkpoint written by vhmn train, or pass a Normalization to Classifier");
+    return Classifier(std::move(model), std::move(norm), std::move(names), source);
+  }
+
+  /// A model already in memory. Missing class names become "class_<k>";
+  /// extra ones are an error.
+  Classifier(std::unique_ptr<Model> model, data::Normalization norm, std::vector<std::string> class_names,
+             const std::string& source = "classifier")
+      : model_(std::move(model)), norm_(std::move(norm)), names_(std::move(class_names)) {
+    VHMN_CHECK(model_ != nullptr, source << ": no model");
+    const ModelConfig& c = model_->config();
+    VHMN_CHECK(norm_.channels() == c.channels, source << ": normalisation has " << norm_.channels()
+                                                      << " channels but the model takes " << c.channels);
+    VHMN_CHECK(static_cast<index_t>(names_.size()) <= c.classes,
+               source << ": " << names_.size() << " class names for a model of " << c.classes << " classes");
+    names_.resize(static_cast<std::size_t>(c.classes));
+    for (std::size_t k = 0; k < names_.size(); ++k)
+      if (names_[k].empty()) names_[k] = "class_" + std::to_string(k);
+    lut_ = data::normalization_lut<float>(norm_);
+    model_->eval();
+    model_->set_no_grad(true);
+  }
+
+  const ModelConfig& config() const { return model_->config(); }
+  const std::vector<std::string>& class_names() const { return names_; }
+  const data::Normalization& normalization() const { return norm_; }
+  /// The model itself (e.g. set_precision, or explain:: on the last forward).
+  Model& model() { return *model_; }
+  const Model& model() const { return *model_; }
+
+  /// Classifies 8-bit pixels of any size and channel count (see ImageView).
+  Prediction classify(const ImageView& image, const ClassifyOptions& opt = {}) {
+    prepare(image);
+    return classify_normalized(input_.data(), opt);
+  }
+
+  /// Classifies one image already at the model's size and normalised:
+  /// (C, image, image) floats.
+  Prediction classify_normalized(const float* chw, const ClassifyOptions& opt = {}) {
+    VHMN_CHECK(opt.top_k >= 1, "classify: top_k must be >= 1, got " << opt.top_k);
+    VHMN_CHECK(!opt.explain || opt.prototypes >= 0, "classify: prototypes must be >= 0, got " << opt.prototypes);
+    const ModelConfig& c = config();
+    model_->set_record_retrieval(opt.explain);
+    const float* logits = model_->forward(chw, 1);
+    Prediction p;
+    p.probabilities.resize(static_cast<std::size_t>(c.classes));
+    const float top_logit = *std::max_element(logits, logits + c.classes);
+    double sum = 0;
+    for (index_t k = 0; k < c.classes; ++k)
+      sum += p.probabilities[static_cast<std::size_t>(k)] = std::exp(double(logits[k]) - double(top_logit));
+    for (double& v : p.probabilities) v /= sum;
+    std::vector<index_t> order(static_cast<std::size_t>(c.classes));
+    std::iota(order.begin(), order.end(), index_t(0));
+    const auto k = static_cast<std::ptrdiff_t>(std::min(opt.top_k, c.classes));
+    // ties: lower class index first, so results do not depend on the sort
+    std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](index_t a, index_t b) {
+      const double pa = p.probabilities[static_cast<std::size_t>(a)], pb = p.probabilities[static_cast<std::size_t>(b)];
+      return pa > pb || (pa == pb && a < b);
+    });
+    for (std::ptrdiff_t i = 0; i < k; ++i) {
+      const index_t cls = order[static_cast<std::size_t>(i)];
+      p.top.push_back({cls, names_[static_cast<std::size_t>(cls)], p.probabilities[static_cast<std::size_t>(cls)]});
+    }
+    if (opt.explain) explain_last(p, opt.prototypes);
+    return p;
+  }
+
+  /// The normalised model input of the last classify(ImageView): (C, image, image).
+  const Tensor<float>& last_input() const { return input_; }
+
+ private:
+  // pixels -> model channels (planar) -> model size -> normalised floats in input_
+  void prepare(const ImageView& im) {
+    const ModelConfig& c = config();
+    VHMN_CHECK(im.pixels != nullptr, "classify: image has no pixels (null pointer)");
+    VHMN_CHECK(im.channels >= 1 && im.channels <= 4,
+               "classify: image channels must be 1 (grey), 2 (grey+alpha), 3 (RGB) or 4 (RGBA), got " << im.channels);
+    VHMN_CHECK(im.height >= 1 && im.width >= 1,
+               "classify: image size must be positive, got " << im.width << "x" << im.height);
+    const std::size_t hw = static_cast<std::size_t>(im.height) * static_cast<std::size_t>(im.width);
+    const auto C = static_cast<std::size_t>(c.channels), from = static_cast<std::size_t>(im.channels);
+    planar_.resize(C * hw);
+    auto at = [&](std::size_t ch, std::size_t p) {  // channel ch of pixel p in the caller's layout
+      return im.interleaved ? im.pixels[p * from + ch] : im.pixels[ch * hw + p];
+    };
+    for (std::size_t p = 0; p < hw; ++p) {
+      if (C == 1) {
+        // RGB -> grey with stb_image's weights, so files and buffers agree
+        planar_[p] = from >= 3 ? static_cast<std::uint8_t>((77 * at(0, p) + 150 * at(1, p) + 29 * at(2, p)) >> 8)
+                               : at(0, p);
+      } else {
+        for (std::size_t ch = 0; ch < C; ++ch) planar_[ch * hw + p] = from >= 3 ? at(ch, p) : at(0, p);
+      }
+    }
+    const index_t S = c.image, HW = S * S;
+    resized_.resize(C * static_cast<std::size_t>(HW));
+    data::resize_bilinear(planar_.data(), c.channels, im.height, im.width, resized_.data(), S, S);
+    input_.resize({c.channels, S, S});
+    data::normalize_image(resized_.data(), c.channels, HW, lut_, input_.data());
+  }
+
+  void explain_last(Prediction& p, index_t per_path) {
+    const index_t last = static_cast<index_t>(model_->blocks.size()) - 1;
+    if (last < 0) return;
+    p.informative_token = explain::most_informative_token(*model_, 0);
+    auto add = [&](explain::Path path, index_t row, index_t token) {
+      const explain::RetrievalView<float> v = explain::retrieval(*model_, last, path);
+      for (const explain::SlotHit& h : v.top_k(row, per_path)) {
+        Prototype pr;
+        pr.block = last;
+        pr.path = path;
+        pr.query_token = token;
+        pr.slot = h;
+        pr.class_name = names_[static_cast<std::size_t>(h.slot_class)];
+        p.prototypes.push_back(std::move(pr));
+      }
+    };
+    add(explain::Path::Local, p.informative_token, p.informative_token);
+    add(explain::Path::Global, 0, -1);
+  }
+
+  std::unique_ptr<Model> model_;
+  data::Normalization norm_;
+  std::vector<std::string> names_;
+  std::vector<float> lut_;
+  std::vector<std::uint8_t> planar_, resized_;
+  Tensor<float> input_;
+};
+
+}  // namespace vhmn
+// ---- end vhmn/infer/classifier.hpp ----
+
+// ---- begin vhmn/training.hpp ----
+// vhmn/training.hpp — umbrella of everything training needs that has no
+// image codec: data sets (CIFAR binary, IDX), subsets, augmentation, MixUp /
+// CutMix, the threaded loader, optimisers, evaluation and the Trainer.
+// single_include/vhmn/vhmn.hpp holds this and vhmn/vhmn.hpp in one file.
+// IDX files may be gzipped only where stb_image.h is on the include path
+// (vhmn/data/idx.hpp).
+
+
+// ---- begin vhmn/data/file.hpp ----
+// vhmn/data/file.hpp — whole-file reads with errors that name the file.
+//
+// The readers (CIFAR, IDX, image folders) load each file into memory once and
+// parse from there; every failure goes through VHMN_FAIL with the path. The
+// read itself is vhmn::read_regular_file (core/file.hpp), shared with the
+// checkpoint reader.
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+
+namespace vhmn {
+namespace data {
+
+/// True when `path` names an existing regular file.
+inline bool file_exists(const std::string& path) {
+  std::error_code ec;
+  return std::filesystem::is_regular_file(path, ec);
+}
+
+/// `dir` + "/" + `name` (no separator added when `dir` is empty or already ends in one).
+inline std::string join_path(const std::string& dir, const std::string& name) {
+  if (dir.empty()) return name;
+  const char last = dir.back();
+  if (last == '/' || last == '\\') return dir + name;
+  return dir + "/" + name;
+}
+
+/// Reads a whole regular file (vhmn/core/file.hpp: devices, FIFOs and
+/// directories are refused; the read is bounded by the file's size).
+inline std::vector<std::uint8_t> read_file(const std::string& path) { return read_regular_file(path); }
+
+}  // namespace data
+}  // namespace vhmn
+// ---- end vhmn/data/file.hpp ----
+// ---- begin vhmn/data/cifar.hpp ----
+// vhmn/data/cifar.hpp — CIFAR-10 and CIFAR-100, binary version.
+//
+// What this reads: the files of the official binary archives.
+//   CIFAR-10  (cifar-10-batches-bin/): data_batch_1..5.bin (train, 50,000),
+//             test_batch.bin (10,000); records of 1 label byte + 3072 pixel
+//             bytes (1024 R, 1024 G, 1024 B, rows of 32); batches.meta.txt
+//             names the classes, one per line.
+//   CIFAR-100 (cifar-100-binary/): train.bin (50,000), test.bin (10,000);
+//             records of 2 label bytes (coarse, fine) + 3072 pixel bytes; the
+//             fine label is used; fine_label_names.txt names the classes.
+// The pixel bytes are already planar [3, 32, 32], the Dataset layout, so a
+// record is copied as is. source_index counts records across the files in
+// the order above (train image 10,000 is record 0 of data_batch_2.bin).
+// Ensures: a missing file, a size that is not a whole number of records, or
+// a label outside the class range fails with the file's name. The name list
+// is optional (when absent: the built-in CIFAR-10 names, or class_<i> for
+// CIFAR-100) but, when present, must have one name per class.
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+
+namespace vhmn {
+namespace data {
+
+namespace detail {
+
+/// One name per non-empty line; '\r' and trailing blanks are dropped.
+inline std::vector<std::string> parse_name_list(const std::vector<std::uint8_t>& bytes) {
+  std::vector<std::string> names;
+  std::string line;
+  auto flush = [&] {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
+    if (!line.empty()) names.push_back(line);
+    line.clear();
+  };
+  for (std::uint8_t b : bytes) {
+    if (b == '\n') flush();
+    else line.push_back(static_cast<char>(b));
+  }
+  flush();
+  return names;
+}
+inline std::vector<std::string> read_name_list(const std::string& path) { return parse_name_list(read_file(path)); }
+
+/// Class names from `path` when it exists (exactly `classes` of them), else
+/// `fallback`, else class_0, class_1, ...
+inline std::vector<std::string> class_names_or_default(const std::string& path, index_t classes,
+                                                       std::vector<std::string> fallback = {}) {
+  if (file_exists(path)) {
+    std::vector<std::string> names = read_name_list(path);
+    VHMN_CHECK(static_cast<index_t>(names.size()) == classes,
+               "'" << path << "' names " << names.size() << " classes, expected " << classes);
+    return names;
+  }
+  if (static_cast<index_t>(fallback.size()) == classes) return fallback;
+  std::vector<std::string> names;
+  for (index_t c = 0; c < classes; ++c) names.push_back("class_" + std::to_string(c));
+  return names;
+}
+
+}  // namespace detail
+
+/// Layout of one CIFAR binary record: `label_bytes` label bytes, of which
+/// byte `label_pick` is the label, then 3 x 32 x 32 planar pixels.
+struct CifarFormat {
+  int label_bytes = 1;
+  int label_pick = 0;
+  index_t classes = 10;
+  const char* what = "CIFAR-10";
+};
+
+/// Appends the records held in `bytes` (the content of the file `path`,
+/// named in errors) to `ds` (which must be 3x32x32). source_index continues
+/// from ds.size. Nothing is appended when a record is bad.
+inline void append_cifar_bytes(const std::vector<std::uint8_t>& bytes, const std::string& path,
+                               const CifarFormat& fmt, Dataset& ds) {
+  constexpr std::size_t pixels_per_record = 3 * 32 * 32;
+  const std::size_t record = static_cast<std::size_t>(fmt.label_bytes) + pixels_per_record;
+  VHMN_CHECK(!bytes.empty(), fmt.what << ": '" << path << "' is empty");
+  VHMN_CHECK(bytes.size() % record == 0,
+             fmt.what << ": '" << path << "' has " << bytes.size() << " bytes, not a multiple of the record size "
+                      << record << " (truncated record or not a " << fmt.what << " binary file)");
+  const std::size_t count = bytes.size() / record;
+  for (std::size_t r = 0; r < count; ++r) {  // labels first: a bad record leaves ds as it was
+    const int label = bytes[r * record + static_cast<std::size_t>(fmt.label_pick)];
+    VHMN_CHECK(label < fmt.classes, fmt.what << ": '" << path << "' record " << r << " has label " << label
+                                             << ", outside [0, " << fmt.classes << ")");
+  }
+  const std::size_t first = static_cast<std::size_t>(ds.size);
+  std::uint64_t total_pixels = 0;
+  VHMN_CHECK(checked_mul(first + count, pixels_per_record, &total_pixels, SIZE_MAX),
+             fmt.what << ": '" << path << "' brings the data set to " << first + count << " records, too many");
+  ds.pixels.resize(static_cast<std::size_t>(total_pixels));
+  ds.labels.resize(first + count);
+  ds.source_index.resize(first + count);
+  for (std::size_t r = 0; r < count; ++r) {
+    const std::uint8_t* rec = bytes.data() + r * record;
+    ds.labels[first + r] = rec[fmt.label_pick];
+    ds.source_index[first + r] = static_cast<std::int64_t>(first + r);
+    std::copy(rec + fmt.label_bytes, rec + record,
+              ds.pixels.begin() + static_cast<std::ptrdiff_t>((first + r) * pixels_per_record));
+  }
+  ds.size = static_cast<index_t>(first + count);
+}
+
+/// Appends the records of one binary file to `ds` (see append_cifar_bytes).
+inline void append_cifar_file(const std::string& path, const CifarFormat& fmt, Dataset& ds) {
+  VHMN_CHECK(file_exists(path), fmt.what << ": file '" << path << "' is missing");
+  append_cifar_bytes(read_file(path), path, fmt, ds);
+}
+
+/// CIFAR-10 from the directory of the binary version (cifar-10-batches-bin).
+inline Dataset load_cifar10(const std::string& dir, Split split) {
+  Dataset ds;
+  ds.channels = 3;
+  ds.height = ds.width = 32;
+  ds.classes = 10;
+  ds.name = std::string("cifar10-") + split_name(split);
+  std::vector<std::string> files;
+  if (split == Split::Train) {
+    for (int b = 1; b <= 5; ++b) files.push_back(join_path(dir, "data_batch_" + std::to_string(b) + ".bin"));
+  } else {
+    files.push_back(join_path(dir, "test_batch.bin"));
+  }
+  ds.pixels.reserve(files.size() * 10000 * 3072);
+  const CifarFormat fmt{1, 0, 10, "CIFAR-10"};
+  for (const std::string& f : files) append_cifar_file(f, fmt, ds);
+  ds.class_names = detail::class_names_or_default(
+      join_path(dir, "batches.meta.txt"), ds.classes,
+      {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"});
+  return ds;
+}
+
+/// CIFAR-100 (fine labels) from the directory of the binary version (cifar-100-binary).
+inline Dataset load_cifar100(const std::string& dir, Split split) {
+  Dataset ds;
+  ds.channels = 3;
+  ds.height = ds.width = 32;
+  ds.classes = 100;
+  ds.name = std::string("cifar100-") + split_name(split);
+  const CifarFormat fmt{2, 1, 100, "CIFAR-100"};
+  append_cifar_file(join_path(dir, split == Split::Train ? "train.bin" : "test.bin"), fmt, ds);
+  ds.class_names = detail::class_names_or_default(join_path(dir, "fine_label_names.txt"), ds.classes);
+  return ds;
+}
+
+}  // namespace data
+}  // namespace vhmn
+// ---- end vhmn/data/cifar.hpp ----
+// ---- begin vhmn/data/idx.hpp ----
+// vhmn/data/idx.hpp — IDX files: MNIST and Fashion-MNIST.
+//
+// What this reads: the IDX format of LeCun's MNIST files, raw or gzipped
+// (decided by the gzip magic, not the file name). Big-endian header:
+//   images: magic 0x00000803, count, rows, cols, then count*rows*cols bytes
+//   labels: magic 0x00000801, count, then count bytes
+// A data set directory holds train-images-idx3-ubyte, train-labels-idx1-ubyte,
+// t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each optionally with .gz.
+// Images are one channel, so row-major [rows, cols] already is [1, H, W].
+// Ensures: a wrong magic number, a file shorter or longer than its header
+// says (sizes computed with checked arithmetic, never wrapping), image and label counts that differ, or a label outside [0, classes)
+// fails with the file's name.
+
+#include <cstdint>
+#include <iomanip>
+#include <sstream>
+#include <string>
+#include <vector>
+
+// .gz needs stb_image's inflater (data/stb.hpp). Without stb_image.h on the
+// include path (e.g. single_include/vhmn/vhmn.hpp alone) raw IDX files are
+// still read, and a gzipped one is refused by name.
+#if __has_include(<stb_image.h>)
+// ---- begin vhmn/data/gzip.hpp ----
+// vhmn/data/gzip.hpp — reading .gz files (RFC 1952) without a zlib dependency.
+//
+// What this represents: a gzip member parser. The header (magic 1f 8b,
+// method 8 = deflate, flags FTEXT/FHCRC/FEXTRA/FNAME/FCOMMENT) is parsed here;
+// the raw deflate stream is inflated by stb_image's inflater (vhmn/data/stb.hpp);
+// the trailer's CRC-32 and ISIZE are checked against what came out.
+// Requires: one gzip member per file (what gzip and the MNIST mirrors write).
+// A file of several concatenated members is reported as corrupt (its CRC
+// cannot match), never silently truncated.
+// Ensures: every failure is a vhmn::Error naming the file and the problem.
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+// ---- begin vhmn/data/stb.hpp ----
+// vhmn/data/stb.hpp — stb_image compiled privately for vhmn (detail header).
+//
+// What this represents: the PNG/JPEG/BMP decoders of stb_image.h and its raw
+// deflate inflater (used by gzip.hpp), built as `static` functions inside
+// namespace vhmn::detail::stb, with every public stbi_* function renamed
+// vhmn_stbi_*. vhmn code calls only the two wrappers at the bottom.
+//
+// Why so careful: this header is included from many translation units, and a
+// user may use stb_image as well (declarations only, or with
+// STB_IMAGE_IMPLEMENTATION, before or after including vhmn). So
+//  - every function is static: nothing is exported, no link clash;
+//  - a namespace keeps stb's types and stbi__ internals apart from a user's;
+//  - the public functions are renamed, because stb declares them extern "C"
+//    and C linkage ignores namespaces;
+//  - every macro stb reads or defines is saved (push_macro), cleared, and
+//    restored (pop_macro) afterwards: a user's stb configuration (STBI_NO_PNG,
+//    STBI_MALLOC, ...) does not change ours, and nothing of ours leaks out —
+//    a later #include <stb_image.h> sees what it would have seen without vhmn;
+//  - stb's own warnings are silenced here, at the library boundary.
+// Requires: stb_image.h (v2.2x) on the include path (Debian: libstb-dev, with
+// -I/usr/include/stb; CMake's vhmn::vhmn adds it when found).
+
+#if !__has_include(<stb_image.h>)
+#error "vhmn/data needs stb_image.h on the include path (e.g. -I/usr/include/stb)"
+#endif
+
+#include <cassert>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+
+// The C headers stb_image includes, included first at global scope so their
+// include guards keep stb from re-including them inside our namespace.
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#if defined(__SSE2__) || defined(_M_X64) || defined(_M_IX86)
+#include <emmintrin.h>
+#if defined(_MSC_VER)
+#include <intrin.h>
+#endif
+#define VHMN_STB_SIMD 1
+#else
+#define VHMN_STB_SIMD 0
+#endif
+
+// Every macro stb_image defines or reads, then every public function name.
+#define VHMN_STB_MACROS(X) \
+  X(STB_IMAGE_IMPLEMENTATION) X(STB_IMAGE_STATIC) X(STBI_INCLUDE_STB_IMAGE_H) X(STBI_VERSION) X(STBIDEF) \
+  X(STBI_ONLY_JPEG) X(STBI_ONLY_PNG) X(STBI_ONLY_BMP) X(STBI_ONLY_PSD) X(STBI_ONLY_TGA) X(STBI_ONLY_GIF) \
+  X(STBI_ONLY_HDR) X(STBI_ONLY_PIC) X(STBI_ONLY_PNM) X(STBI_NO_JPEG) X(STBI_NO_PNG) X(STBI_NO_BMP) \
+  X(STBI_NO_PSD) X(STBI_NO_TGA) X(STBI_NO_GIF) X(STBI_NO_HDR) X(STBI_NO_PIC) X(STBI_NO_PNM) X(STBI_NO_ZLIB) \
+  X(STBI_NO_STDIO) X(STBI_NO_LINEAR) X(STBI_NO_THREAD_LOCALS) X(STBI_NO_FAILURE_STRINGS) \
+  X(STBI_FAILURE_USERMSG) X(STBI_SUPPORT_ZLIB) X(STBI_WINDOWS_UTF8) X(STBI_MINGW_ENABLE_SSE2) \
+  X(STBI_NO_SIMD) X(STBI_NEON) X(STBI_SSE2) X(STBI_SIMD_ALIGN) X(STBI_MAX_DIMENSIONS) X(STBI_ASSERT) \
+  X(STBI_EXTERN) X(stbi_inline) X(STBI_THREAD_LOCAL) X(STBI_NOTUSED) X(STBI_HAS_LROTL) X(stbi_lrot) \
+  X(STBI_MALLOC) X(STBI_REALLOC) X(STBI_FREE) X(STBI_REALLOC_SIZED) X(STBI__X64_TARGET) X(STBI__X86_TARGET) \
+  X(stbi__err) X(stbi__errpf) X(stbi__errpuc) X(stbi__vertically_flip_on_load) X(STBI__BYTECAST) \
+  X(STBI__COMBO) X(STBI__CASE) X(stbi__float2int) X(FAST_BITS) X(stbi__f2f) X(stbi__fsh) X(STBI__IDCT_1D) \
+  X(dct_const) X(dct_rot) X(dct_widen) X(dct_wadd) X(dct_wsub) X(dct_bfly32o) X(dct_interleave8) \
+  X(dct_interleave16) X(dct_pass) X(dct_long_mul) X(dct_long_mac) X(dct_trn16) X(dct_trn32) X(dct_trn64) \
+  X(dct_trn8_8) X(dct_trn8_16) X(dct_trn8_32) X(STBI__MARKER_none) X(STBI__RESTART) X(stbi__DNL) \
+  X(stbi__SOI) X(stbi__EOI) X(stbi__SOF) X(stbi__SOS) X(stbi__SOF_progressive) X(stbi__div4) X(stbi__div16) \
+  X(stbi__float2fixed) X(STBI__ZFAST_BITS) X(STBI__ZFAST_MASK) X(STBI__ZNSYMS) \
+  X(stbi__unpremultiply_on_load) X(stbi__de_iphone_flag) X(STBI__PNG_TYPE) X(STBI__HDR_BUFLEN) \
+  X(stbi_convert_iphone_png_to_rgb) X(stbi_convert_iphone_png_to_rgb_thread) X(stbi_convert_wchar_to_utf8) \
+  X(stbi_failure_reason) X(stbi_hdr_to_ldr_gamma) X(stbi_hdr_to_ldr_scale) X(stbi_image_free) X(stbi_info) \
+  X(stbi_info_from_callbacks) X(stbi_info_from_file) X(stbi_info_from_memory) X(stbi_is_16_bit) \
+  X(stbi_is_16_bit_from_callbacks) X(stbi_is_16_bit_from_file) X(stbi_is_16_bit_from_memory) X(stbi_is_hdr) \
+  X(stbi_is_hdr_from_callbacks) X(stbi_is_hdr_from_file) X(stbi_is_hdr_from_memory) X(stbi_ldr_to_hdr_gamma) \
+  X(stbi_ldr_to_hdr_scale) X(stbi_load) X(stbi_load_16) X(stbi_load_16_from_callbacks) \
+  X(stbi_load_16_from_memory) X(stbi_load_from_callbacks) X(stbi_load_from_file) X(stbi_load_from_file_16) \
+  X(stbi_load_from_memory) X(stbi_load_gif_from_memory) X(stbi_loadf) X(stbi_loadf_from_callbacks) \
+  X(stbi_loadf_from_file) X(stbi_loadf_from_memory) X(stbi_set_flip_vertically_on_load) \
+  X(stbi_set_flip_vertically_on_load_thread) X(stbi_set_unpremultiply_on_load) \
+  X(stbi_set_unpremultiply_on_load_thread) X(stbi_zlib_decode_buffer) X(stbi_zlib_decode_malloc) \
+  X(stbi_zlib_decode_malloc_guesssize) X(stbi_zlib_decode_malloc_guesssize_headerflag) \
+  X(stbi_zlib_decode_noheader_buffer) X(stbi_zlib_decode_noheader_malloc) \
+  /* end */
+
+VHMN_STB_MACROS(VHMN_PUSH_MACRO)
+
+#undef STB_IMAGE_IMPLEMENTATION
+#undef STB_IMAGE_STATIC
+#undef STBI_INCLUDE_STB_IMAGE_H
+#undef STBI_VERSION
+#undef STBIDEF
+#undef STBI_ONLY_JPEG
+#undef STBI_ONLY_PNG
+#undef STBI_ONLY_BMP
+#undef STBI_ONLY_PSD
+#undef STBI_ONLY_TGA
+#undef STBI_ONLY_GIF
+#undef STBI_ONLY_HDR
+#undef STBI_ONLY_PIC
+#undef STBI_ONLY_PNM
+#undef STBI_NO_JPEG
+#undef STBI_NO_PNG
+#undef STBI_NO_BMP
+#undef STBI_NO_PSD
+#undef STBI_NO_TGA
+#undef STBI_NO_GIF
+#undef STBI_NO_HDR
+#undef STBI_NO_PIC
+#undef STBI_NO_PNM
+#undef STBI_NO_ZLIB
+#undef STBI_NO_STDIO
+#undef STBI_NO_LINEAR
+#undef STBI_NO_THREAD_LOCALS
+#undef STBI_NO_FAILURE_STRINGS
+#undef STBI_FAILURE_USERMSG
+#undef STBI_SUPPORT_ZLIB
+#undef STBI_WINDOWS_UTF8
+#undef STBI_MINGW_ENABLE_SSE2
+#undef STBI_NO_SIMD
+#undef STBI_NEON
+#undef STBI_SSE2
+#undef STBI_SIMD_ALIGN
+#undef STBI_MAX_DIMENSIONS
+#undef STBI_ASSERT
+#undef STBI_EXTERN
+#undef stbi_inline
+#undef STBI_THREAD_LOCAL
+#undef STBI_NOTUSED
+#undef STBI_HAS_LROTL
+#undef stbi_lrot
+#undef STBI_MALLOC
+#undef STBI_REALLOC
+#undef STBI_FREE
+#undef STBI_REALLOC_SIZED
+#undef STBI__X64_TARGET
+#undef STBI__X86_TARGET
+#undef stbi__err
+#undef stbi__errpf
+#undef stbi__errpuc
+#undef stbi__vertically_flip_on_load
+#undef STBI__BYTECAST
+#undef STBI__COMBO
+#undef STBI__CASE
+#undef stbi__float2int
+#undef FAST_BITS
+#undef stbi__f2f
+#undef stbi__fsh
+#undef STBI__IDCT_1D
+#undef dct_const
+#undef dct_rot
+#undef dct_widen
+#undef dct_wadd
+#undef dct_wsub
+#undef dct_bfly32o
+#undef dct_interleave8
+#undef dct_interleave16
+#undef dct_pass
+#undef dct_long_mul
+#undef dct_long_mac
+#undef dct_trn16
+#undef dct_trn32
+#undef dct_trn64
+#undef dct_trn8_8
+#undef dct_trn8_16
+#undef dct_trn8_32
+#undef STBI__MARKER_none
+#undef STBI__RESTART
+#undef stbi__DNL
+#undef stbi__SOI
+#undef stbi__EOI
+#undef stbi__SOF
+#undef stbi__SOS
+#undef stbi__SOF_progressive
+#undef stbi__div4
+#undef stbi__div16
+#undef stbi__float2fixed
+#undef STBI__ZFAST_BITS
+#undef STBI__ZFAST_MASK
+#undef STBI__ZNSYMS
+#undef stbi__unpremultiply_on_load
+#undef stbi__de_iphone_flag
+#undef STBI__PNG_TYPE
+#undef STBI__HDR_BUFLEN
+#undef stbi_convert_iphone_png_to_rgb
+#undef stbi_convert_iphone_png_to_rgb_thread
+#undef stbi_convert_wchar_to_utf8
+#undef stbi_failure_reason
+#undef stbi_hdr_to_ldr_gamma
+#undef stbi_hdr_to_ldr_scale
+#undef stbi_image_free
+#undef stbi_info
+#undef stbi_info_from_callbacks
+#undef stbi_info_from_file
+#undef stbi_info_from_memory
+#undef stbi_is_16_bit
+#undef stbi_is_16_bit_from_callbacks
+#undef stbi_is_16_bit_from_file
+#undef stbi_is_16_bit_from_memory
+#undef stbi_is_hdr
+#undef stbi_is_hdr_from_callbacks
+#undef stbi_is_hdr_from_file
+#undef stbi_is_hdr_from_memory
+#undef stbi_ldr_to_hdr_gamma
+#undef stbi_ldr_to_hdr_scale
+#undef stbi_load
+#undef stbi_load_16
+#undef stbi_load_16_from_callbacks
+#undef stbi_load_16_from_memory
+#undef stbi_load_from_callbacks
+#undef stbi_load_from_file
+#undef stbi_load_from_file_16
+#undef stbi_load_from_memory
+#undef stbi_load_gif_from_memory
+#undef stbi_loadf
+#undef stbi_loadf_from_callbacks
+#undef stbi_loadf_from_file
+#undef stbi_loadf_from_memory
+#undef stbi_set_flip_vertically_on_load
+#undef stbi_set_flip_vertically_on_load_thread
+#undef stbi_set_unpremultiply_on_load
+#undef stbi_set_unpremultiply_on_load_thread
+#undef stbi_zlib_decode_buffer
+#undef stbi_zlib_decode_malloc
+#undef stbi_zlib_decode_malloc_guesssize
+#undef stbi_zlib_decode_malloc_guesssize_headerflag
+#undef stbi_zlib_decode_noheader_buffer
+#undef stbi_zlib_decode_noheader_malloc
+
+// Our configuration: static functions, the three formats the image-folder
+// reader accepts (PNG brings the zlib inflater), no stdio (we read files
+// ourselves to report errors by name), no float/HDR paths.
+#define STB_IMAGE_STATIC
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_ONLY_PNG
+#define STBI_ONLY_JPEG
+#define STBI_ONLY_BMP
+#define STBI_NO_STDIO
+#define STBI_NO_LINEAR
+#define STBI_NO_HDR
+#define STBI_ASSERT(x) assert(x)
+#if !VHMN_STB_SIMD
+#define STBI_NO_SIMD
+#endif
+#define stbi_convert_iphone_png_to_rgb vhmn_stbi_convert_iphone_png_to_rgb
+#define stbi_convert_iphone_png_to_rgb_thread vhmn_stbi_convert_iphone_png_to_rgb_thread
+#define stbi_convert_wchar_to_utf8 vhmn_stbi_convert_wchar_to_utf8
+#define stbi_failure_reason vhmn_stbi_failure_reason
+#define stbi_hdr_to_ldr_gamma vhmn_stbi_hdr_to_ldr_gamma
+#define stbi_hdr_to_ldr_scale vhmn_stbi_hdr_to_ldr_scale
+#define stbi_image_free vhmn_stbi_image_free
+#define stbi_info vhmn_stbi_info
+#define stbi_info_from_callbacks vhmn_stbi_info_from_callbacks
+#define stbi_info_from_file vhmn_stbi_info_from_file
+#define stbi_info_from_memory vhmn_stbi_info_from_memory
+#define stbi_is_16_bit vhmn_stbi_is_16_bit
+#define stbi_is_16_bit_from_callbacks vhmn_stbi_is_16_bit_from_callbacks
+#define stbi_is_16_bit_from_file vhmn_stbi_is_16_bit_from_file
+#define stbi_is_16_bit_from_memory vhmn_stbi_is_16_bit_from_memory
+#define stbi_is_hdr vhmn_stbi_is_hdr
+#define stbi_is_hdr_from_callbacks vhmn_stbi_is_hdr_from_callbacks
+#define stbi_is_hdr_from_file vhmn_stbi_is_hdr_from_file
+#define stbi_is_hdr_from_memory vhmn_stbi_is_hdr_from_memory
+#define stbi_ldr_to_hdr_gamma vhmn_stbi_ldr_to_hdr_gamma
+#define stbi_ldr_to_hdr_scale vhmn_stbi_ldr_to_hdr_scale
+#define stbi_load vhmn_stbi_load
+#define stbi_load_16 vhmn_stbi_load_16
+#define stbi_load_16_from_callbacks vhmn_stbi_load_16_from_callbacks
+#define stbi_load_16_from_memory vhmn_stbi_load_16_from_memory
+#define stbi_load_from_callbacks vhmn_stbi_load_from_callbacks
+#define stbi_load_from_file vhmn_stbi_load_from_file
+#define stbi_load_from_file_16 vhmn_stbi_load_from_file_16
+#define stbi_load_from_memory vhmn_stbi_load_from_memory
+#define stbi_load_gif_from_memory vhmn_stbi_load_gif_from_memory
+#define stbi_loadf vhmn_stbi_loadf
+#define stbi_loadf_from_callbacks vhmn_stbi_loadf_from_callbacks
+#define stbi_loadf_from_file vhmn_stbi_loadf_from_file
+#define stbi_loadf_from_memory vhmn_stbi_loadf_from_memory
+#define stbi_set_flip_vertically_on_load vhmn_stbi_set_flip_vertically_on_load
+#define stbi_set_flip_vertically_on_load_thread vhmn_stbi_set_flip_vertically_on_load_thread
+#define stbi_set_unpremultiply_on_load vhmn_stbi_set_unpremultiply_on_load
+#define stbi_set_unpremultiply_on_load_thread vhmn_stbi_set_unpremultiply_on_load_thread
+#define stbi_zlib_decode_buffer vhmn_stbi_zlib_decode_buffer
+#define stbi_zlib_decode_malloc vhmn_stbi_zlib_decode_malloc
+#define stbi_zlib_decode_malloc_guesssize vhmn_stbi_zlib_decode_malloc_guesssize
+#define stbi_zlib_decode_malloc_guesssize_headerflag vhmn_stbi_zlib_decode_malloc_guesssize_headerflag
+#define stbi_zlib_decode_noheader_buffer vhmn_stbi_zlib_decode_noheader_buffer
+#define stbi_zlib_decode_noheader_malloc vhmn_stbi_zlib_decode_noheader_malloc
+
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Weverything"
+#elif defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpragmas"
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wunused-variable"
+#pragma GCC diagnostic ignored "-Wunused-but-set-variable"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wsign-conversion"
+#pragma GCC diagnostic ignored "-Wconversion"
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wtype-limits"
+#pragma GCC diagnostic ignored "-Wshadow"
+#pragma GCC diagnostic ignored "-Wold-style-cast"
+#pragma GCC diagnostic ignored "-Wuseless-cast"
+#pragma GCC diagnostic ignored "-Wcast-qual"
+#pragma GCC diagnostic ignored "-Wcast-align"
+#pragma GCC diagnostic ignored "-Wdouble-promotion"
+#pragma GCC diagnostic ignored "-Wzero-as-null-pointer-constant"
+#pragma GCC diagnostic ignored "-Wduplicated-branches"
+#pragma GCC diagnostic ignored "-Wmisleading-indentation"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wfloat-equal"
+#pragma GCC diagnostic ignored "-Wswitch-default"
+#pragma GCC diagnostic ignored "-Wpedantic"
+#elif defined(_MSC_VER)
+#pragma warning(push, 0)
+#endif
+
+namespace vhmn {
+namespace detail {
+namespace stb {
+#include <stb_image.h>
+}  // namespace stb
+}  // namespace detail
+}  // namespace vhmn
+
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#elif defined(__GNUC__)
+#pragma GCC diagnostic pop
+#elif defined(_MSC_VER)
+#pragma warning(pop)
+#endif
+
+VHMN_STB_MACROS(VHMN_POP_MACRO)
+#undef VHMN_STB_MACROS
+#undef VHMN_STB_SIMD
+
+namespace vhmn {
+namespace detail {
+
+/// Inflates a raw deflate stream (no zlib or gzip header) into `out`.
+/// Returns false when the stream is corrupt or longer than 2 GiB.
+static inline bool stb_inflate_raw(const std::uint8_t* data, std::size_t size,
+                                   std::vector<std::uint8_t>& out) {
+  out.clear();
+  if (size > static_cast<std::size_t>(INT_MAX)) return false;
+  int out_len = 0;
+  char* raw = stb::vhmn_stbi_zlib_decode_noheader_malloc(reinterpret_cast<const char*>(data),
+                                                         static_cast<int>(size), &out_len);
+  if (!raw) return false;
+  out.assign(reinterpret_cast<const std::uint8_t*>(raw),
+             reinterpret_cast<const std::uint8_t*>(raw) + out_len);
+  stb::vhmn_stbi_image_free(raw);  // stb allocated it with its STBI_MALLOC (malloc)
+  return true;
+}
+
+/// The declared size of a PNG/JPEG/BMP held in memory, from its header only
+/// (nothing of the image's size is allocated). On failure returns false and
+/// sets `why` to stb's reason.
+static inline bool stb_image_info(const std::uint8_t* data, std::size_t size, int& width, int& height,
+                                  std::string& why) {
+  if (size > static_cast<std::size_t>(INT_MAX)) {
+    why = "file too large";
+    return false;
+  }
+  int in_channels = 0;
+  if (!stb::vhmn_stbi_info_from_memory(data, static_cast<int>(size), &width, &height, &in_channels)) {
+    const char* reason = stb::vhmn_stbi_failure_reason();
+    why = reason ? reason : "unknown decoder error";
+    return false;
+  }
+  return true;
+}
+
+/// Decodes a PNG/JPEG/BMP held in memory to 8-bit interleaved pixels
+/// [height, width, channels], converting to `channels` (1 grey or 3 RGB;
+/// stb's grey is (77 R + 150 G + 29 B) >> 8). On failure returns false and
+/// sets `why` to stb's reason.
+static inline bool stb_decode_image(const std::uint8_t* data, std::size_t size, int channels,
+                                    int& width, int& height, std::vector<std::uint8_t>& out,
+                                    std::string& why) {
+  out.clear();
+  if (size > static_cast<std::size_t>(INT_MAX)) {
+    why = "file too large";
+    return false;
+  }
+  int in_channels = 0;
+  stb::stbi_uc* px = stb::vhmn_stbi_load_from_memory(data, static_cast<int>(size), &width, &height,
+                                                     &in_channels, channels);
+  if (!px) {
+    const char* reason = stb::vhmn_stbi_failure_reason();
+    why = reason ? reason : "unknown decoder error";
+    return false;
+  }
+  out.assign(px, px + static_cast<std::size_t>(width) * static_cast<std::size_t>(height) *
+                          static_cast<std::size_t>(channels));
+  stb::vhmn_stbi_image_free(px);
+  return true;
+}
+
+}  // namespace detail
+}  // namespace vhmn
+// ---- end vhmn/data/stb.hpp ----
+
+namespace vhmn {
+namespace data {
+
+namespace detail {
+// Tables of the reflected CRC-32 polynomial 0xEDB88320 (IEEE 802.3, as gzip
+// uses) for slicing-by-8: table[0] is the byte-wise table, table[k][b] is the
+// CRC of byte b followed by k zero bytes, so 8 input bytes take 8 lookups.
+using Crc32Tables = std::array<std::array<std::uint32_t, 256>, 8>;
+constexpr Crc32Tables make_crc32_tables() {
+  Crc32Tables t{};
+  for (std::uint32_t n = 0; n < 256; ++n) {
+    std::uint32_t c = n;
+    for (int k = 0; k < 8; ++k) c = (c & 1u) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+    t[0][n] = c;
+  }
+  for (std::size_t k = 1; k < 8; ++k)
+    for (std::size_t n = 0; n < 256; ++n) t[k][n] = (t[k - 1][n] >> 8) ^ t[0][t[k - 1][n] & 0xFFu];
+  return t;
+}
+inline constexpr Crc32Tables crc32_tables = make_crc32_tables();
+}  // namespace detail
+
+/// CRC-32 of `n` bytes, continuing from `crc` (start with 0). crc32("123456789") == 0xCBF43926.
+inline std::uint32_t crc32(const std::uint8_t* data, std::size_t n, std::uint32_t crc = 0) {
+  const auto& t = detail::crc32_tables;
+  crc = ~crc;
+  for (; n >= 8; n -= 8, data += 8) {
+    const std::uint32_t lo = crc ^ (std::uint32_t(data[0]) | std::uint32_t(data[1]) << 8 |
+                                    std::uint32_t(data[2]) << 16 | std::uint32_t(data[3]) << 24);
+    crc = t[7][lo & 0xFFu] ^ t[6][(lo >> 8) & 0xFFu] ^ t[5][(lo >> 16) & 0xFFu] ^ t[4][lo >> 24] ^
+          t[3][data[4]] ^ t[2][data[5]] ^ t[1][data[6]] ^ t[0][data[7]];
+  }
+  for (; n > 0; --n, ++data) crc = t[0][(crc ^ *data) & 0xFFu] ^ (crc >> 8);
+  return ~crc;
+}
+
+/// True when `bytes` starts with the gzip magic number 1f 8b.
+inline bool is_gzip(const std::vector<std::uint8_t>& bytes) {
+  return bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b;
+}
+
+/// Decompresses one gzip member held in memory. `name` (the file) is used in errors.
+inline std::vector<std::uint8_t> gunzip(const std::vector<std::uint8_t>& bytes, const std::string& name) {
+  const std::size_t n = bytes.size();
+  // 10-byte header + at least an empty deflate block (2 bytes) + 8-byte trailer.
+  VHMN_CHECK(n >= 18, "corrupt gzip file '" << name << "': only " << n << " bytes");
+  VHMN_CHECK(is_gzip(bytes), "'" << name << "' is not a gzip file (magic " << std::hex << int(bytes[0]) << ' '
+                                 << int(bytes[1]) << ", expected 1f 8b)");
+  VHMN_CHECK(bytes[2] == 8, "corrupt gzip file '" << name << "': compression method " << int(bytes[2])
+                                                  << ", only 8 (deflate) exists");
+  const std::uint8_t flags = bytes[3];
+  enum : std::uint8_t { FTEXT = 1, FHCRC = 2, FEXTRA = 4, FNAME = 8, FCOMMENT = 16 };
+  VHMN_CHECK((flags & 0xE0) == 0, "corrupt gzip file '" << name << "': reserved header flag bits set (flags 0x"
+                                                        << std::hex << int(flags) << ")");
+  const std::size_t trailer = n - 8;  // the header may not run into the trailer
+  std::size_t pos = 10;               // magic, method, flags, mtime(4), xfl, os
+  if (flags & FEXTRA) {
+    VHMN_CHECK(pos + 2 <= trailer, "corrupt gzip file '" << name << "': header truncated in FEXTRA");
+    const std::size_t xlen = bytes[pos] | (std::size_t(bytes[pos + 1]) << 8);
+    pos += 2 + xlen;
+    VHMN_CHECK(pos <= trailer, "corrupt gzip file '" << name << "': FEXTRA field runs past the end");
+  }
+  for (std::uint8_t field : {std::uint8_t(FNAME), std::uint8_t(FCOMMENT)}) {
+    if (!(flags & field)) continue;
+    while (pos < trailer && bytes[pos] != 0) ++pos;  // zero-terminated Latin-1 string
+    VHMN_CHECK(pos < trailer, "corrupt gzip file '" << name << "': unterminated "
+                                                    << (field == FNAME ? "FNAME" : "FCOMMENT") << " field");
+    ++pos;
+  }
+  if (flags & FHCRC) {
+    VHMN_CHECK(pos + 2 <= trailer, "corrupt gzip file '" << name << "': header truncated in FHCRC");
+    const std::uint32_t stored = bytes[pos] | (std::uint32_t(bytes[pos + 1]) << 8);
+    const std::uint32_t actual = crc32(bytes.data(), pos) & 0xFFFFu;
+    VHMN_CHECK(stored == actual, "corrupt gzip file '" << name << "': header CRC mismatch");
+    pos += 2;
+  }
+  (void)FTEXT;  // a hint about the content only; nothing to do
+
+  // The inflater is also handed the 8 trailer bytes: it stops at the final
+  // deflate block anyway, and stb_image 2.27 wrongly fails ("bad huffman
+  // code") when the last code ends within 2 bytes of its input's end — the
+  // trailer is the lookahead it needs. ISIZE and the CRC catch any overrun.
+  std::vector<std::uint8_t> out;
+  VHMN_CHECK(vhmn::detail::stb_inflate_raw(bytes.data() + pos, n - pos, out),
+             "corrupt gzip file '" << name << "': the deflate stream does not decode (truncated or damaged)");
+  auto le32 = [&](std::size_t at) {
+    return std::uint32_t(bytes[at]) | (std::uint32_t(bytes[at + 1]) << 8) | (std::uint32_t(bytes[at + 2]) << 16) |
+           (std::uint32_t(bytes[at + 3]) << 24);
+  };
+  const std::uint32_t stored_crc = le32(trailer), stored_size = le32(trailer + 4);
+  VHMN_CHECK(stored_size == static_cast<std::uint32_t>(out.size()),
+             "corrupt gzip file '" << name << "': trailer says " << stored_size << " bytes (mod 2^32) but "
+                                   << out.size() << " were decoded");
+  VHMN_CHECK(stored_crc == crc32(out.data(), out.size()),
+             "corrupt gzip file '" << name << "': CRC-32 of the decoded data does not match the trailer");
+  return out;
+}
+
+/// Reads a file, decompressing it when it starts with the gzip magic (the
+/// content decides, not the extension).
+inline std::vector<std::uint8_t> read_file_maybe_gzip(const std::string& path) {
+  std::vector<std::uint8_t> bytes = read_file(path);
+  if (is_gzip(bytes)) return gunzip(bytes, path);
+  return bytes;
+}
+
+}  // namespace data
+}  // namespace vhmn
+// ---- end vhmn/data/gzip.hpp ----
+#define VHMN_HAS_GZIP 1
+#else
+#define VHMN_HAS_GZIP 0
+#endif
+
+namespace vhmn {
+namespace data {
+
+namespace detail {
+/// The bytes of an IDX file, gunzipped when they start with the gzip magic.
+inline std::vector<std::uint8_t> read_idx_bytes(const std::string& path) {
+#if VHMN_HAS_GZIP
+  return read_file_maybe_gzip(path);
+#else
+  std::vector<std::uint8_t> bytes = read_file(path);
+  VHMN_CHECK(!(bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b),
+             "'" << path << "' is gzip-compressed, but this build of vhmn reads no gzip "
+                 "(stb_image.h was not on the include path): gunzip it first");
+  return bytes;
+#endif
+}
+}  // namespace detail
+
+/// The content of an IDX image file.
+struct IdxImages {
+  index_t count = 0, rows = 0, cols = 0;
+  std::vector<std::uint8_t> pixels;  // [count, rows, cols]
+};
+
+namespace detail {
+inline std::uint32_t be32(const std::uint8_t* p) {
+  return (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) | (std::uint32_t(p[2]) << 8) | p[3];
+}
+
+/// Checks the magic number and that the body has exactly `body` bytes after `header`.
+inline void check_idx(const std::vector<std::uint8_t>& bytes, const std::string& path, std::uint32_t magic,
+                      const char* what, std::size_t header) {
+  VHMN_CHECK(bytes.size() >= 8, "IDX " << what << " file '" << path << "' is truncated: " << bytes.size()
+                                       << " bytes, shorter than its header");
+  const std::uint32_t found = be32(bytes.data());
+  if (found != magic) {
+    std::ostringstream hex;
+    hex << std::hex << std::setfill('0') << "0x" << std::setw(8) << found << ", expected 0x" << std::setw(8)
+        << magic;
+    VHMN_FAIL("IDX " << what << " file '" << path << "' has the wrong magic number " << hex.str());
+  }
+  VHMN_CHECK(bytes.size() >= header, "IDX " << what << " file '" << path << "' is truncated: " << bytes.size()
+                                            << " bytes, shorter than its " << header << "-byte header");
+}
+}  // namespace detail
+
+/// Parses the (already decompressed) bytes of an IDX image file; `path` names it in errors.
+inline IdxImages parse_idx_images(const std::vector<std::uint8_t>& bytes, const std::string& path) {
+  detail::check_idx(bytes, path, 0x00000803u, "images", 16);
+  IdxImages out;
+  out.count = detail::be32(bytes.data() + 4);
+  out.rows = detail::be32(bytes.data() + 8);
+  out.cols = detail::be32(bytes.data() + 12);
+  // Checked: 2^22 images of 2^21 x 2^21 would wrap to 0 bytes in 64 bits.
+  std::uint64_t body64 = 0;
+  VHMN_CHECK(checked_product({std::uint64_t(out.count), std::uint64_t(out.rows), std::uint64_t(out.cols)}, &body64,
+                             bytes.size() - 16),
+             "IDX images file '" << path << "' is truncated: its header says " << out.count << " images of "
+                                 << out.rows << "x" << out.cols << " (more bytes than the file's " << bytes.size()
+                                 << ")");
+  const std::size_t body = static_cast<std::size_t>(body64);
+  VHMN_CHECK(bytes.size() - 16 == body, "IDX images file '" << path << "' has " << bytes.size() - 16 - body
+                                                            << " bytes after the " << out.count
+                                                            << " images its header announces");
+  VHMN_CHECK(out.rows > 0 && out.cols > 0,
+             "IDX images file '" << path << "' has empty images (" << out.rows << "x" << out.cols << ")");
+  out.pixels.assign(bytes.begin() + 16, bytes.end());
+  return out;
+}
+
+/// Reads an IDX unsigned-byte image file (magic 0x00000803), raw or gzipped.
+inline IdxImages read_idx_images(const std::string& path) {
+  return parse_idx_images(detail::read_idx_bytes(path), path);
+}
+
+/// Parses the (already decompressed) bytes of an IDX label file; `path` names it in errors.
+inline std::vector<std::int32_t> parse_idx_labels(const std::vector<std::uint8_t>& bytes, const std::string& path) {
+  detail::check_idx(bytes, path, 0x00000801u, "labels", 8);
+  const std::size_t count = detail::be32(bytes.data() + 4);
+  VHMN_CHECK(bytes.size() - 8 >= count, "IDX labels file '" << path << "' is truncated: its header says " << count
+                                                            << " labels but it has " << bytes.size() - 8);
+  VHMN_CHECK(bytes.size() - 8 == count, "IDX labels file '" << path << "' has " << bytes.size() - 8 - count
+                                                            << " bytes after the " << count
+                                                            << " labels its header announces");
+  return std::vector<std::int32_t>(bytes.begin() + 8, bytes.end());
+}
+
+/// Reads an IDX unsigned-byte label file (magic 0x00000801), raw or gzipped.
+inline std::vector<std::int32_t> read_idx_labels(const std::string& path) {
+  return parse_idx_labels(detail::read_idx_bytes(path), path);
+}
+
+/// A data set from an IDX image file and its label file. `class_names` gives
+/// the classes (labels must lie in [0, class_names.size())).
+inline Dataset load_idx(const std::string& images_path, const std::string& labels_path,
+                        std::vector<std::string> class_names, std::string name) {
+  IdxImages images = read_idx_images(images_path);
+  std::vector<std::int32_t> labels = read_idx_labels(labels_path);
+  VHMN_CHECK(static_cast<index_t>(labels.size()) == images.count,
+             "'" << images_path << "' has " << images.count << " images but '" << labels_path << "' has "
+                 << labels.size() << " labels");
+  const index_t classes = static_cast<index_t>(class_names.size());
+  for (std::size_t i = 0; i < labels.size(); ++i)
+    VHMN_CHECK(labels[i] < classes, "'" << labels_path << "' label " << i << " is " << labels[i] << ", outside [0, "
+                                        << classes << ")");
+  Dataset ds;
+  ds.size = images.count;
+  ds.channels = 1;
+  ds.height = images.rows;
+  ds.width = images.cols;
+  ds.classes = classes;
+  ds.pixels = std::move(images.pixels);
+  ds.labels = std::move(labels);
+  ds.source_index = iota_source_index(ds.size);
+  ds.class_names = std::move(class_names);
+  ds.name = std::move(name);
+  return ds;
+}
+
+namespace detail {
+/// `dir/base`, or `dir/base.gz` when only that exists.
+inline std::string find_idx_file(const std::string& dir, const std::string& base) {
+  const std::string raw = join_path(dir, base), gz = raw + ".gz";
+  if (file_exists(raw)) return raw;
+  if (file_exists(gz)) return gz;
+  VHMN_FAIL("IDX file missing: neither '" << raw << "' nor '" << gz << "' exists");
+}
+
+inline Dataset load_idx_dir(const std::string& dir, Split split, std::vector<std::string> names,
+                            const std::string& prefix) {
+  const std::string stem = split == Split::Train ? "train" : "t10k";
+  // Two statements: argument evaluation order is unspecified, and the images
+  // file should be the one reported when both are missing.
+  const std::string images = find_idx_file(dir, stem + "-images-idx3-ubyte");
+  const std::string labels = find_idx_file(dir, stem + "-labels-idx1-ubyte");
+  return load_idx(images, labels, std::move(names), prefix + "-" + split_name(split));
+}
+}  // namespace detail
+
+/// Fashion-MNIST's ten classes, in label order.
+inline std::vector<std::string> fashion_mnist_class_names() {
+  return {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+}
+
+/// MNIST (digits "0".."9") from a directory of IDX files.
+inline Dataset load_mnist(const std::string& dir, Split split) {
+  return detail::load_idx_dir(dir, split, {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}, "mnist");
+}
+
+/// Fashion-MNIST from a directory of IDX files (Debian: /usr/share/datasets/fashion-mnist).
+inline Dataset load_fashion_mnist(const std::string& dir, Split split) {
+  return detail::load_idx_dir(dir, split, fashion_mnist_class_names(), "fashion-mnist");
+}
+
+}  // namespace data
+}  // namespace vhmn
+// ---- end vhmn/data/idx.hpp ----
+// ---- begin vhmn/data/subset.hpp ----
+// vhmn/data/subset.hpp — seeded labelled fractions and long-tailed subsets.
+//
+// Both functions return positions into the given data set, sorted ascending
+// (file order is kept); pass them to Dataset::subset(). Which samples are
+// chosen depends only on the data set's labels and the seed.
+//
+// stratified_fraction(ds, f, seed): every class c with n_c images keeps
+//   k_c = floor(f * n_c + 0.5)   (round half up; at least 1 when f > 0)
+// of them, chosen uniformly without replacement: the paper's 10% / 30% / 50%
+// labelled-data settings (CIFAR-10 at 0.1: 500 per class).
+//
+// long_tail_indices(ds, R, seed): the long-tailed CIFAR protocol of Cao et al.
+// (2019, LDAM), exponential profile: class c of K keeps
+//   n_c = floor(n_max * R^(-c / (K-1)))
+// images (class 0 keeps n_max, class K-1 keeps n_max / R), chosen uniformly
+// without replacement. CIFAR-10, n_max 5000: R = 100 gives 12,406 images,
+// R = 50 gives 13,996; CIFAR-100 with R = 100 gives 10,847.
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+
+namespace vhmn {
+namespace data {
+
+namespace detail {
+/// Shuffles the first k of v into a uniform random k-subset (partial Fisher-Yates).
+inline void partial_shuffle(std::vector<index_t>& v, index_t k, Rng& rng) {
+  const index_t n = static_cast<index_t>(v.size());
+  for (index_t i = 0; i < k && i < n - 1; ++i) {
+    const index_t j = i + rng.below(n - i);
+    std::swap(v[static_cast<std::size_t>(i)], v[static_cast<std::size_t>(j)]);
+  }
+}
+
+/// Keeps counts[c] random images of each class c; positions sorted ascending.
+inline std::vector<index_t> choose_per_class(const Dataset& ds, const std::vector<index_t>& counts,
+                                             std::uint64_t seed) {
+  Rng rng(seed);
+  std::vector<index_t> out;
+  for (index_t c = 0; c < ds.classes; ++c) {  // classes in label order: one stream, fixed use
+    std::vector<index_t> members = ds.indices_of_class(static_cast<std::int32_t>(c));
+    const index_t k = counts[static_cast<std::size_t>(c)];
+    VHMN_CHECK(k <= static_cast<index_t>(members.size()),
+               "data set '" << ds.name << "': class " << c << " has " << members.size() << " images, " << k
+                            << " requested");
+    partial_shuffle(members, k, rng);
+    out.insert(out.end(), members.begin(), members.begin() + k);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+}  // namespace detail
+
+/// Per-class counts kept by stratified_fraction: floor(f * n_c + 0.5), at least 1 when f > 0 and n_c > 0.
+inline std::vector<index_t> stratified_counts(const std::vector<index_t>& class_counts, double fraction) {
+  VHMN_CHECK(fraction > 0.0 && fraction <= 1.0, "labelled fraction must be in (0, 1], got " << fraction);
+  std::vector<index_t> k;
+  for (index_t n : class_counts) {
+    index_t keep = static_cast<index_t>(std::floor(fraction * static_cast<double>(n) + 0.5));
+    if (n > 0) keep = std::clamp<index_t>(keep, 1, n);
+    k.push_back(keep);
+  }
+  return k;
+}
+
+/// Positions of a seeded, class-stratified fraction of `ds` (see the file comment).
+inline std::vector<index_t> stratified_fraction(const Dataset& ds, double fraction, std::uint64_t seed) {
+  return detail::choose_per_class(ds, stratified_counts(ds.class_counts(), fraction), seed);
+}
+
+/// Long-tail class sizes floor(n_max * ratio^(-c/(K-1))), c = 0..K-1 (K = 1: {n_max}).
+inline std::vector<index_t> long_tail_counts(index_t n_max, index_t classes, double ratio) {
+  VHMN_CHECK(n_max > 0 && classes > 0, "long_tail_counts: need n_max > 0 and classes > 0, got " << n_max << ", "
+                                                                                                << classes);
+  VHMN_CHECK(ratio >= 1.0, "imbalance ratio must be >= 1, got " << ratio);
+  std::vector<index_t> counts;
+  for (index_t c = 0; c < classes; ++c) {
+    // Same expression as the reference code, n_max * (1/R)^(c/(K-1)), then truncated.
+    const double e = classes > 1 ? static_cast<double>(c) / (static_cast<double>(classes) - 1.0) : 0.0;
+    counts.push_back(static_cast<index_t>(static_cast<double>(n_max) * std::pow(1.0 / ratio, e)));
+  }
+  return counts;
+}
+
+/// Positions of the long-tailed subset with imbalance ratio `ratio` (see the
+/// file comment). n_max 0: the size of the smallest class, so every class can
+/// supply its share (on balanced CIFAR that is the 5,000 / 500 of the protocol).
+inline std::vector<index_t> long_tail_indices(const Dataset& ds, double ratio, std::uint64_t seed,
+                                              index_t n_max = 0) {
+  const std::vector<index_t> have = ds.class_counts();
+  VHMN_CHECK(!have.empty(), "long_tail_indices: data set '" << ds.name << "' has no classes");
+  if (n_max == 0) n_max = *std::min_element(have.begin(), have.end());
+  return detail::choose_per_class(ds, long_tail_counts(n_max, ds.classes, ratio), seed);
+}
+
+/// The positions 0..n-1 that are not in `chosen` (e.g. the unlabelled rest), ascending.
+inline std::vector<index_t> complement(const std::vector<index_t>& chosen, index_t n) {
+  std::vector<char> taken(static_cast<std::size_t>(n), 0);
+  for (index_t i : chosen) {
+    VHMN_CHECK(i >= 0 && i < n, "complement: index " << i << " outside [0, " << n << ")");
+    taken[static_cast<std::size_t>(i)] = 1;
+  }
+  std::vector<index_t> out;
+  for (index_t i = 0; i < n; ++i)
+    if (!taken[static_cast<std::size_t>(i)]) out.push_back(i);
+  return out;
+}
+
+}  // namespace data
+}  // namespace vhmn
+// ---- end vhmn/data/subset.hpp ----
+// ---- begin vhmn/data/augment.hpp ----
+// vhmn/data/augment.hpp — per-image augmentation, seeded by a vhmn::Rng&.
+//
+// Layout choice: every op works in place on one planar image [C, H, W]
+// (the Dataset layout, so no conversion is needed).
+//  - The AutoAugment / RandAugment image ops work on uint8 pixels, before
+//    normalisation, because their definitions (Cubuk et al.; PIL) are in
+//    0..255 terms: solarize thresholds, posterize bits, histogram
+//    equalisation, the grey fill of geometric ops.
+//  - random_crop and hflip are templates (uint8 before normalisation, or
+//    float/double after: zero padding means pixel 0 on uint8, value 0 on
+//    normalised data).
+//  - random_erase is meant for normalised float images (it writes N(0,1)
+//    noise or zeros, as torchvision's RandomErasing after Normalize); on
+//    uint8 its noise is uniform 0..255.
+// Every random choice draws from the Rng passed in, so a seed fixes the result.
+//
+// Op magnitudes: apply_op takes a level in [0, 1], the fraction of the op's
+// largest magnitude (AutoAugment's magnitude m in 0..9 is level m/9;
+// RandAugment's M on the 0..10 scale is level M/10):
+//   ShearX/Y      shear s = 0.3 level            (random sign), about the centre
+//   TranslateX/Y  shift = 150/331 level of the side, in pixels (random sign)
+//   Rotate        30 level degrees               (random sign), about the centre
+//   Color, Contrast, Brightness, Sharpness: factor 1 + 0.9 level (random sign),
+//                 i.e. the paper's range [0.1, 1.9]
+//   Posterize     keep 8 - round(4 level) bits   (8..4)
+//   Solarize      invert pixels >= 256 (1 - level) (256: none .. 0: all)
+//   AutoContrast, Equalize, Invert, Identity: no magnitude.
+// Geometric ops sample nearest-neighbour and fill uncovered pixels with grey
+// 128, as the AutoAugment reference code does.
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <type_traits>
+#include <vector>
+
+
+namespace vhmn {
+namespace data {
+
+// ---------------------------------------------------------------------------
+// Crop, flip, erase: templates on the pixel type.
+// ---------------------------------------------------------------------------
+
+/// The shift chosen by random_crop: out(c, y, x) = in(c, y + dy, x + dx).
+struct CropOffset {
+  index_t dy = 0, dx = 0;
+};
+
+/// img [C, H, W] <- img shifted so that out(y, x) = in(y + dy, x + dx), 0 outside.
+template <class T>
+void shift_image(T* img, index_t C, index_t H, index_t W, index_t dy, index_t dx) {
+  const std::vector<T> src(img, img + C * H * W);
+  // Output columns [x0, x1) read source columns [x0 + dx, x1 + dx); the rest are 0.
+  const index_t x0 = std::clamp<index_t>(-dx, 0, W), x1 = std::clamp<index_t>(W - dx, 0, W);
+  for (index_t c = 0; c < C; ++c)
+    for (index_t y = 0; y < H; ++y) {
+      T* out = img + (c * H + y) * W;
+      const index_t sy = y + dy;
+      if (sy < 0 || sy >= H || x1 <= x0) {
+        std::fill(out, out + W, T(0));
+        continue;
+      }
+      const T* row = src.data() + (c * H + sy) * W;
+      std::fill(out, out + x0, T(0));
+      std::copy(row + x0 + dx, row + x1 + dx, out + x0);
+      std::fill(out + x1, out + W, T(0));
+    }
+}
+
+/// Random crop of the image zero-padded by `pad` on every side, back to
+/// H x W (torchvision RandomCrop(H, padding=pad)): dy, dx uniform in [-pad, pad].
+template <class T>
+CropOffset random_crop(T* img, index_t C, index_t H, index_t W, Rng& rng, index_t pad = 4) {
+  VHMN_CHECK(pad >= 0, "random_crop: padding must be >= 0, got " << pad);
+  CropOffset o;
+  o.dy = rng.below(2 * pad + 1) - pad;
+  o.dx = rng.below(2 * pad + 1) - pad;
+  if (o.dy != 0 || o.dx != 0) shift_image(img, C, H, W, o.dy, o.dx);
+  return o;
+}
+
+/// Mirrors img [C, H, W] left-right.
+template <class T>
+void hflip(T* img, index_t C, index_t H, index_t W) {
+  for (index_t r = 0; r < C * H; ++r) std::reverse(img + r * W, img + (r + 1) * W);
+}
+
+/// Mirrors with probability p; returns whether it did.
+template <class T>
+bool random_hflip(T* img, index_t C, index_t H, index_t W, Rng& rng, double p = 0.5) {
+  const bool flip = rng.bernoulli(p);
+  if (flip) hflip(img, C, H, W);
+  return flip;
+}
+
+/// Random erasing (Zhong et al. 2020) settings.
+struct EraseOptions {
+  double p = 0.5;                             // probability of erasing at all
+  double area_min = 0.02, area_max = 0.33;    // box area / image area
+  double ratio_min = 0.3, ratio_max = 3.3;    // box height / width (drawn log-uniform)
+  bool random_values = true;                  // N(0,1) noise (uint8: uniform 0..255); false: zeros
+};
+
+/// The erased box (applied false: nothing was erased).
+struct EraseBox {
+  bool applied = false;
+  index_t top = 0, left = 0, height = 0, width = 0;
+};
+
+/// With probability p, fills one random box of img [C, H, W] (all channels).
+/// Up to 10 tries to find a box that fits; its area after rounding to whole
+/// pixels lies in [area_min, area_max] of the image, or nothing is erased.
+template <class T>
+EraseBox random_erase(T* img, index_t C, index_t H, index_t W, Rng& rng, const EraseOptions& opt = {}) {
+  VHMN_CHECK(opt.area_min > 0 && opt.area_min <= opt.area_max && opt.area_max <= 1 && opt.ratio_min > 0 &&
+                 opt.ratio_min <= opt.ratio_max,
+             "random_erase: bad options (area " << opt.area_min << ".." << opt.area_max << ", ratio "
+                                                << opt.ratio_min << ".." << opt.ratio_max << ")");
+  EraseBox box;
+  if (!rng.bernoulli(opt.p)) return box;
+  const double area = static_cast<double>(H * W);
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    const double target = area * rng.uniform(opt.area_min, opt.area_max);
+    const double ratio = std::exp(rng.uniform(std::log(opt.ratio_min), std::log(opt.ratio_max)));
+    const index_t h = static_cast<index_t>(std::lround(std::sqrt(target * ratio)));
+    const index_t w = static_cast<index_t>(std::lround(std::sqrt(target / ratio)));
+    const double got = static_cast<double>(h * w);
+    if (h < 1 || w < 1 || h > H || w > W || got < opt.area_min * area || got > opt.area_max * area) continue;
+    box = {true, rng.below(H - h + 1), rng.below(W - w + 1), h, w};
+    for (index_t c = 0; c < C; ++c)
+      for (index_t y = box.top; y < box.top + h; ++y)
+        for (index_t x = box.left; x < box.left + w; ++x) {
+          T v = T(0);
+          if (opt.random_values) {
+            if constexpr (std::is_same_v<T, std::uint8_t>) v = static_cast<T>(rng.below(256));
+            else v = static_cast<T>(rng.normal());
+          }
+          img[(c * H + y) * W + x] = v;
+        }
+    return box;
+  }
+  return box;
+}
+
+// ---------------------------------------------------------------------------
+// AutoAugment / RandAugment image ops on uint8 [C, H, W].
+// ---------------------------------------------------------------------------
+
+enum class AugOp {
+  Identity, ShearX, ShearY, TranslateX, TranslateY, Rotate, AutoContrast, Invert,
+  Equalize, Solarize, Posterize, Contrast, Color, Brightness, Sharpness
+};
+
+inline const char* aug_op_name(AugOp op) {
+  static const char* const names[] = {"Identity", "ShearX",   "ShearY",    "TranslateX", "TranslateY",
+                                      "Rotate",   "AutoContrast", "Invert", "Equalize",   "Solarize",
+                                      "Posterize", "Contrast", "Color",    "Brightness", "Sharpness"};
+  return names[static_cast<int>(op)];
+}
+
+namespace detail {
+inline std::uint8_t clamp_u8(double v) { return static_cast<std::uint8_t>(std::clamp(std::lround(v), 0L, 255L)); }
+
+/// PIL's "L" conversion, (19595 R + 38470 G + 7471 B + 2^15) >> 16 (0.299, 0.587, 0.114).
+inline std::uint8_t luma(std::uint8_t r, std::uint8_t g, std::uint8_t b) {
+  return static_cast<std::uint8_t>((19595u * r + 38470u * g + 7471u * b + 32768u) >> 16);
+}
+
+/// img <- degenerate + f (img - degenerate), rounded and clamped (PIL's blend).
+inline void blend_with(std::uint8_t* img, const std::uint8_t* degenerate, index_t n, double f) {
+  for (index_t i = 0; i < n; ++i) img[i] = clamp_u8(degenerate[i] + f * (double(img[i]) - degenerate[i]));
+}
+}  // namespace detail
+
+/// Inverse-mapped affine warp, nearest neighbour: output pixel centre p
+/// (relative to the image centre) reads the input at A p + t (also relative
+/// to the centre); pixels read from outside are `fill`.
+inline void affine_nearest(std::uint8_t* img, index_t C, index_t H, index_t W, double a, double b, double tx,
+                           double d, double e, double ty, std::uint8_t fill = 128) {
+  const std::vector<std::uint8_t> src(img, img + C * H * W);
+  const double cx = 0.5 * static_cast<double>(W), cy = 0.5 * static_cast<double>(H);
+  for (index_t y = 0; y < H; ++y)
+    for (index_t x = 0; x < W; ++x) {
+      const double u = static_cast<double>(x) + 0.5 - cx, v = static_cast<double>(y) + 0.5 - cy;
+      // floor of the source coordinate = the pixel whose cell contains it; the
+      // small epsilon keeps exact integer shifts exact despite rounding.
+      const index_t sx = static_cast<index_t>(std::floor(a * u + b * v + tx + cx + 1e-9));
+      const index_t sy = static_cast<index_t>(std::floor(d * u + e * v + ty + cy + 1e-9));
+      const bool inside = sx >= 0 && sx < W && sy >= 0 && sy < H;
+      for (index_t c = 0; c < C; ++c)
+        img[(c * H + y) * W + x] = inside ? src[static_cast<std::size_t>((c * H + sy) * W + sx)] : fill;
+    }
+}
+
+/// Shears rows sideways: out(x, y) = in(x + s (y - centre), y).
+inline void shear_x(std::uint8_t* img, index_t C, index_t H, index_t W, double s, std::uint8_t fill = 128) {
+  affine_nearest(img, C, H, W, 1, s, 0, 0, 1, 0, fill);
+}
+/// Shears columns: out(x, y) = in(x, y + s (x - centre)).
+inline void shear_y(std::uint8_t* img, index_t C, index_t H, index_t W, double s, std::uint8_t fill = 128) {
+  affine_nearest(img, C, H, W, 1, 0, 0, s, 1, 0, fill);
+}
+/// Moves the content right by `pixels` (left when negative).
+inline void translate_x(std::uint8_t* img, index_t C, index_t H, index_t W, double pixels, std::uint8_t fill = 128) {
+  affine_nearest(img, C, H, W, 1, 0, -pixels, 0, 1, 0, fill);
+}
+/// Moves the content down by `pixels` (up when negative).
+inline void translate_y(std::uint8_t* img, index_t C, index_t H, index_t W, double pixels, std::uint8_t fill = 128) {
+  affine_nearest(img, C, H, W, 1, 0, 0, 0, 1, -pixels, fill);
+}
+/// Rotates counter-clockwise (as displayed, y down) by `degrees` about the centre.
+inline void rotate(std::uint8_t* img, index_t C, index_t H, index_t W, double degrees, std::uint8_t fill = 128) {
+  const double t = degrees * 3.14159265358979323846 / 180.0, c = std::cos(t), s = std::sin(t);
+  affine_nearest(img, C, H, W, c, -s, 0, s, c, 0, fill);
+}
+
+/// Stretches each channel's [min, max] to [0, 255] (constant channels unchanged).
+inline void auto_contrast(std::uint8_t* img, index_t C, index_t H, index_t W) {
+  const index_t n = H * W;
+  for (index_t c = 0; c < C; ++c) {
+    std::uint8_t* p = img + c * n;
+    const auto [lo, hi] = std::minmax_element(p, p + n);
+    const int l = *lo, h = *hi;
+    if (h <= l) continue;
+    const double scale = 255.0 / (h - l);
+    for (index_t i = 0; i < n; ++i) p[i] = detail::clamp_u8((p[i] - l) * scale);
+  }
+}
+
+/// 255 - v.
+inline void invert(std::uint8_t* img, index_t C, index_t H, index_t W) {
+  for (index_t i = 0; i < C * H * W; ++i) img[i] = static_cast<std::uint8_t>(255 - img[i]);
+}
+
+/// Per-channel histogram equalisation (PIL ImageOps.equalize's mapping).
+inline void equalize(std::uint8_t* img, index_t C, index_t H, index_t W) {
+  const index_t n = H * W;
+  for (index_t c = 0; c < C; ++c) {
+    std::uint8_t* p = img + c * n;
+    std::array<index_t, 256> hist{};
+    for (index_t i = 0; i < n; ++i) ++hist[p[i]];
+    index_t last = 0, nonzero = 0;
+    for (int v = 0; v < 256; ++v)
+      if (hist[static_cast<std::size_t>(v)]) last = hist[static_cast<std::size_t>(v)], ++nonzero;
+    if (nonzero <= 1) continue;
+    const index_t step = (n - last) / 255;  // spread all but the top level over 255 steps
+    if (step == 0) continue;
+    std::array<std::uint8_t, 256> lut{};
+    index_t acc = step / 2;
+    for (int v = 0; v < 256; ++v) {
+      lut[static_cast<std::size_t>(v)] = static_cast<std::uint8_t>(std::min<index_t>(255, acc / step));
+      acc += hist[static_cast<std::size_t>(v)];
+    }
+    for (index_t i = 0; i < n; ++i) p[i] = lut[p[i]];
+  }
+}
+
+/// Inverts pixels >= threshold (threshold 256: nothing, 0: everything).
+inline void solarize(std::uint8_t* img, index_t C, index_t H, index_t W, double threshold) {
+  for (index_t i = 0; i < C * H * W; ++i)
+    if (img[i] >= threshold) img[i] = static_cast<std::uint8_t>(255 - img[i]);
+}
+
+/// Keeps the top `bits` bits of every value (1..8).
+inline void posterize(std::uint8_t* img, index_t C, index_t H, index_t W, int bits) {
+  VHMN_CHECK(bits >= 1 && bits <= 8, "posterize: bits must be in 1..8, got " << bits);
+  const std::uint8_t mask = static_cast<std::uint8_t>(0xFF << (8 - bits));
+  for (index_t i = 0; i < C * H * W; ++i) img[i] &= mask;
+}
+
+/// Brightness: blend with black, v <- f v.
+inline void adjust_brightness(std::uint8_t* img, index_t C, index_t H, index_t W, double f) {
+  for (index_t i = 0; i < C * H * W; ++i) img[i] = detail::clamp_u8(f * img[i]);
+}
+
+/// Contrast: blend with the image's mean grey level.
+inline void adjust_contrast(std::uint8_t* img, index_t C, index_t H, index_t W, double f) {
+  const index_t n = H * W;
+  double sum = 0.0;
+  for (index_t i = 0; i < n; ++i)
+    sum += C == 3 ? detail::luma(img[i], img[n + i], img[2 * n + i]) : img[i];
+  const double mean = std::floor(sum / static_cast<double>(n) + 0.5);
+  for (index_t i = 0; i < C * n; ++i) img[i] = detail::clamp_u8(mean + f * (img[i] - mean));
+}
+
+/// Colour (saturation): blend with the grey version; no-op unless C == 3.
+inline void adjust_color(std::uint8_t* img, index_t C, index_t H, index_t W, double f) {
+  if (C != 3) return;
+  const index_t n = H * W;
+  std::vector<std::uint8_t> grey(static_cast<std::size_t>(3 * n));
+  for (index_t i = 0; i < n; ++i) {
+    const std::uint8_t g = detail::luma(img[i], img[n + i], img[2 * n + i]);
+    grey[static_cast<std::size_t>(i)] = grey[static_cast<std::size_t>(n + i)] =
+        grey[static_cast<std::size_t>(2 * n + i)] = g;
+  }
+  detail::blend_with(img, grey.data(), 3 * n, f);
+}
+
+/// Sharpness: blend with a smoothed copy (3x3 kernel 1 1 1 / 1 5 1 / 1 1 1, /13;
+/// the one-pixel border is not smoothed, as PIL).
+inline void adjust_sharpness(std::uint8_t* img, index_t C, index_t H, index_t W, double f) {
+  std::vector<std::uint8_t> smooth(img, img + C * H * W);
+  for (index_t c = 0; c < C; ++c) {
+    const std::uint8_t* p = img + c * H * W;
+    for (index_t y = 1; y + 1 < H; ++y)
+      for (index_t x = 1; x + 1 < W; ++x) {
+        int s = 4 * p[y * W + x];  // centre weight 5 = 4 + the 1 in the 3x3 sum
+        for (index_t dy = -1; dy <= 1; ++dy)
+          for (index_t dx = -1; dx <= 1; ++dx) s += p[(y + dy) * W + x + dx];
+        smooth[static_cast<std::size_t>((c * H + y) * W + x)] = static_cast<std::uint8_t>((s + 6) / 13);
+      }
+  }
+  detail::blend_with(img, smooth.data(), C * H * W, f);
+}
+
+/// Applies `op` at `level` in [0, 1] of its largest magnitude (table in the
+/// file comment); signed ops take their sign from rng (one draw, always).
+inline void apply_op(AugOp op, double level, std::uint8_t* img, index_t C, index_t H, index_t W, Rng& rng,
+                     std::uint8_t fill = 128) {
+  VHMN_CHECK(level >= 0.0 && level <= 1.0, "apply_op(" << aug_op_name(op) << "): level " << level
+                                                       << " outside [0, 1]");
+  const double sign = rng.bernoulli(0.5) ? -1.0 : 1.0;
+  const double factor = 1.0 + 0.9 * level * sign;
+  // Whole pixels: up to 150/331 of the side (150 px of the paper's 331 px images).
+  auto shift = [&](index_t side) { return std::round(150.0 / 331.0 * level * static_cast<double>(side)) * sign; };
+  switch (op) {
+    case AugOp::Identity: break;
+    case AugOp::ShearX: shear_x(img, C, H, W, 0.3 * level * sign, fill); break;
+    case AugOp::ShearY: shear_y(img, C, H, W, 0.3 * level * sign, fill); break;
+    case AugOp::TranslateX: translate_x(img, C, H, W, shift(W), fill); break;
+    case AugOp::TranslateY: translate_y(img, C, H, W, shift(H), fill); break;
+    case AugOp::Rotate: rotate(img, C, H, W, 30.0 * level * sign, fill); break;
+    case AugOp::AutoContrast: auto_contrast(img, C, H, W); break;
+    case AugOp::Invert: invert(img, C, H, W); break;
+    case AugOp::Equalize: equalize(img, C, H, W); break;
+    case AugOp::Solarize: solarize(img, C, H, W, 256.0 * (1.0 - level)); break;
+    case AugOp::Posterize: posterize(img, C, H, W, 8 - static_cast<int>(std::lround(4.0 * level))); break;
+    case AugOp::Contrast: adjust_contrast(img, C, H, W, factor); break;
+    case AugOp::Color: adjust_color(img, C, H, W, factor); break;
+    case AugOp::Brightness: adjust_brightness(img, C, H, W, factor); break;
+    case AugOp::Sharpness: adjust_sharpness(img, C, H, W, factor); break;
+  }
+}
+
+/// One op of an AutoAugment sub-policy: applied with probability p at magnitude 0..9.
+struct PolicyStep {
+  AugOp op;
+  double p;
+  int magnitude;
+};
+using SubPolicy = std::array<PolicyStep, 2>;
+
+/// The 25 sub-policies AutoAugment found on reduced CIFAR-10 (Cubuk et al. 2019, appendix).
+inline const std::array<SubPolicy, 25>& cifar10_policy() {
+  using O = AugOp;
+  static const std::array<SubPolicy, 25> policy = {{
+      {{{O::Invert, 0.1, 7}, {O::Contrast, 0.2, 6}}},
+      {{{O::Rotate, 0.7, 2}, {O::TranslateX, 0.3, 9}}},
+      {{{O::Sharpness, 0.8, 1}, {O::Sharpness, 0.9, 3}}},
+      {{{O::ShearY, 0.5, 8}, {O::TranslateY, 0.7, 9}}},
+      {{{O::AutoContrast, 0.5, 8}, {O::Equalize, 0.9, 2}}},
+      {{{O::ShearY, 0.2, 7}, {O::Posterize, 0.3, 7}}},
+      {{{O::Color, 0.4, 3}, {O::Brightness, 0.6, 7}}},
+      {{{O::Sharpness, 0.3, 9}, {O::Brightness, 0.7, 9}}},
+      {{{O::Equalize, 0.6, 5}, {O::Equalize, 0.5, 1}}},
+      {{{O::Contrast, 0.6, 7}, {O::Sharpness, 0.6, 5}}},
+      {{{O::Color, 0.7, 7}, {O::TranslateX, 0.5, 8}}},
+      {{{O::Equalize, 0.3, 7}, {O::AutoContrast, 0.4, 8}}},
+      {{{O::TranslateY, 0.4, 3}, {O::Sharpness, 0.2, 6}}},
+      {{{O::Brightness, 0.9, 6}, {O::Color, 0.2, 8}}},
+      {{{O::Solarize, 0.5, 2}, {O::Invert, 0.0, 3}}},
+      {{{O::Equalize, 0.2, 0}, {O::AutoContrast, 0.6, 0}}},
+      {{{O::Equalize, 0.2, 8}, {O::Equalize, 0.6, 4}}},
+      {{{O::Color, 0.9, 9}, {O::Equalize, 0.6, 6}}},
+      {{{O::AutoContrast, 0.8, 4}, {O::Solarize, 0.2, 8}}},
+      {{{O::Brightness, 0.1, 3}, {O::Color, 0.7, 0}}},
+      {{{O::Solarize, 0.4, 5}, {O::AutoContrast, 0.9, 3}}},
+      {{{O::TranslateY, 0.9, 9}, {O::TranslateY, 0.7, 9}}},
+      {{{O::AutoContrast, 0.9, 2}, {O::Solarize, 0.8, 3}}},
+      {{{O::Equalize, 0.8, 8}, {O::Invert, 0.1, 3}}},
+      {{{O::TranslateY, 0.7, 9}, {O::AutoContrast, 0.9, 1}}},
+  }};
+  return policy;
+}
+
+/// AutoAugment, CIFAR-10 policy: one uniformly chosen sub-policy, each of its
+/// two ops applied with its probability. Returns the sub-policy's index.
+inline int auto_augment(std::uint8_t* img, index_t C, index_t H, index_t W, Rng& rng, std::uint8_t fill = 128) {
+  const auto& policy = cifar10_policy();
+  const int k = rng.below(static_cast<int>(policy.size()));
+  for (const PolicyStep& s : policy[static_cast<std::size_t>(k)]) {
+    const bool on = rng.bernoulli(s.p);  // drawn even when p is 0: a fixed number of draws per step
+    if (on) apply_op(s.op, s.magnitude / 9.0, img, C, H, W, rng, fill);
+  }
+  return k;
+}
+
+/// The 14 ops RandAugment samples from (Cubuk et al. 2020).
+inline const std::array<AugOp, 14>& rand_augment_ops() {
+  using O = AugOp;
+  static const std::array<AugOp, 14> ops = {O::Identity,   O::AutoContrast, O::Equalize, O::Rotate,   O::Solarize,
+                                            O::Color,      O::Posterize,    O::Contrast, O::Brightness, O::Sharpness,
+                                            O::ShearX,     O::ShearY,       O::TranslateX, O::TranslateY};
+  return ops;
+}
+
+/// RandAugment: `n` ops drawn uniformly (with replacement), each applied at
+/// magnitude m on the 0..10 scale (level m/10).
+inline void rand_augment(std::uint8_t* img, index_t C, index_t H, index_t W, Rng& rng, int n = 2, double m = 9.0,
+                         std::uint8_t fill = 128) {
+  VHMN_CHECK(n >= 0 && m >= 0.0 && m <= 10.0, "rand_augment: need n >= 0 and 0 <= m <= 10, got n " << n << ", m " << m);
+  const auto& ops = rand_augment_ops();
+  for (int i = 0; i < n; ++i) {
+    const AugOp op = ops[static_cast<std::size_t>(rng.below(static_cast<int>(ops.size())))];
+    apply_op(op, m / 10.0, img, C, H, W, rng, fill);
+  }
+}
+
+}  // namespace data
+}  // namespace vhmn
+// ---- end vhmn/data/augment.hpp ----
+// ---- begin vhmn/data/mix.hpp ----
+// vhmn/data/mix.hpp — batch-level MixUp and CutMix with soft targets.
+//
+// What these do, on a normalised batch images [B, C, H, W] with soft targets
+// [B, K] (one_hot_targets, optionally label-smoothed) and hard labels [B]:
+//   partner = a seeded random permutation of 0..B-1 (a sample may draw itself)
+//   MixUp  (Zhang et al. 2018): lambda ~ Beta(alpha, alpha), one per batch;
+//          x_i <- lambda x_i + (1 - lambda) x_partner(i), same for targets.
+//   CutMix (Yun et al. 2019):   lambda ~ Beta(alpha, alpha); a box of area
+//          ~ (1 - lambda) H W centred at a uniform pixel (clipped to the
+//          image) is pasted from the partner into every sample; lambda is
+//          then set to 1 - box area / (H W), the weight actually kept, and
+//          targets mix with it.
+// Both replace labels[i] by the dominant label: the label with the larger
+// weight in the mixed target (own label when lambda >= 1/2, else the
+// partner's), because a memory write needs one label per sample (docs/spec.md §4).
+// Ensures: each target row still sums to 1; everything drawn comes from rng.
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+
+namespace vhmn {
+namespace data {
+
+/// targets [B, K] <- (1 - smoothing) one_hot(labels) + smoothing / K.
+template <class T>
+void one_hot_targets(const std::vector<std::int32_t>& labels, index_t K, double smoothing, Tensor<T>& targets) {
+  VHMN_CHECK(K > 0, "one_hot_targets: need K > 0, got " << K);
+  VHMN_CHECK(smoothing >= 0.0 && smoothing < 1.0, "label smoothing must be in [0, 1), got " << smoothing);
+  const index_t B = static_cast<index_t>(labels.size());
+  targets.resize({B, K});
+  const T off = static_cast<T>(smoothing / static_cast<double>(K));
+  const T on = static_cast<T>(1.0 - smoothing + smoothing / static_cast<double>(K));
+  for (index_t b = 0; b < B; ++b) {
+    const std::int32_t y = labels[static_cast<std::size_t>(b)];
+    VHMN_CHECK(y >= 0 && y < K, "one_hot_targets: label " << y << " of sample " << b << " outside [0, " << K << ")");
+    T* row = targets.data() + b * K;
+    std::fill(row, row + K, off);
+    row[y] = on;
+  }
+}
+
+/// What a mix did: the kept weight, the partners, and (CutMix) the pasted box.
+struct MixResult {
+  double lambda = 1.0;               // weight of each sample's own image/target
+  std::vector<index_t> partner;      // [B] the sample mixed into sample i
+  index_t top = 0, left = 0, height = 0, width = 0;  // CutMix box; all 0 for MixUp
+};
+
+namespace detail {
+inline std::vector<index_t> random_permutation(index_t n, Rng& rng) {
+  std::vector<index_t> p(static_cast<std::size_t>(n));
+  for (index_t i = 0; i < n; ++i) p[static_cast<std::size_t>(i)] = i;
+  for (index_t i = n - 1; i > 0; --i)
+    std::swap(p[static_cast<std::size_t>(i)], p[static_cast<std::size_t>(rng.below(i + 1))]);
+  return p;
+}
+
+template <class T>
+void check_mix_args(const Tensor<T>& images, const Tensor<T>& targets, const std::vector<std::int32_t>& labels,
+                    double alpha, const char* what) {
+  VHMN_CHECK(alpha > 0.0, what << ": alpha must be > 0, got " << alpha);
+  VHMN_CHECK(images.rank() == 4, what << ": images must be [B, C, H, W], got " << shape_string(images.shape()));
+  const index_t B = images.dim(0);
+  VHMN_CHECK(targets.rank() == 2 && targets.dim(0) == B,
+             what << ": targets " << shape_string(targets.shape()) << " do not match " << B << " images");
+  VHMN_CHECK(static_cast<index_t>(labels.size()) == B,
+             what << ": " << labels.size() << " labels for " << B << " images");
+}
+
+/// targets_i <- lambda targets_i + (1 - lambda) targets_partner(i); labels -> dominant.
+template <class T>
+void mix_targets(Tensor<T>& targets, std::vector<std::int32_t>& labels, const MixResult& r) {
+  const index_t B = targets.dim(0), K = targets.dim(1);
+  const Tensor<T> orig = targets;
+  const std::vector<std::int32_t> orig_labels = labels;
+  const double lam = r.lambda;
+  for (index_t b = 0; b < B; ++b) {
+    const index_t p = r.partner[static_cast<std::size_t>(b)];
+    for (index_t k = 0; k < K; ++k)
+      targets[b * K + k] = static_cast<T>(lam * orig[b * K + k] + (1.0 - lam) * orig[p * K + k]);
+    labels[static_cast<std::size_t>(b)] =
+        lam >= 0.5 ? orig_labels[static_cast<std::size_t>(b)] : orig_labels[static_cast<std::size_t>(p)];
+  }
+}
+}  // namespace detail
+
+/// MixUp on a whole batch (see the file comment). labels in: hard labels; out: dominant labels.
+template <class T>
+MixResult mixup(Tensor<T>& images, Tensor<T>& targets, std::vector<std::int32_t>& labels, Rng& rng,
+                double alpha = 0.8) {
+  detail::check_mix_args(images, targets, labels, alpha, "mixup");
+  const index_t B = images.dim(0), n = images.numel() / std::max<index_t>(B, 1);
+  MixResult r;
+  r.lambda = rng.beta(alpha, alpha);
+  r.partner = detail::random_permutation(B, rng);
+  const Tensor<T> orig = images;
+  for (index_t b = 0; b < B; ++b) {
+    const T* own = orig.data() + b * n;
+    const T* other = orig.data() + r.partner[static_cast<std::size_t>(b)] * n;
+    T* out = images.data() + b * n;
+    for (index_t i = 0; i < n; ++i) out[i] = static_cast<T>(r.lambda * own[i] + (1.0 - r.lambda) * other[i]);
+  }
+  detail::mix_targets(targets, labels, r);
+  return r;
+}
+
+/// CutMix on a whole batch (see the file comment). labels in: hard labels; out: dominant labels.
+template <class T>
+MixResult cutmix(Tensor<T>& images, Tensor<T>& targets, std::vector<std::int32_t>& labels, Rng& rng,
+                 double alpha = 1.0) {
+  detail::check_mix_args(images, targets, labels, alpha, "cutmix");
+  const index_t B = images.dim(0), C = images.dim(1), H = images.dim(2), W = images.dim(3);
+  MixResult r;
+  const double lam = rng.beta(alpha, alpha);
+  r.partner = detail::random_permutation(B, rng);
+  // Box of side sqrt(1 - lam) times the image's, centred at a uniform pixel, clipped.
+  const double cut = std::sqrt(1.0 - lam);
+  const index_t ch = static_cast<index_t>(static_cast<double>(H) * cut);
+  const index_t cw = static_cast<index_t>(static_cast<double>(W) * cut);
+  const index_t cy = rng.below(H), cx = rng.below(W);
+  const index_t y0 = std::clamp<index_t>(cy - ch / 2, 0, H), y1 = std::clamp<index_t>(cy - ch / 2 + ch, 0, H);
+  const index_t x0 = std::clamp<index_t>(cx - cw / 2, 0, W), x1 = std::clamp<index_t>(cx - cw / 2 + cw, 0, W);
+  r.top = y0;
+  r.left = x0;
+  r.height = y1 - y0;
+  r.width = x1 - x0;
+  r.lambda = 1.0 - static_cast<double>(r.height * r.width) / static_cast<double>(H * W);
+  if (r.height > 0 && r.width > 0) {
+    const Tensor<T> orig = images;
+    for (index_t b = 0; b < B; ++b) {
+      const index_t p = r.partner[static_cast<std::size_t>(b)];
+      for (index_t c = 0; c < C; ++c)
+        for (index_t y = y0; y < y1; ++y) {
+          const T* src = orig.data() + ((p * C + c) * H + y) * W;
+          std::copy(src + x0, src + x1, images.data() + ((b * C + c) * H + y) * W + x0);
+        }
+    }
+  }
+  detail::mix_targets(targets, labels, r);
+  return r;
+}
+
+}  // namespace data
+}  // namespace vhmn
+// ---- end vhmn/data/mix.hpp ----
+// ---- begin vhmn/data/loader.hpp ----
+// vhmn/data/loader.hpp — shuffled, augmented, prefetched mini-batches.
+//
+// What this represents: a DataLoader over a Dataset. For epoch e the sample
+// order is a permutation seeded by (seed, e); batch n of epoch e is built
+// from its slice of that order with an Rng seeded by (seed, e, n) alone:
+//   per sample (uint8 [C, H, W]): random crop (zero padding) -> horizontal
+//     flip -> AutoAugment (CIFAR-10 policy) or/and RandAugment
+//     -> normalise to T -> random erasing;
+//   per batch: soft targets (label smoothing) -> MixUp or CutMix.
+// So a batch's content depends only on (seed, epoch, batch number) — never on
+// thread timing or the number of workers (num_workers = 0 builds batches on
+// the caller's thread, and gives the same batches).
+// Workers (std::thread) build batches ahead into a bounded queue of
+// `prefetch` slots while the caller trains; next() hands them out in order.
+// Requires: the Dataset outlives the loader and is not modified meanwhile.
+// Ensures: the destructor stops and joins the workers, also mid-epoch; an
+// exception thrown while building a batch is re-thrown by the next() that
+// would have returned that batch.
+//
+//   vhmn::data::DataLoader loader(train, vhmn::data::compute_normalization(train), opt);
+//   for (index_t e = 0; e < epochs; ++e) {
+//     loader.start_epoch(e);
+//     vhmn::data::Batch batch;
+//     while (loader.next(batch)) { /* batch.images [B,C,H,W], batch.targets [B,K] */ }
+//   }
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+
+namespace vhmn {
+namespace data {
+
+/// One mini-batch. B is the batch size (smaller for a last partial batch).
+template <class T>
+struct BasicBatch {
+  Tensor<T> images;                    // [B, C, H, W] normalised
+  Tensor<T> targets;                   // [B, K] soft targets, rows sum to 1
+  std::vector<std::int32_t> labels;    // [B] dominant hard label (after MixUp/CutMix)
+  std::vector<std::int64_t> indices;   // [B] source_index of each sample (its own image, not the partner's)
+  index_t epoch = 0, number = 0;       // which batch this is
+
+  index_t size() const { return static_cast<index_t>(labels.size()); }
+};
+using Batch = BasicBatch<float>;
+
+/// Augmentation settings; each probability is in [0, 1] (0 = off).
+struct AugmentOptions {
+  double crop = 0.0;          // random crop with zero padding, probability
+  index_t crop_pad = 4;       //   padding on every side, pixels
+  double flip = 0.0;          // horizontal flip probability
+  double autoaugment = 0.0;   // AutoAugment (CIFAR-10 policy) probability
+  double randaugment = 0.0;   // RandAugment probability
+  int randaugment_n = 2;      //   ops per image
+  double randaugment_m = 9.0; //   magnitude on the 0..10 scale
+  double erasing = 0.0;       // random erasing probability (after normalisation)
+  bool erasing_random = true; //   N(0,1) noise; false: zeros
+  double mixup = 0.0;         // per batch: MixUp with this probability,
+  double mixup_alpha = 0.8;
+  double cutmix = 0.0;        //   else CutMix with this one (mixup + cutmix <= 1)
+  double cutmix_alpha = 1.0;
+  double label_smoothing = 0.0;
+
+  /// No augmentation (evaluation, or plain training).
+  static AugmentOptions none() { return {}; }
+  /// The paper's CIFAR recipe (A.6): random crop (pad 4), flip, AutoAugment,
+  /// MixUp and CutMix. The paper gives no probabilities; these are timm's
+  /// defaults (our choice): every batch is mixed, by MixUp or CutMix with
+  /// probability 1/2 each, and label smoothing 0.1.
+  static AugmentOptions paper_cifar() {
+    AugmentOptions a;
+    a.crop = 1.0;
+    a.flip = 0.5;
+    a.autoaugment = 1.0;
+    a.mixup = 0.5;
+    a.cutmix = 0.5;
+    a.label_smoothing = 0.1;
+    return a;
+  }
+};
+
+struct LoaderOptions {
+  index_t batch_size = 128;
+  bool shuffle = true;
+  bool drop_last = false;     // drop a last batch smaller than batch_size
+  int num_workers = 2;        // 0: build each batch in next(), on the caller's thread
+  int prefetch = 3;           // batches built ahead of the caller (queue bound)
+  std::uint64_t seed = 0;
+  AugmentOptions augment;
+};
+
+/// Mixes a seed with up to three words into an unrelated 64-bit seed
+/// (splitmix64 finaliser after each word), for per-epoch / per-batch streams.
+inline std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t a, std::uint64_t b = 0, std::uint64_t c = 0) {
+  auto mix = [](std::uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  };
+  std::uint64_t h = mix(seed + 0x9e3779b97f4a7c15ULL);
+  h = mix(h ^ (a + 0x6a09e667f3bcc909ULL));
+  h = mix(h ^ (b + 0xbb67ae8584caa73bULL));
+  return mix(h ^ (c + 0x3c6ef372fe94f82bULL));
+}
+
+template <class T>
+class BasicDataLoader {
+ public:
+  BasicDataLoader(const Dataset& ds, Normalization norm, LoaderOptions opt)
+      : ds_(&ds), norm_(std::move(norm)), opt_(opt) {
+    const AugmentOptions& a = opt_.augment;
+    VHMN_CHECK(ds.size > 0, "DataLoader: data set '" << ds.name << "' is empty");
+    VHMN_CHECK(norm_.channels() == ds.channels, "DataLoader: normalisation has " << norm_.channels()
+                                                                                 << " channels, data set '" << ds.name
+                                                                                 << "' has " << ds.channels);
+    VHMN_CHECK(opt_.batch_size > 0, "DataLoader: batch_size must be > 0, got " << opt_.batch_size);
+    VHMN_CHECK(opt_.num_workers >= 0 && opt_.prefetch >= 1,
+               "DataLoader: need num_workers >= 0 and prefetch >= 1, got " << opt_.num_workers << ", "
+                                                                           << opt_.prefetch);
+    for (double p : {a.crop, a.flip, a.autoaugment, a.randaugment, a.erasing, a.mixup, a.cutmix})
+      VHMN_CHECK(p >= 0.0 && p <= 1.0, "DataLoader: augmentation probability " << p << " outside [0, 1]");
+    VHMN_CHECK(a.mixup + a.cutmix <= 1.0 + 1e-12,
+               "DataLoader: mixup + cutmix probabilities exceed 1 (" << a.mixup << " + " << a.cutmix << ")");
+    VHMN_CHECK(a.label_smoothing >= 0.0 && a.label_smoothing < 1.0,
+               "DataLoader: label smoothing " << a.label_smoothing << " outside [0, 1)");
+    VHMN_CHECK(a.crop_pad >= 0, "DataLoader: crop padding must be >= 0, got " << a.crop_pad);
+    VHMN_CHECK(!(opt_.drop_last && ds.size < opt_.batch_size),
+               "DataLoader: drop_last with " << ds.size << " samples and batch size " << opt_.batch_size
+                                             << " leaves no batch");
+    lut_ = normalization_lut<T>(norm_);
+    slots_.resize(static_cast<std::size_t>(opt_.prefetch));
+#if VHMN_HAS_EXCEPTIONS
+    try {
+      for (int w = 0; w < opt_.num_workers; ++w) workers_.emplace_back([this] { worker_loop(); });
+    } catch (...) {  // a thread failed to start: stop the ones that did
+      shutdown();
+      throw;
+    }
+#else
+    for (int w = 0; w < opt_.num_workers; ++w) workers_.emplace_back([this] { worker_loop(); });
+#endif
+  }
+
+  ~BasicDataLoader() { shutdown(); }
+
+  BasicDataLoader(const BasicDataLoader&) = delete;
+  BasicDataLoader& operator=(const BasicDataLoader&) = delete;
+
+  const LoaderOptions& options() const { return opt_; }
+  const Normalization& normalization() const { return norm_; }
+  const Dataset& dataset() const { return *ds_; }
+
+  /// Batches per epoch: ceil(N / B), or floor(N / B) with drop_last.
+  index_t num_batches() const {
+    const index_t n = ds_->size, b = opt_.batch_size;
+    return opt_.drop_last ? n / b : (n + b - 1) / b;
+  }
+
+  /// The sample order of an epoch (positions into the data set).
+  std::vector<index_t> epoch_order(index_t epoch) const {
+    std::vector<index_t> order(static_cast<std::size_t>(ds_->size));
+    for (index_t i = 0; i < ds_->size; ++i) order[static_cast<std::size_t>(i)] = i;
+    if (opt_.shuffle) {
+      Rng rng(derive_seed(opt_.seed, 0, static_cast<std::uint64_t>(epoch)));
+      for (index_t i = ds_->size - 1; i > 0; --i)
+        std::swap(order[static_cast<std::size_t>(i)], order[static_cast<std::size_t>(rng.below(i + 1))]);
+    }
+    return order;
+  }
+
+  /// Starts (or restarts) epoch `epoch`: batches 0, 1, ... are handed out by
+  /// next(); work still under way for a previous epoch is dropped.
+  void start_epoch(index_t epoch) {
+    VHMN_CHECK(epoch >= 0, "DataLoader: epoch must be >= 0, got " << epoch);
+    auto order = std::make_shared<const std::vector<index_t>>(epoch_order(epoch));
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++generation_;
+      epoch_ = epoch;
+      order_ = std::move(order);
+      batches_ = num_batches();
+      claimed_ = delivered_ = 0;
+      for (Slot& s : slots_) {
+        s.ready = false;
+        s.error = nullptr;
+      }
+    }
+    work_cv_.notify_all();
+  }
+
+  /// The next batch of the current epoch into `out` (its buffers are reused);
+  /// false when the epoch is over.
+  bool next(BasicBatch<T>& out) {
+    std::unique_lock<std::mutex> lock(mu_);
+    VHMN_CHECK(epoch_ >= 0, "DataLoader: call start_epoch(e) before next()");
+    if (delivered_ >= batches_) return false;
+    const index_t n = delivered_;
+    if (workers_.empty()) {  // synchronous mode
+      ++delivered_;
+      const auto order = order_;
+      const index_t epoch = epoch_;
+      lock.unlock();
+      build(*order, epoch, n, out);
+      return true;
+    }
+    Slot& slot = slots_[static_cast<std::size_t>(n % opt_.prefetch)];
+    ready_cv_.wait(lock, [&] { return slot.ready && slot.number == n; });
+    std::swap(out, slot.batch);  // the caller's old buffers go back for reuse
+    slot.ready = false;
+    std::exception_ptr error = slot.error;
+    slot.error = nullptr;
+    ++delivered_;
+    lock.unlock();
+    work_cv_.notify_all();
+    if (error) std::rethrow_exception(error);
+    return true;
+  }
+
+  /// Builds batch `number` of `epoch` on the calling thread, exactly as the
+  /// workers do (for tests, or to reproduce one batch).
+  void make_batch(index_t epoch, index_t number, BasicBatch<T>& out) const {
+    VHMN_CHECK(number >= 0 && number < num_batches(),
+               "DataLoader: batch " << number << " outside [0, " << num_batches() << ")");
+    build(epoch_order(epoch), epoch, number, out);
+  }
+
+ private:
+  struct Slot {
+    bool ready = false;
+    index_t number = -1;
+    BasicBatch<T> batch;
+    std::exception_ptr error;
+  };
+
+  void build(const std::vector<index_t>& order, index_t epoch, index_t number, BasicBatch<T>& out) const {
+    const Dataset& ds = *ds_;
+    const AugmentOptions& a = opt_.augment;
+    const index_t C = ds.channels, H = ds.height, W = ds.width, n = ds.image_numel();
+    const index_t first = number * opt_.batch_size;
+    const index_t B = std::min(opt_.batch_size, ds.size - first);
+    Rng rng(derive_seed(opt_.seed, 1, static_cast<std::uint64_t>(epoch), static_cast<std::uint64_t>(number)));
+    out.epoch = epoch;
+    out.number = number;
+    out.images.resize({B, C, H, W});
+    out.labels.resize(static_cast<std::size_t>(B));
+    out.indices.resize(static_cast<std::size_t>(B));
+    std::vector<std::uint8_t> img(static_cast<std::size_t>(n));
+    EraseOptions erase;
+    erase.p = a.erasing;
+    erase.random_values = a.erasing_random;
+    for (index_t b = 0; b < B; ++b) {
+      const index_t i = order[static_cast<std::size_t>(first + b)];
+      std::copy(ds.image(i), ds.image(i) + n, img.begin());
+      // An op whose probability is 0 draws nothing from rng.
+      if (a.crop > 0 && rng.bernoulli(a.crop)) random_crop(img.data(), C, H, W, rng, a.crop_pad);
+      if (a.flip > 0) random_hflip(img.data(), C, H, W, rng, a.flip);
+      if (a.autoaugment > 0 && rng.bernoulli(a.autoaugment)) auto_augment(img.data(), C, H, W, rng);
+      if (a.randaugment > 0 && rng.bernoulli(a.randaugment))
+        rand_augment(img.data(), C, H, W, rng, a.randaugment_n, a.randaugment_m);
+      T* dst = out.images.data() + b * n;
+      normalize_image(img.data(), C, H * W, lut_, dst);
+      if (a.erasing > 0) random_erase(dst, C, H, W, rng, erase);
+      out.labels[static_cast<std::size_t>(b)] = ds.labels[static_cast<std::size_t>(i)];
+      out.indices[static_cast<std::size_t>(b)] = ds.source_index[static_cast<std::size_t>(i)];
+    }
+    one_hot_targets(out.labels, ds.classes, a.label_smoothing, out.targets);
+    if (a.mixup > 0 || a.cutmix > 0) {
+      const double u = rng.uniform();
+      if (u < a.mixup) mixup(out.images, out.targets, out.labels, rng, a.mixup_alpha);
+      else if (u < a.mixup + a.cutmix) cutmix(out.images, out.targets, out.labels, rng, a.cutmix_alpha);
+    }
+  }
+
+  void shutdown() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    work_cv_.notify_all();
+    ready_cv_.notify_all();
+    for (std::thread& t : workers_) t.join();
+    workers_.clear();
+  }
+
+  void worker_loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      work_cv_.wait(lock, [&] { return stop_ || (claimed_ < batches_ && claimed_ < delivered_ + opt_.prefetch); });
+      if (stop_) return;
+      const index_t n = claimed_++;
+      const std::uint64_t generation = generation_;
+      const index_t epoch = epoch_;
+      const std::shared_ptr<const std::vector<index_t>> order = order_;
+      Slot& slot = slots_[static_cast<std::size_t>(n % opt_.prefetch)];
+      BasicBatch<T> work = std::move(slot.batch);  // reuse the buffers parked there
+      lock.unlock();
+      std::exception_ptr error;
+#if VHMN_HAS_EXCEPTIONS
+      try {
+        build(*order, epoch, n, work);
+      } catch (...) {
+        error = std::current_exception();
+      }
+#else
+      build(*order, epoch, n, work);  // errors call the installed handler
+#endif
+      lock.lock();
+      if (stop_) return;
+      if (generation != generation_) continue;  // the epoch was restarted meanwhile
+      slot.batch = std::move(work);
+      slot.error = error;
+      slot.number = n;
+      slot.ready = true;
+      ready_cv_.notify_all();
+    }
+  }
+
+  const Dataset* ds_;
+  Normalization norm_;
+  LoaderOptions opt_;
+  std::vector<T> lut_;  // [C, 256] normalised value of every pixel value
+
+  std::mutex mu_;
+  std::condition_variable work_cv_, ready_cv_;
+  bool stop_ = false;
+  std::uint64_t generation_ = 0;  // bumped by start_epoch; stale work is dropped
+  index_t epoch_ = -1, batches_ = 0, claimed_ = 0, delivered_ = 0;
+  std::shared_ptr<const std::vector<index_t>> order_;
+  std::vector<Slot> slots_;  // batch n is parked in slot n % prefetch
+  std::vector<std::thread> workers_;  // last: started after everything above exists
+};
+
+using DataLoader = BasicDataLoader<float>;
+
+}  // namespace data
+}  // namespace vhmn
+// ---- end vhmn/data/loader.hpp ----
+
+// ---- begin vhmn/io/run_lock.hpp ----
+// vhmn/io/run_lock.hpp — an exclusive lock on a run directory, so two
+// trainers never write into the same one.
+//
+// What this represents: RunDirLock(dir) holds flock(LOCK_EX) on
+// `<dir>/.lock` for its lifetime and writes the holder's pid, host and start
+// time into that file; a second RunDirLock on the same directory (from any
+// process, or from this one through another object) fails at once with an
+// Error naming the holder. The kernel drops a flock when its holder dies,
+// so a lock left by a killed (even SIGKILLed) process never blocks: the
+// `.lock` file stays but is not locked, and the next holder overwrites it.
+// The descriptor is close-on-exec, so programs the holder starts do not
+// inherit the lock (a fork without exec does share it).
+// Where flock is unavailable (not POSIX) the lock is a documented no-op.
+// On network filesystems flock is only as good as the server's support.
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <string>
+
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+#define VHMN_HAVE_FLOCK 1
+#endif
+
+namespace vhmn::io {
+
+class RunDirLock {
+ public:
+  /// Creates `dir` if needed and locks it; throws when another holder has it.
+  explicit RunDirLock(const std::string& dir) : path_((std::filesystem::path(dir) / ".lock").string()) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    VHMN_CHECK(!ec, "cannot create run directory '" << dir << "': " << ec.message());
+#ifdef VHMN_HAVE_FLOCK
+    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    VHMN_CHECK(fd_ >= 0, "cannot open lock file '" << path_ << "': " << std::strerror(errno));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      const std::string holder = read_holder();
+      ::close(fd_);
+      fd_ = -1;
+      if (err == EWOULDBLOCK)
+        VHMN_FAIL("run directory '" << dir << "' is in use by another trainer ("
+                                    << (holder.empty() ? std::string("holder unknown") : holder)
+                                    << "; lock " << path_
+                                    << "): two runs must not write into one directory; wait for it to end, "
+                                       "stop it, or use another directory");
+      VHMN_FAIL("cannot lock run directory '" << dir << "' (" << path_ << "): " << std::strerror(err));
+    }
+    write_holder();
+#endif
+  }
+  ~RunDirLock() {
+#ifdef VHMN_HAVE_FLOCK
+    if (fd_ >= 0) {
+      (void)::ftruncate(fd_, 0);  // no stale holder text once released
+      ::close(fd_);               // releases the flock
+    }
+#endif
+  }
+  RunDirLock(const RunDirLock&) = delete;
+  RunDirLock& operator=(const RunDirLock&) = delete;
+
+  /// `<dir>/.lock`.
+  const std::string& path() const { return path_; }
+
+ private:
+#ifdef VHMN_HAVE_FLOCK
+  /// "pid 123 on host h, since 2026-12-01 21:40:00 UTC", as the holder wrote it.
+  std::string read_holder() const {
+    char buf[512];
+    const ssize_t n = ::pread(fd_, buf, sizeof buf - 1, 0);
+    std::string s(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\0')) s.pop_back();
+    return s;
+  }
+  void write_holder() {
+    char host[256] = "unknown";
+    if (::gethostname(host, sizeof host - 1) != 0) std::strcpy(host, "unknown");
+    host[sizeof host - 1] = '\0';
+    const std::time_t now = std::time(nullptr);
+    char when[64] = "";
+    std::tm tm{};
+    if (::gmtime_r(&now, &tm)) std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
+    const std::string text = "pid " + std::to_string(::getpid()) + " on host " + host + ", since " + when + "\n";
+    if (::ftruncate(fd_, 0) == 0) (void)!::pwrite(fd_, text.data(), text.size(), 0);
+  }
+  int fd_ = -1;
+#endif
+  std::string path_;
+};
+
+}  // namespace vhmn::io
+// ---- end vhmn/io/run_lock.hpp ----
+
+// ---- begin vhmn/train/optimizer.hpp ----
+// vhmn/train/optimizer.hpp — SGD with momentum, Adam and AdamW over a ParamList.
+//
+// What this represents: the update rule applied to every parameter after a
+// backward, with its per-parameter state (momentum / first and second
+// moments) kept in the parameter's precision.
+//   SGD:   buf = mu buf + (g + wd p);          p -= lr buf   (nesterov: lr (g + mu buf))
+//   Adam:  g' = g + wd p  (L2, coupled);       p -= lr mhat / (sqrt(vhat) + eps)
+//   AdamW: as Adam on g, then p -= lr wd p     (decoupled weight decay)
+// Weight decay applies only to parameters whose `decay` flag is set: never
+// to biases, norms, betas or the positional embedding.
+// Ensures: state() / load_state() round-trip the optimiser exactly (names
+// "optim.<slot>.<param name>" plus "optim.step"), so a resumed run continues
+// bit for bit.
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+
+namespace vhmn::train {
+
+enum class OptimizerKind { SGD, Adam, AdamW };
+
+inline OptimizerKind optimizer_kind_from_string(const std::string& s) {
+  if (s == "sgd") return OptimizerKind::SGD;
+  if (s == "adam") return OptimizerKind::Adam;
+  if (s == "adamw") return OptimizerKind::AdamW;
+  VHMN_FAIL("unknown optimizer '" << s << "' (known: sgd, adam, adamw)");
+}
+inline const char* optimizer_kind_name(OptimizerKind k) {
+  return k == OptimizerKind::SGD ? "sgd" : k == OptimizerKind::Adam ? "adam" : "adamw";
+}
+
+struct OptimizerOptions {
+  OptimizerKind kind = OptimizerKind::AdamW;
+  double weight_decay = 0.05;
+  double momentum = 0.9;  // SGD
+  bool nesterov = false;  // SGD
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // Adam, AdamW
+};
+
+template <class T>
+class Optimizer {
+ public:
+  Optimizer(ParamList<T> params, OptimizerOptions options) : params_(std::move(params)), opt_(options) {
+    VHMN_CHECK(opt_.weight_decay >= 0, "weight decay must be >= 0, got " << opt_.weight_decay);
+    VHMN_CHECK(opt_.momentum >= 0 && opt_.momentum < 1, "momentum must be in [0, 1), got " << opt_.momentum);
+    VHMN_CHECK(opt_.beta1 >= 0 && opt_.beta1 < 1 && opt_.beta2 >= 0 && opt_.beta2 < 1,
+               "Adam betas must be in [0, 1), got " << opt_.beta1 << ", " << opt_.beta2);
+    VHMN_CHECK(opt_.eps > 0, "Adam eps must be > 0, got " << opt_.eps);
+    const int slots = opt_.kind == OptimizerKind::SGD ? 1 : 2;
+    state_.resize(static_cast<std::size_t>(slots));
+    for (auto& slot : state_) {
+      slot.reserve(params_.size());
+      for (Param<T>* p : params_) slot.emplace_back(p->value.shape());
+    }
+  }
+
+  const OptimizerOptions& options() const { return opt_; }
+  std::int64_t steps() const { return step_; }
+
+  /// Applies one update with learning rate `lr` from the current gradients.
+  void step(double lr) {
+    VHMN_PROFILE("optimizer");
+    ++step_;
+    const double wd = opt_.weight_decay;
+    if (opt_.kind == OptimizerKind::SGD) {
+      const T mu = T(opt_.momentum), rate = T(lr);
+      for (std::size_t i = 0; i < params_.size(); ++i) {
+        Param<T>& p = *params_[i];
+        T* buf = state_[0][i].data();
+        const T decay = p.decay ? T(wd) : T(0);
+        for (index_t j = 0; j < p.numel(); ++j) {
+          const T g = p.grad[j] + decay * p.value[j];
+          buf[j] = mu * buf[j] + g;
+          p.value[j] -= rate * (opt_.nesterov ? g + mu * buf[j] : buf[j]);
+        }
+      }
+      return;
+    }
+    const double b1 = opt_.beta1, b2 = opt_.beta2;
+    const double c1 = 1.0 - std::pow(b1, double(step_)), c2 = 1.0 - std::pow(b2, double(step_));
+    const T step_size = T(lr / c1), inv_sqrt_c2 = T(1.0 / std::sqrt(c2)), eps = T(opt_.eps);
+    const bool decoupled = opt_.kind == OptimizerKind::AdamW;
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      Param<T>& p = *params_[i];
+      T* m = state_[0][i].data();
+      T* v = state_[1][i].data();
+      const T decay = p.decay ? T(wd) : T(0);
+      if (decoupled && p.decay) {
+        const T shrink = T(1.0 - lr * wd);
+        for (index_t j = 0; j < p.numel(); ++j) p.value[j] *= shrink;
+      }
+      for (index_t j = 0; j < p.numel(); ++j) {
+        const T g = decoupled ? p.grad[j] : p.grad[j] + decay * p.value[j];
+        m[j] = T(b1) * m[j] + T(1 - b1) * g;
+        v[j] = T(b2) * v[j] + T(1 - b2) * g * g;
+        p.value[j] -= step_size * m[j] / (std::sqrt(v[j]) * inv_sqrt_c2 + eps);
+      }
+    }
+  }
+
+  /// Optimiser state as named tensors (for checkpoints).
+  std::vector<io::RawTensor> state(io::DType dtype) const {
+    std::vector<io::RawTensor> out;
+    out.push_back(io::make_raw_i64("optim.step", {step_}));
+    for (std::size_t s = 0; s < state_.size(); ++s)
+      for (std::size_t i = 0; i < params_.size(); ++i)
+        out.push_back(io::make_raw(slot_name(s) + params_[i]->name, state_[s][i], dtype));
+    return out;
+  }
+  /// Restores state written by state(); fails naming what is missing or mis-shaped.
+  void load_state(const io::SafetensorsFile& file, const std::string& source) {
+    const io::RawTensor* step = file.find("optim.step");
+    VHMN_CHECK(step, source << ": no optimiser state ('optim.step' missing); cannot resume from it");
+    const auto steps = io::to_int64_vector(*step);
+    VHMN_CHECK(steps.size() == 1 && steps[0] >= 0, source << ": 'optim.step' is malformed");
+    std::vector<std::vector<Tensor<T>>> staged(state_.size());
+    for (std::size_t s = 0; s < state_.size(); ++s)
+      for (std::size_t i = 0; i < params_.size(); ++i) {
+        const std::string name = slot_name(s) + params_[i]->name;
+        const io::RawTensor* raw = file.find(name);
+        VHMN_CHECK(raw, source << ": missing optimiser state '" << name << "' (was it saved by another optimizer?)");
+        VHMN_CHECK(raw->shape == params_[i]->value.shape(),
+                   source << ": optimiser state '" << name << "' has shape " << shape_string(raw->shape)
+                          << " but its parameter has " << shape_string(params_[i]->value.shape()));
+        Tensor<T> t = io::to_tensor<T>(*raw);
+        // A NaN here would only surface epochs later as a "non-finite loss".
+        for (index_t k = 0; k < t.numel(); ++k)
+          VHMN_CHECK(std::isfinite(static_cast<double>(t[k])),
+                     source << ": optimiser state '" << name << "' holds a non-finite value (" << t[k]
+                            << ") at element " << k);
+        if (s == 1)  // Adam's second moment is a running mean of squares
+          for (index_t k = 0; k < t.numel(); ++k)
+            VHMN_CHECK(t[k] >= 0, source << ": optimiser state '" << name << "' holds a negative value (" << t[k]
+                                         << ") at element " << k << "; a mean of squares cannot be negative");
+        staged[s].push_back(std::move(t));
+      }
+    state_ = std::move(staged);
+    step_ = steps[0];
+  }
+
+ private:
+  std::string slot_name(std::size_t s) const {
+    if (opt_.kind == OptimizerKind::SGD) return "optim.momentum.";
+    return s == 0 ? "optim.exp_avg." : "optim.exp_avg_sq.";
+  }
+
+  ParamList<T> params_;
+  OptimizerOptions opt_;
+  std::vector<std::vector<Tensor<T>>> state_;  // [slot][param]
+  std::int64_t step_ = 0;
+};
+
+/// Scales all gradients so their global L2 norm is at most max_norm (> 0).
+/// Returns the norm before clipping (summed in double, parameters in order).
+template <class T>
+double clip_grad_norm(const ParamList<T>& params, double max_norm) {
+  double sq = 0;
+  for (const Param<T>* p : params)
+    for (index_t j = 0; j < p->grad.numel(); ++j) sq += double(p->grad[j]) * double(p->grad[j]);
+  const double norm = std::sqrt(sq);
+  if (max_norm > 0 && norm > max_norm) {
+    const T scale = T(max_norm / (norm + 1e-6));
+    for (Param<T>* p : params)
+      for (auto& g : p->grad) g *= scale;
+  }
+  return norm;
+}
+
+/// Name of the first parameter whose gradient holds a NaN or Inf, or "".
+template <class T>
+std::string first_non_finite_grad(const ParamList<T>& params) {
+  for (const Param<T>* p : params)
+    for (index_t j = 0; j < p->grad.numel(); ++j)
+      if (!std::isfinite(static_cast<double>(p->grad[j]))) return p->name;
+  return "";
+}
+
+/// Linear warm-up from lr/warmup to lr, then cosine decay to min_lr at total_steps.
+struct WarmupCosine {
+  double lr = 1e-3, min_lr = 0;
+  std::int64_t warmup_steps = 0, total_steps = 1;
+
+  double at(std::int64_t step) const {  // step counts from 0
+    if (step < warmup_steps) return lr * double(step + 1) / double(warmup_steps);
+    const double span = double(std::max<std::int64_t>(1, total_steps - warmup_steps));
+    const double progress = std::min(1.0, double(step - warmup_steps) / span);
+    return min_lr + 0.5 * (lr - min_lr) * (1.0 + std::cos(3.14159265358979323846 * progress));
+  }
+};
+
+}  // namespace vhmn::train
+// ---- end vhmn/train/optimizer.hpp ----
+// ---- begin vhmn/train/evaluate.hpp ----
+// vhmn/train/evaluate.hpp — accuracy of a model on a labelled data set.
+//
+// Runs the model in eval mode (banks frozen) over the whole set in order and
+// reports mean cross-entropy, top-1, top-5, per-class accuracy and the
+// confusion matrix (rows: true class, columns: predicted class).
+
+#include <algorithm>
+#include <numeric>
+#include <vector>
+
+
+namespace vhmn::train {
+
+struct EvalResult {
+  index_t count = 0, classes = 0;
+  double loss = 0, top1 = 0, top5 = 0;
+  std::vector<double> per_class;        // [K] accuracy of each true class
+  std::vector<std::int64_t> confusion;  // [K, K] counts, row = true class
+};
+
+/// Fails unless `ds` fits `config` (channels, image size, classes).
+inline void check_dataset_fits(const data::Dataset& ds, const ModelConfig& c) {
+  VHMN_CHECK(ds.channels == c.channels && ds.height == c.image && ds.width == c.image,
+             "data set '" << ds.name << "' has " << ds.channels << "x" << ds.height << "x" << ds.width
+                          << " images but the model takes " << c.channels << "x" << c.image << "x" << c.image);
+  VHMN_CHECK(ds.classes <= c.classes,
+             "data set '" << ds.name << "' has " << ds.classes << " classes but the model only " << c.classes);
+}
+
+template <class T, int D, int L>
+EvalResult evaluate(VHMN<T, D, L>& model, const data::Dataset& ds, const data::Normalization& norm,
+                    index_t batch_size = 256) {
+  const ModelConfig& c = model.config();
+  check_dataset_fits(ds, c);
+  VHMN_CHECK(batch_size > 0, "evaluation batch size must be > 0");
+  // Forward only, nothing recorded for inspection: the fast inference path.
+  // Each setting is put back as it was on the way out, errors included.
+  struct Restore {
+    VHMN<T, D, L>& m;
+    bool training = m.training(), no_grad = m.no_grad(), recording = m.record_retrieval();
+    ~Restore() {
+      m.train(training);
+      m.set_no_grad(no_grad);
+      m.set_record_retrieval(recording);
+    }
+  } restore{model};
+  model.eval();
+  model.set_no_grad(true);
+  model.set_record_retrieval(false);
+  const index_t K = c.classes;
+  EvalResult r;
+  r.count = ds.size;
+  r.classes = K;
+  r.confusion.assign(static_cast<std::size_t>(K * K), 0);
+  const auto lut = data::normalization_lut<T>(norm);
+  Tensor<T> images, targets, probs;
+  double loss_sum = 0;
+  index_t top1 = 0, top5 = 0;
+  std::vector<index_t> order(static_cast<std::size_t>(K));
+  for (index_t start = 0; start < ds.size; start += batch_size) {
+    const index_t B = std::min(batch_size, ds.size - start);
+    images.resize({B, ds.channels, ds.height, ds.width});
+    targets.resize_zero({B, K});
+    probs.resize({B, K});
+    for (index_t b = 0; b < B; ++b) {
+      data::normalize_image(ds.image(start + b), ds.channels, ds.height * ds.width, lut,
+                            images.data() + b * ds.image_numel());
+      targets[b * K + ds.labels[static_cast<std::size_t>(start + b)]] = T(1);
+    }
+    const T* logits = model.forward(images.data(), B);
+    loss_sum += double(ops::cross_entropy_forward(probs.data(), logits, targets.data(), B, K)) * double(B);
+    for (index_t b = 0; b < B; ++b) {
+      const T* lb = logits + b * K;
+      std::iota(order.begin(), order.end(), index_t(0));
+      const index_t k5 = std::min<index_t>(5, K);
+      std::partial_sort(order.begin(), order.begin() + k5, order.end(),
+                        [&](index_t x, index_t y) { return lb[x] > lb[y] || (lb[x] == lb[y] && x < y); });
+      const index_t y = ds.labels[static_cast<std::size_t>(start + b)];
+      top1 += order[0] == y;
+      top5 += std::find(order.begin(), order.begin() + k5, y) != order.begin() + k5;
+      ++r.confusion[static_cast<std::size_t>(y * K + order[0])];
+    }
+  }
+  r.loss = loss_sum / double(ds.size);
+  r.top1 = double(top1) / double(ds.size);
+  r.top5 = double(top5) / double(ds.size);
+  r.per_class.assign(static_cast<std::size_t>(K), 0.0);
+  for (index_t y = 0; y < K; ++y) {
+    std::int64_t row = 0;
+    for (index_t k = 0; k < K; ++k) row += r.confusion[static_cast<std::size_t>(y * K + k)];
+    r.per_class[static_cast<std::size_t>(y)] =
+        row ? double(r.confusion[static_cast<std::size_t>(y * K + y)]) / double(row) : 0.0;
+  }
+  return r;
+}
+
+}  // namespace vhmn::train
+// ---- end vhmn/train/evaluate.hpp ----
+// ---- begin vhmn/train/run_dir.hpp ----
+// vhmn/train/run_dir.hpp — a training run directory's write protocol and
+// its recovery after a kill, a full disk or Ctrl-C.
+//
+// What this represents: the files a Trainer keeps in its run directory and
+// the order that keeps them consistent. The end of an epoch is
+//   1. best.safetensors   (when the epoch improved the best accuracy)
+//   2. last.safetensors   (it carries the epoch's metrics line, train.metrics)
+//   3. one line appended to metrics.jsonl
+// each checkpoint written atomically (io/atomic_file.hpp). A kill between
+// any two of these leaves a state recover_run_dir() + reconcile_metrics()
+// turn back into exactly the state after the last completed step:
+//   - between 1 and 2: best holds a newer epoch than last; it is that
+//     epoch's complete training checkpoint, so it becomes last.
+//   - between 2 and 3 (or inside 3): metrics.jsonl lacks the checkpoint's
+//     line (or ends in a torn one); the line is restored from the checkpoint.
+//   - lines past the checkpoint's epoch (an older vhmn appended metrics
+//     before saving) are dropped: those epochs are trained again.
+// Leftover temporaries of killed writes are deleted by exact name.
+// Everything here expects the directory's RunDirLock to be held.
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+
+namespace vhmn::train {
+
+inline const char* const kLastCheckpoint = "last.safetensors";
+inline const char* const kBestCheckpoint = "best.safetensors";
+inline const char* const kMetricsFile = "metrics.jsonl";
+
+/// The files of a run directory that a trainer writes (and whose
+/// temporaries it may delete).
+inline std::vector<std::string> run_dir_files() { return {kLastCheckpoint, kBestCheckpoint, kMetricsFile}; }
+
+/// `train.epoch` of a training checkpoint, or -1 when `path` does not exist.
+/// A file that exists but cannot be read fails with the reader's Error.
+inline long long checkpoint_epoch(const std::string& path, std::string* metrics_line = nullptr) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return -1;
+  const io::SafetensorsFile f = io::read_safetensors(path);
+  auto it = f.metadata.find("train.epoch");
+  VHMN_CHECK(it != f.metadata.end(), path << ": not a training checkpoint (metadata 'train.epoch' missing)");
+  if (metrics_line) {
+    auto m = f.metadata.find("train.metrics");
+    *metrics_line = m == f.metadata.end() ? std::string() : m->second;
+  }
+  return io::Json::parse(it->second, path + " train.epoch").as_int64();
+}
+
+/// What recover_run_dir() did, for the user.
+struct RunDirRecovery {
+  std::vector<std::string> removed_temporaries;
+  bool promoted_best = false;  // best.safetensors was newer and became last.safetensors
+  long long epoch = -1;        // last.safetensors' epoch afterwards; -1: no checkpoint
+};
+
+/// Step one of opening a run directory: delete stale temporaries, and when a
+/// kill came between writing best and last, make best the last checkpoint.
+inline RunDirRecovery recover_run_dir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  RunDirRecovery r;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return r;
+  r.removed_temporaries = io::remove_stale_temporaries(dir, run_dir_files());
+  const std::string last = (fs::path(dir) / kLastCheckpoint).string();
+  const std::string best = (fs::path(dir) / kBestCheckpoint).string();
+  r.epoch = checkpoint_epoch(last);
+  long long best_epoch = -1;
+#if VHMN_HAS_EXCEPTIONS
+  try {
+    best_epoch = checkpoint_epoch(best);
+  } catch (const Error&) {
+    best_epoch = -1;  // a best that is not a training checkpoint is never promoted
+  }
+#else
+  best_epoch = checkpoint_epoch(best);  // without exceptions a foreign best reaches the error handler
+#endif
+  if (best_epoch > r.epoch) {
+    std::ifstream in(best, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    VHMN_CHECK(in.good() || in.eof(), "cannot read " << best);
+    io::write_file_atomic(last, bytes, "checkpoint");
+    r.promoted_best = true;
+    r.epoch = best_epoch;
+  }
+  return r;
+}
+
+/// The epoch a metrics.jsonl line is about, or -1 for a torn / foreign line.
+inline long long metrics_line_epoch(const std::string& line) {
+#if VHMN_HAS_EXCEPTIONS
+  try {
+    const io::Json j = io::Json::parse(line, "metrics line");
+    if (!j.is_object() || !j.contains("epoch")) return -1;
+    return j.at("epoch").as_int64();
+  } catch (const Error&) {
+    return -1;
+  }
+#else
+  // Without exceptions a parse error cannot be caught: a line that is not
+  // complete JSON (a torn last line ends without '}') counts as foreign.
+  const auto end = line.find_last_not_of(" \t\r\n");
+  if (line.empty() || line[0] != '{' || end == std::string::npos || line[end] != '}') return -1;
+  const io::Json j = io::Json::parse(line, "metrics line");
+  if (!j.is_object() || !j.contains("epoch") || !j.at("epoch").is_int64()) return -1;
+  return j.at("epoch").as_int64();
+#endif
+}
+
+/// Step two, once the checkpoint's epoch is known (0 and "" for a fresh
+/// start): metrics.jsonl keeps one line per epoch 1..epoch, in order (the
+/// latest line when an epoch appears twice), gains `checkpoint_line` when the
+/// line of `epoch` itself is missing, and loses torn lines and lines past
+/// `epoch`. It is rewritten atomically, and only when that changes it.
+/// Returns the number of lines dropped.
+inline std::size_t reconcile_metrics(const std::string& dir, long long epoch, const std::string& checkpoint_line) {
+  const std::string path = (std::filesystem::path(dir) / kMetricsFile).string();
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec) && (epoch <= 0 || checkpoint_line.empty())) return 0;
+  std::vector<std::string> lines;
+  {
+    std::ifstream in(path);
+    for (std::string l; std::getline(in, l);) lines.push_back(l);
+  }
+  std::map<long long, std::string> by_epoch;
+  std::size_t dropped = 0;
+  for (const std::string& l : lines) {
+    const long long e = metrics_line_epoch(l);
+    if (e < 1 || e > epoch) {
+      ++dropped;
+      continue;
+    }
+    if (by_epoch.count(e)) ++dropped;
+    by_epoch[e] = l;
+  }
+  if (epoch > 0 && !by_epoch.count(epoch) && metrics_line_epoch(checkpoint_line) == epoch)
+    by_epoch[epoch] = checkpoint_line;
+  std::string text, old;
+  for (const auto& [e, l] : by_epoch) text += l + "\n";
+  for (const std::string& l : lines) old += l + "\n";
+  if (text != old || !std::filesystem::exists(path, ec)) io::write_file_atomic(path, text, "metrics file");
+  return dropped;
+}
+
+}  // namespace vhmn::train
+// ---- end vhmn/train/run_dir.hpp ----
+// ---- begin vhmn/train/trainer.hpp ----
+// vhmn/train/trainer.hpp — the training loop, drivable from user code.
+//
+// What this represents: epochs of
+//   forward -> soft-target cross-entropy -> backward -> finite check ->
+//   optional grad-norm clip -> optimiser step (warm-up + cosine rate) ->
+//   bank writes (docs/spec.md §4: after the forward, under each sample's
+//   dominant label, with its dataset index as provenance)
+// then an evaluation on the test set, callbacks, and (with a run directory)
+// best.safetensors, last.safetensors, then a metrics.jsonl line, in that
+// order (train/run_dir.hpp says why and how a kill between them is undone).
+// The run directory is locked for the trainer's lifetime (io/run_lock.hpp):
+// a second trainer on it fails at construction, naming the holder.
+// request_stop() (async-signal-safe) makes fit() return after the current
+// step; an epoch cut short is abandoned, not saved, so last.safetensors stays
+// the end of the last completed epoch and resuming trains that epoch again.
+// Ensures: a checkpoint holds the model, banks, optimiser state, step,
+// epoch, every generator state and the normalisation, so resume() followed
+// by fit() reproduces an uninterrupted run's metrics exactly (same seed and
+// thread count). A NaN/Inf loss or gradient stops training with an Error
+// saying where; the last good checkpoint is left as it was.
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+
+namespace vhmn::train {
+
+struct TrainOptions {
+  index_t epochs = 10;
+  double lr = 1e-3;
+  double min_lr = 0;
+  double warmup_epochs = 0;  // may be fractional
+  OptimizerOptions optimizer;
+  double clip_norm = 0;      // > 0: clip the global gradient norm
+  std::string run_dir;       // "" = write no files
+  // The run directory's lock when the caller took it already (the CLI locks
+  // before it reads the checkpoint); null: the trainer takes it.
+  std::shared_ptr<io::RunDirLock> run_dir_lock;
+  // 0: the training batch size. A larger one grows every activation buffer
+  // of the model to its size for good (buffers keep their allocation).
+  index_t eval_batch = 0;
+  bool eval_each_epoch = true;
+  // > 0: a wall-clock budget in seconds for training plus evaluation. The
+  // schedule then follows the larger of the step fraction and the time
+  // fraction used, and training stops (then evaluates and saves) once the
+  // budget is spent. Such runs depend on timing, so they are not
+  // reproducible bit for bit; `epochs` stays an upper bound.
+  double time_limit_s = 0;
+  // Arithmetic of the model's matrix products for training and evaluation
+  // (core/precision.hpp). Unset: the model's own precision(), as it is.
+  // Checkpoints record it as information only (metadata train.precision);
+  // loading never depends on it.
+  std::optional<Precision> precision;
+};
+
+/// Reported after every training step.
+struct StepInfo {
+  index_t epoch = 0, step = 0, steps_per_epoch = 0;  // step within the epoch, from 0
+  std::int64_t global_step = 0;
+  double loss = 0, running_loss = 0, running_acc = 0, lr = 0, images_per_s = 0, eta_s = 0;
+};
+
+/// Reported after every epoch (what metrics.jsonl records).
+struct EpochStats {
+  index_t epoch = 0;  // 1-based count of completed epochs
+  double train_loss = 0, train_acc = 0, test_loss = 0, test_acc = 0, test_top5 = 0, lr = 0, images_per_s = 0,
+         elapsed_s = 0;
+  bool has_test = false;
+  bool best = false;
+};
+
+// Moved to io/normalization_metadata.hpp (inference needs them without train/).
+using io::normalization_from_metadata;
+using io::normalization_metadata;
+
+template <class T = float>
+class Trainer {
+ public:
+  using Model = VHMN<T>;
+
+  /// `test` may be null (no evaluation). The data sets must outlive the trainer.
+  Trainer(Model& model, const data::Dataset& train, const data::Dataset* test, data::Normalization norm,
+          data::LoaderOptions loader, TrainOptions options)
+      : model_(model),
+        train_(train),
+        test_(test),
+        norm_(std::move(norm)),
+        options_(std::move(options)),
+        loader_(train, norm_, loader),
+        optimizer_(model.parameters(), options_.optimizer) {
+    check_dataset_fits(train, model.config());
+    if (test) check_dataset_fits(*test, model.config());
+    VHMN_CHECK(options_.epochs >= 0, "epochs must be >= 0, got " << options_.epochs);
+    VHMN_CHECK(options_.lr > 0 && std::isfinite(options_.lr), "learning rate must be > 0, got " << options_.lr);
+    VHMN_CHECK(options_.warmup_epochs >= 0, "warm-up epochs must be >= 0");
+    if (options_.precision) model_.set_precision(*options_.precision);
+    const std::int64_t per_epoch = loader_.num_batches();
+    schedule_.lr = options_.lr;
+    schedule_.min_lr = options_.min_lr;
+    schedule_.warmup_steps = static_cast<std::int64_t>(std::llround(options_.warmup_epochs * double(per_epoch)));
+    schedule_.total_steps = std::max<std::int64_t>(1, per_epoch * options_.epochs);
+    if (!options_.run_dir.empty()) {
+      lock_ = options_.run_dir_lock ? options_.run_dir_lock : std::make_shared<io::RunDirLock>(options_.run_dir);
+      recovery_ = recover_run_dir(options_.run_dir);
+    }
+  }
+
+  std::function<void(const StepInfo&)> on_step;     // after every step
+  std::function<void(const EpochStats&)> on_epoch;  // after every epoch
+
+  index_t epochs_done() const { return epoch_; }
+  double best_accuracy() const { return best_acc_; }
+  const WarmupCosine& schedule() const { return schedule_; }
+  Optimizer<T>& optimizer() { return optimizer_; }
+  /// Extra metadata stored in every checkpoint (e.g. the command line).
+  std::map<std::string, std::string>& extra_metadata() { return extra_metadata_; }
+  /// What opening the run directory cleaned up or repaired.
+  const RunDirRecovery& recovery() const { return recovery_; }
+
+  /// Asks fit() to return after the current step. Safe to call from a
+  /// signal handler or another thread. A request made before fit() makes it
+  /// return at once; it stays until clear_stop_request().
+  void request_stop() noexcept { stop_.store(true, std::memory_order_relaxed); }
+  bool stop_requested() const noexcept { return stop_.load(std::memory_order_relaxed); }
+  void clear_stop_request() noexcept { stop_.store(false, std::memory_order_relaxed); }
+  /// After a stopped fit(): steps of the abandoned epoch (0: it stopped at an
+  /// epoch boundary). The model in memory is then mid-epoch; resume() from
+  /// last.safetensors to continue exactly.
+  index_t abandoned_steps() const { return abandoned_steps_; }
+  static_assert(std::atomic<bool>::is_always_lock_free, "request_stop must be async-signal-safe");
+
+  /// Trains from the current epoch up to options.epochs, or for at most
+  /// `max_new_epochs` epochs when that is >= 0 (a time-boxed session; the
+  /// schedule still spans options.epochs, so resume() continues it).
+  void fit(index_t max_new_epochs = -1) {
+    abandoned_steps_ = 0;
+    if (epoch_ == 0 && !options_.run_dir.empty()) {
+      // a fresh run never overwrites another run's checkpoints
+      for (const char* name : {kLastCheckpoint, kBestCheckpoint})
+        VHMN_CHECK(!std::filesystem::exists(run_path(name)),
+                   options_.run_dir << " already holds a run (" << name
+                                    << "); resume it, or train into another directory");
+      // metrics without any checkpoint belong to no resumable run: they are
+      // kept aside as metrics.jsonl.orphaned and the run starts fresh
+      if (std::filesystem::exists(run_path(kMetricsFile)))
+        std::filesystem::rename(run_path(kMetricsFile), run_path(std::string(kMetricsFile) + ".orphaned"));
+    }
+    index_t stop = max_new_epochs >= 0 ? std::min(options_.epochs, epoch_ + max_new_epochs) : options_.epochs;
+    const auto params = model_.parameters();
+    const index_t K = model_.config().classes;
+    Tensor<T> probs, dlogits;
+    data::BasicBatch<T> batch;
+    while (epoch_ < stop) {
+      model_.train();
+      loader_.start_epoch(epoch_);
+      const index_t steps = loader_.num_batches();
+      const auto epoch_start = std::chrono::steady_clock::now();
+      double loss_sum = 0, correct = 0, seen = 0;
+      index_t step = 0;
+      double lr = 0;
+      bool out_of_time = false;
+      bool stopped = false;
+      while (loader_.next(batch)) {
+        if (stop_requested()) {
+          stopped = true;
+          break;
+        }
+        // the final evaluation must fit in the budget too: the last one's duration is kept in reserve
+        if (options_.time_limit_s > 0 &&
+            elapsed_ + seconds_since(epoch_start) + eval_reserve_s() >= options_.time_limit_s) {
+          out_of_time = true;  // spent: evaluate and save what we have, start no further step
+          break;
+        }
+        const index_t B = batch.size();
+        lr = learning_rate(epoch_start);
+        const T* logits = model_.forward(batch.images.data(), B);
+        probs.resize({B, K});
+        const double loss = double(ops::cross_entropy_forward(probs.data(), logits, batch.targets.data(), B, K));
+        VHMN_CHECK(std::isfinite(loss), "non-finite loss (" << loss << ") at epoch " << epoch_ + 1 << ", step "
+                                                            << step + 1 << ": training stopped" << kept_note());
+        dlogits.resize_zero({B, K});
+        ops::cross_entropy_backward(dlogits.data(), probs.data(), batch.targets.data(), B, K);
+        model_.zero_grad();
+        model_.backward(dlogits.data());
+        const std::string bad = first_non_finite_grad(params);
+        VHMN_CHECK(bad.empty(), "non-finite gradient in '" << bad << "' at epoch " << epoch_ + 1 << ", step "
+                                                           << step + 1 << ": training stopped" << kept_note());
+        if (options_.clip_norm > 0) clip_grad_norm(params, options_.clip_norm);
+        optimizer_.step(lr);
+        model_.remember(batch.labels.data(), batch.indices.data());
+
+        for (index_t b = 0; b < B; ++b) {
+          const T* lb = logits + b * K;
+          correct += (std::max_element(lb, lb + K) - lb) == batch.labels[static_cast<std::size_t>(b)];
+        }
+        loss_sum += loss * double(B);
+        seen += double(B);
+        ++step;
+        if (on_step) {
+          StepInfo info;
+          info.epoch = epoch_;
+          info.step = step - 1;
+          info.steps_per_epoch = steps;
+          info.global_step = optimizer_.steps();
+          info.loss = loss;
+          info.running_loss = loss_sum / seen;
+          info.running_acc = correct / seen;
+          info.lr = lr;
+          const double secs = seconds_since(epoch_start);
+          info.images_per_s = seen / std::max(secs, 1e-9);
+          info.eta_s = secs / double(step) * double(steps - step);
+          on_step(info);
+        }
+      }
+      const double train_secs = seconds_since(epoch_start);
+      if (stopped) {
+        abandoned_steps_ = step;  // not saved: last.safetensors stays the last completed epoch
+        return;
+      }
+      if (seen == 0) break;  // the budget ran out before this epoch's first step: it does not count
+      train_seconds_ += train_secs;
+      ++epoch_;
+      EpochStats st;
+      st.epoch = epoch_;
+      st.train_loss = loss_sum / std::max(seen, 1.0);
+      st.train_acc = correct / std::max(seen, 1.0);
+      st.lr = lr;
+      st.images_per_s = seen / std::max(train_secs, 1e-9);
+      if (out_of_time) stop = epoch_;  // this was the last epoch
+      if (test_ && (options_.eval_each_epoch || epoch_ == stop)) {
+        const auto eval_start = std::chrono::steady_clock::now();
+        const EvalResult r = evaluate(model_, *test_, norm_,
+                                          options_.eval_batch > 0 ? options_.eval_batch : loader_.options().batch_size);
+        last_eval_s_ = seconds_since(eval_start);
+        st.has_test = true;
+        st.test_loss = r.loss;
+        st.test_acc = r.top1;
+        st.test_top5 = r.top5;
+        if (r.top1 > best_acc_) {
+          best_acc_ = r.top1;
+          st.best = true;
+        }
+      }
+      elapsed_ += seconds_since(epoch_start);
+      st.elapsed_s = elapsed_;
+      if (!options_.run_dir.empty()) {
+        // best, then last (which carries the metrics line), then metrics: see run_dir.hpp
+        metrics_line_ = metrics_line(st);
+        if (st.best) save(run_path(kBestCheckpoint));
+        save(run_path(kLastCheckpoint));
+        append_metrics(metrics_line_);
+      }
+      if (on_epoch) on_epoch(st);
+      if (stop_requested()) return;
+    }
+  }
+
+  /// Writes model + banks + optimiser + progress + generators + normalisation.
+  void save(const std::string& path) {
+    std::map<std::string, std::string> meta = normalization_metadata(norm_, train_.class_names);
+    for (const auto& [k, v] : extra_metadata_) meta[k] = v;
+    meta["train.epoch"] = std::to_string(epoch_);
+    meta["train.best_acc"] = io::Json(best_acc_).dump();
+    meta["train.elapsed_s"] = io::Json(elapsed_).dump();
+    meta["train.optimizer"] = optimizer_kind_name(optimizer_.options().kind);
+    if (!metrics_line_.empty()) meta["train.metrics"] = metrics_line_;  // this epoch's metrics.jsonl line
+    meta["train.precision"] = precision_name(model_.precision());
+    std::vector<io::RawTensor> extra = optimizer_.state(io::DType::F32);
+    const Rng::State& rs = model_.memory_rng().state();
+    std::vector<std::int64_t> words;
+    for (std::uint64_t w : rs) {
+      std::int64_t s;
+      std::memcpy(&s, &w, sizeof s);
+      words.push_back(s);
+    }
+    extra.push_back(io::make_raw_i64("train.memory_rng", words));
+    save_checkpoint(path, model_, io::DType::F32, meta, std::move(extra));
+  }
+
+  /// Restores everything save() wrote; the next fit() continues from there.
+  void resume(const std::string& path) {
+    const io::SafetensorsFile file = io::read_safetensors(path);
+    const ModelConfig saved = ModelConfig::from_metadata(file.metadata, path);
+    VHMN_CHECK(saved.to_metadata() == model_.config().to_metadata(),
+               path << ": checkpoint was written for a different model config");
+    load_model_state(model_, file, path);
+    optimizer_.load_state(file, path);
+    auto get = [&](const char* key) -> std::string {
+      auto it = file.metadata.find(key);
+      VHMN_CHECK(it != file.metadata.end(), path << ": not a training checkpoint (metadata '" << key << "' missing)");
+      return it->second;
+    };
+    // Progress is checked like the weights: nothing is changed unless all of it is sane.
+    const std::int64_t epoch = io::Json::parse(get("train.epoch"), path).as_int64();
+    const double best_acc = io::Json::parse(get("train.best_acc"), path).as_double();
+    const double elapsed = io::Json::parse(get("train.elapsed_s"), path).as_double();
+    VHMN_CHECK(epoch >= 0, path << ": metadata 'train.epoch' is negative (" << epoch << ")");
+    VHMN_CHECK(std::isfinite(best_acc) && best_acc >= -1 && best_acc <= 1,
+               path << ": metadata 'train.best_acc' is " << best_acc << ", not an accuracy");
+    VHMN_CHECK(std::isfinite(elapsed) && elapsed >= 0,
+               path << ": metadata 'train.elapsed_s' is " << elapsed << ", not a duration");
+    const io::RawTensor* rng = file.find("train.memory_rng");
+    VHMN_CHECK(rng, path << ": not a training checkpoint ('train.memory_rng' missing)");
+    const auto words = io::to_int64_vector(*rng);
+    VHMN_CHECK(words.size() == 4, path << ": 'train.memory_rng' must hold 4 words");
+    Rng::State s;
+    for (std::size_t i = 0; i < 4; ++i) std::memcpy(&s[i], &words[i], sizeof s[i]);
+    VHMN_CHECK(s[0] != 0 || s[1] != 0 || s[2] != 0 || s[3] != 0,
+               path << ": 'train.memory_rng' is all zero, a state xoshiro256** never leaves");
+    epoch_ = static_cast<index_t>(epoch);
+    best_acc_ = best_acc;
+    elapsed_ = elapsed;
+    model_.memory_rng().set_state(s);
+    auto line = file.metadata.find("train.metrics");
+    metrics_line_ = line == file.metadata.end() ? std::string() : line->second;
+    // metrics.jsonl must describe exactly the epochs this checkpoint holds
+    if (!options_.run_dir.empty()) reconcile_metrics(options_.run_dir, epoch_, metrics_line_);
+  }
+
+ private:
+  /// Rate for the next step: by step count, or by the share of the time
+  /// budget used when that is further along.
+  double learning_rate(std::chrono::steady_clock::time_point epoch_start) const {
+    const std::int64_t step = optimizer_.steps();
+    if (options_.time_limit_s <= 0) return schedule_.at(step);
+    const double budget = std::max(1e-9, options_.time_limit_s - eval_reserve_s());
+    const double time_share = (elapsed_ + seconds_since(epoch_start)) / budget;
+    const auto time_step = static_cast<std::int64_t>(time_share * double(schedule_.total_steps));
+    // warm-up still counts steps; after it, whichever clock is further along
+    return schedule_.at(step < schedule_.warmup_steps ? step : std::max(step, time_step));
+  }
+  double eval_reserve_s() const { return test_ ? 1.2 * last_eval_s_ : 0.0; }
+  static double seconds_since(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  }
+  std::string run_path(const std::string& name) const {
+    return (std::filesystem::path(options_.run_dir) / name).string();
+  }
+  std::string kept_note() const {
+    if (options_.run_dir.empty() || epoch_ == 0) return "";
+    return "; the last good checkpoint " + run_path("last.safetensors") + " (epoch " + std::to_string(epoch_) +
+           ") is kept";
+  }
+  static std::string metrics_line(const EpochStats& st) {
+    io::Json j = io::Json::object();
+    j.set("epoch", st.epoch);
+    j.set("train_loss", st.train_loss);
+    j.set("train_acc", st.train_acc);
+    if (st.has_test) {
+      j.set("test_loss", st.test_loss);
+      j.set("test_acc", st.test_acc);
+      j.set("test_top5", st.test_top5);
+    } else {
+      j.set("test_loss", nullptr);
+      j.set("test_acc", nullptr);
+    }
+    j.set("lr", st.lr);
+    j.set("images_per_s", st.images_per_s);
+    j.set("elapsed_s", st.elapsed_s);
+    return j.dump();
+  }
+  void append_metrics(const std::string& line) {
+    std::ofstream out(run_path(kMetricsFile), std::ios::app);
+    VHMN_CHECK(out, "cannot append to " << run_path(kMetricsFile));
+    out << line << "\n";
+    out.flush();
+    VHMN_CHECK(out.good(), "failed writing " << run_path(kMetricsFile) << "; " << run_path(kLastCheckpoint)
+                                             << " holds the epoch and its metrics line (restored on resume)");
+  }
+
+  Model& model_;
+  const data::Dataset& train_;
+  const data::Dataset* test_;
+  data::Normalization norm_;
+  TrainOptions options_;
+  data::BasicDataLoader<T> loader_;
+  Optimizer<T> optimizer_;
+  WarmupCosine schedule_;
+  std::map<std::string, std::string> extra_metadata_;
+  std::shared_ptr<io::RunDirLock> lock_;
+  RunDirRecovery recovery_;
+  std::atomic<bool> stop_{false};
+  index_t abandoned_steps_ = 0;
+  std::string metrics_line_;  // the last completed epoch's metrics.jsonl line
+  index_t epoch_ = 0;
+  double best_acc_ = -1, elapsed_ = 0, train_seconds_ = 0, last_eval_s_ = 0;
+};
+
+}  // namespace vhmn::train
+// ---- end vhmn/train/trainer.hpp ----
+// ---- end vhmn/training.hpp ----

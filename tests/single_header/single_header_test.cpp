@@ -5,6 +5,8 @@
 
 #include <cstdio>
 
+int single_header_image_failures();  // image_part.cpp: vhmn_image.hpp
+
 #ifndef VHMN_HAS_SIMD
 #error "vhmn.hpp did not define VHMN_HAS_SIMD"
 #endif
@@ -26,6 +28,7 @@ int main() {
       ++failures;
       break;
     }
+  failures += single_header_image_failures();
   std::printf("single header: %s\n", failures ? "FAILED" : "ok");
   return failures ? 1 : 0;
 }

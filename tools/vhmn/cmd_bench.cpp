@@ -1,5 +1,5 @@
 // tools/vhmn/cmd_bench.cpp — `vhmn bench`: training-step and inference
-// throughput of a SPEC preset on this CPU, the counterpart of
+// throughput of a spec preset on this CPU, the counterpart of
 // `bench/pytorch_reference.py bench` (same model, same protocol).
 //
 // Protocol: every memory bank full (writes = S/K per class, random rows, so
@@ -34,7 +34,7 @@ const char* kBenchHelp =
     "usage: vhmn bench [--config NAME] [--batch B] [--threads N] [--repeats R]\n"
     "                  [--warmup W] [--precision P] [--json] [--no-breakdown]\n"
     "\n"
-    "  --config      paper-cifar, cifar-small (default) or fmnist-small (SPEC.md 6)\n"
+    "  --config      paper-cifar, cifar-small (default) or fmnist-small (docs/spec.md)\n"
     "  --batch       images per step (default 64)\n"
     "  --threads     threads (default: all cores)\n"
     "  --repeats     timed runs; the median is reported (default 5)\n"

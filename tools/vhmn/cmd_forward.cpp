@@ -1,8 +1,8 @@
 // tools/vhmn/cmd_forward.cpp — `vhmn forward`: check vhmn against any other
-// implementation of SPEC.md. Runs a checkpoint in eval mode (banks frozen)
+// implementation of docs/spec.md. Runs a checkpoint in eval mode (banks frozen)
 // on `images` from a safetensors file and writes `logits`; with --grad and
 // `labels`, also the mean cross-entropy `loss` and `grad.<name>` for every
-// parameter under its SPEC.md §7 name and shape.
+// parameter under its docs/spec.md §7 name and shape.
 #include <cmath>
 #include <cstdio>
 
@@ -18,7 +18,7 @@ const char* kForwardHelp =
     "usage: vhmn forward --model M.safetensors --input X.safetensors --out Y.safetensors\n"
     "                    [--dtype f32|f64] [--grad] [--threads N]\n"
     "\n"
-    "  --model    checkpoint (SPEC.md section 7); its metadata gives the config\n"
+    "  --model    checkpoint (docs/spec.md section 7); its metadata gives the config\n"
     "  --input    safetensors with `images` [B,C,H,W] (normalised, F32 or F64)\n"
     "             and, for --grad, `labels` [B] (I64)\n"
     "  --out      written with `logits` [B,K]; with --grad also `loss` [1] and\n"

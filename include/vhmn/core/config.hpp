@@ -1,7 +1,8 @@
 // vhmn/core/config.hpp — build switches, index type and the Dynamic extent.
 //
 // Switches a user may define before including vhmn:
-//   VHMN_NO_SIMD     scalar kernels only; xsimd is not included at all.
+//   VHMN_NO_SIMD     scalar kernels only; xsimd is not included at all
+//                    (automatic where xsimd has no instruction set).
 //   VHMN_NO_OPENMP   never use OpenMP even when compiled with -fopenmp.
 //   VHMN_USE_BLAS    matrix-product tiles call cblas_sgemm / cblas_dgemm
 //                    (include <cblas.h>, link a BLAS such as OpenBLAS)
@@ -19,8 +20,20 @@
 #define VHMN_HAS_OPENMP 0
 #endif
 
+// SIMD through xsimd where xsimd supports the target: its configuration
+// header (macros only) says whether it found an instruction set (SSE2+ /
+// AVX / AVX-512 on x86, NEON on ARM). Elsewhere (s390x, ppc64, riscv, ...,
+// or a 32-bit ARM built without NEON) the scalar path is chosen
+// automatically, as if VHMN_NO_SIMD were set.
 #if !defined(VHMN_NO_SIMD) && __has_include(<xsimd/xsimd.hpp>)
+#if __has_include(<xsimd/config/xsimd_config.hpp>)
+#include <xsimd/config/xsimd_config.hpp>
+#endif
+#if defined(XSIMD_NO_SUPPORTED_ARCHITECTURE)
+#define VHMN_HAS_SIMD 0
+#else
 #define VHMN_HAS_SIMD 1
+#endif
 #else
 #define VHMN_HAS_SIMD 0
 #endif

@@ -63,7 +63,7 @@ class Rng {
     return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586476925 * u2);
   }
 
-  /// Normal(0, std) truncated to [-2 std, 2 std] by redrawing (SPEC.md §6).
+  /// Normal(0, std) truncated to [-2 std, 2 std] by redrawing (docs/spec.md §6).
   double truncated_normal(double std) {
     double x;
     do x = normal(); while (x < -2.0 || x > 2.0);

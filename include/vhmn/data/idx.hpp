@@ -22,10 +22,33 @@
 #include "vhmn/core/error.hpp"
 #include "vhmn/data/dataset.hpp"
 #include "vhmn/data/file.hpp"
+// .gz needs stb_image's inflater (data/stb.hpp). Without stb_image.h on the
+// include path (e.g. single_include/vhmn/vhmn.hpp alone) raw IDX files are
+// still read, and a gzipped one is refused by name.
+#if __has_include(<stb_image.h>)
 #include "vhmn/data/gzip.hpp"
+#define VHMN_HAS_GZIP 1
+#else
+#define VHMN_HAS_GZIP 0
+#endif
 
 namespace vhmn {
 namespace data {
+
+namespace detail {
+/// The bytes of an IDX file, gunzipped when they start with the gzip magic.
+inline std::vector<std::uint8_t> read_idx_bytes(const std::string& path) {
+#if VHMN_HAS_GZIP
+  return read_file_maybe_gzip(path);
+#else
+  std::vector<std::uint8_t> bytes = read_file(path);
+  VHMN_CHECK(!(bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b),
+             "'" << path << "' is gzip-compressed, but this build of vhmn reads no gzip "
+                 "(stb_image.h was not on the include path): gunzip it first");
+  return bytes;
+#endif
+}
+}  // namespace detail
 
 /// The content of an IDX image file.
 struct IdxImages {
@@ -81,7 +104,7 @@ inline IdxImages parse_idx_images(const std::vector<std::uint8_t>& bytes, const 
 
 /// Reads an IDX unsigned-byte image file (magic 0x00000803), raw or gzipped.
 inline IdxImages read_idx_images(const std::string& path) {
-  return parse_idx_images(read_file_maybe_gzip(path), path);
+  return parse_idx_images(detail::read_idx_bytes(path), path);
 }
 
 /// Parses the (already decompressed) bytes of an IDX label file; `path` names it in errors.
@@ -98,7 +121,7 @@ inline std::vector<std::int32_t> parse_idx_labels(const std::vector<std::uint8_t
 
 /// Reads an IDX unsigned-byte label file (magic 0x00000801), raw or gzipped.
 inline std::vector<std::int32_t> read_idx_labels(const std::string& path) {
-  return parse_idx_labels(read_file_maybe_gzip(path), path);
+  return parse_idx_labels(detail::read_idx_bytes(path), path);
 }
 
 /// A data set from an IDX image file and its label file. `class_names` gives

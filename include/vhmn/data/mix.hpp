@@ -12,7 +12,7 @@
 //          targets mix with it.
 // Both replace labels[i] by the dominant label: the label with the larger
 // weight in the mixed target (own label when lambda >= 1/2, else the
-// partner's), because a memory write needs one label per sample (SPEC §4).
+// partner's), because a memory write needs one label per sample (docs/spec.md §4).
 // Ensures: each target row still sums to 1; everything drawn comes from rng.
 #pragma once
 

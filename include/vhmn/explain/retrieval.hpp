@@ -1,10 +1,10 @@
 // vhmn/explain/retrieval.hpp — what the memory recalled in the last forward.
 //
 // What this represents: read-only views of the retrieval weights every
-// memory path computed in the model's last forward (SPEC.md §3), the slots
-// they refer to with their class and provenance (SPEC.md §4: the training
+// memory path computed in the model's last forward (docs/spec.md §3), the slots
+// they refer to with their class and provenance (docs/spec.md §4: the training
 // sample and token position that wrote the slot), and the head's
-// attention-pool weights (SPEC.md §5).
+// attention-pool weights (docs/spec.md §5).
 //   RetrievalView      the (R x n_written) weights of one path's LAST
 //                      refinement step: R = B*N rows (one per token, image
 //                      major) for a local path, R = B (one per image) for a

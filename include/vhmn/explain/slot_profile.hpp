@@ -4,7 +4,7 @@
 // (appendix A.11): for every class y and slot s, the mean retrieval weight
 // that query rows of images labelled y put on slot s (unwritten slots: 0).
 // A model that refines towards its own class puts most of each class's
-// weight on that class's slots (slots are ordered by class, SPEC.md §4).
+// weight on that class's slots (slots are ordered by class, docs/spec.md §4).
 #pragma once
 
 #include <cstdint>

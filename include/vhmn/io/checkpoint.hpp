@@ -1,6 +1,6 @@
 // vhmn/io/checkpoint.hpp — a whole model to and from a safetensors file.
 //
-// What this represents: the SPEC.md §7 mapping between a VHMN and named
+// What this represents: the docs/spec.md §7 mapping between a VHMN and named
 // tensors: every parameter under its state_dict name, each bank as
 // `<path>.memory` (S, L) and `<path>.writes` (K) int64, slot provenance as
 // `<path>.source_index` / `<path>.source_token` (S) int64 (optional on
@@ -141,7 +141,7 @@ void save_checkpoint(const std::string& path, VHMN<T, D, L>& model, io::DType we
 }
 
 /// Every tensor a checkpoint of a model with config `c` must hold, with its
-/// shape (SPEC.md section 7: parameters, then each block's banks; the
+/// shape (docs/spec.md §7: parameters, then each block's banks; the
 /// optional provenance tensors are not listed). Computed from the config
 /// alone, so a file can be checked before a model is built;
 /// tests/test_checkpoint.cpp asserts it equals what model_to_safetensors writes.

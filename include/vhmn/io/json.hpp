@@ -1,6 +1,6 @@
 // vhmn/io/json.hpp — a small, strict JSON value with a parser and a writer.
 //
-// Used for the safetensors header (SPEC.md section 7) and for metrics.jsonl
+// Used for the safetensors header (docs/spec.md §7) and for metrics.jsonl
 // lines. Strict on purpose: a checkpoint header that is only "almost JSON"
 // is a corrupt file, so the parser accepts exactly RFC 8259 text (UTF-8,
 // no comments, no trailing commas, no NaN) and says where it stopped.

@@ -1,6 +1,6 @@
 // vhmn/io/safetensors.hpp — the safetensors checkpoint format, read and write.
 //
-// Layout (SPEC.md section 7): an 8-byte little-endian u64 header length N,
+// Layout (docs/spec.md §7): an 8-byte little-endian u64 header length N,
 // N bytes of UTF-8 JSON (right-padded with spaces), then the data section.
 // The header maps each tensor name to {"dtype", "shape", "data_offsets"}
 // (offsets relative to the data section) plus an optional "__metadata__"

@@ -1,7 +1,7 @@
 // vhmn/nn/global_memory.hpp — global template memory: the whole image
 // recalls templates, and the result is broadcast back to every token.
 //
-// What this represents (SPEC.md §2):
+// What this represents (docs/spec.md §2):
 //   g = (1/N) sum_n U_n
 //   c = W_go [refine(q_g) ; q_g] + b_go,   q_g = W_gq g + b_gq
 // under the names `blocks.i.global.*`.

@@ -1,6 +1,6 @@
 // vhmn/nn/hmn_block.hpp — one Hopfield memory block (pre-norm, two residuals).
 //
-// What this represents (SPEC.md §2), for tokens X (B, N, D):
+// What this represents (docs/spec.md §2), for tokens X (B, N, D):
 //   U   = LayerNorm_1(X)
 //   Y_n = X_n + local(U)_n + global(U)        (global broadcast over tokens)
 //   Out = Y + MLP(LayerNorm_2(Y))

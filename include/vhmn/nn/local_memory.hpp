@@ -1,7 +1,7 @@
 // vhmn/nn/local_memory.hpp — local window memory: every token recalls
 // prototypes of its k x k neighbourhood.
 //
-// What this represents (SPEC.md §2):
+// What this represents (docs/spec.md §2):
 //   col_n = unfold_k(U)[n]                 (D*k*k, zero padded)
 //   a_n   = W_lo [refine(q_n) ; q_n] + b_lo,   q_n = W_lq col_n + b_lq
 // under the names `blocks.i.local.*`. U is the (B, h, w, D) token grid.
@@ -37,7 +37,7 @@ class LocalWindowMemory {
   // u: (B, N, D). Returns the owned a: (B*N, D).
   // The windows are gathered token-major (ops::unfold_ijd_forward: each
   // window cell one contiguous copy) and multiplied by the query weight with
-  // its columns permuted to match; the product is SPEC's W_lq col_n.
+  // its columns permuted to match; the product is the spec's W_lq col_n.
   const T* forward(const T* u, index_t B) {
     const index_t N = grid_ * grid_, D = dim(), kk = window_ * window_, L = path.latent(), R = B * N;
     batch_ = B;

@@ -1,6 +1,6 @@
 // vhmn/nn/memory_bank.hpp — a class-balanced ring buffer of latent prototypes.
 //
-// What this represents: the S x L bank of one memory path (SPEC.md §4).
+// What this represents: the S x L bank of one memory path (docs/spec.md §4).
 // Slot j belongs to class j / (S/K); class y's next write goes to slot
 // y*(S/K) + writes[y] % (S/K); slot i of class y is *written* once
 // i < min(writes[y], S/K). Each written slot records its provenance: the

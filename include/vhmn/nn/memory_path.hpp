@@ -1,7 +1,7 @@
 // vhmn/nn/memory_path.hpp — query, refine against a bank, project back.
 //
 // What this represents: the part the local and global memories share
-// (SPEC.md §2), over R rows of some input x:
+// (docs/spec.md §2), over R rows of some input x:
 //   q = W_q x + b_q            (L)
 //   z = refine(q; M, beta)     (L)
 //   o = W_o [z ; q] + b_o      (D)   refined first, then initial

@@ -1,5 +1,5 @@
 // vhmn/nn/model_config.hpp — every size of a V-HMN, the named presets, and
-// their round trip through checkpoint metadata (SPEC.md §6, §7).
+// their round trip through checkpoint metadata (docs/spec.md §6, §7).
 #pragma once
 
 #include <cerrno>
@@ -43,7 +43,7 @@ struct ModelConfig {
     return inv_temperature > 0 ? inv_temperature : std::sqrt(static_cast<double>(latent));
   }
 
-  /// The SPEC.md §6 presets: "paper-cifar", "cifar-small", "fmnist-small".
+  /// The docs/spec.md §6 presets: "paper-cifar", "cifar-small", "fmnist-small".
   static ModelConfig preset(const std::string& name) {
     ModelConfig c;
     if (name == "cifar-small") return c;

@@ -1,6 +1,6 @@
 // vhmn/nn/param.hpp — a named, trainable tensor and its gradient.
 //
-// What this represents: one entry of the model's state_dict (SPEC.md §7):
+// What this represents: one entry of the model's state_dict (docs/spec.md §7):
 // its checkpoint name, its value, the gradient the backward accumulates
 // into, and whether decoupled weight decay applies to it (not to biases,
 // norms, betas or the positional embedding).
@@ -32,7 +32,7 @@ struct Param {
   T* grad_data() { return grad.data(); }
   index_t numel() const { return value.numel(); }
 
-  /// Truncated normal(0, std) cut at +-2 std (SPEC.md §6).
+  /// Truncated normal(0, std) cut at +-2 std (docs/spec.md §6).
   void init_trunc_normal(Rng& rng, double std = 0.02) {
     for (auto& v : value) v = static_cast<T>(rng.truncated_normal(std));
   }

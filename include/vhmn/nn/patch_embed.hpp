@@ -1,7 +1,7 @@
 // vhmn/nn/patch_embed.hpp — image to tokens: patch projection plus positions.
 //
 // What this represents: X[b,n] = W_pe vec(patch(b,n)) + b_pe + P[n]
-// (SPEC.md §1), with `patch_embed.weight` (D, C, p, p) in PyTorch Conv2d
+// (docs/spec.md §1), with `patch_embed.weight` (D, C, p, p) in PyTorch Conv2d
 // layout, `patch_embed.bias` (D) and `pos_embed` (N, D).
 #pragma once
 

@@ -1,6 +1,6 @@
 // vhmn/nn/refinement.hpp — T steps of predictive-coding refinement against a bank.
 //
-// What this represents: refine(q; M, beta) of SPEC.md §3,
+// What this represents: refine(q; M, beta) of docs/spec.md §3,
 //   z_0 = q;   z_{t+1} = z_t + beta (retrieve(z_t; M) - z_t),   t < T
 // with a learnable scalar beta (init 0.2). T = 0, or a bank with no written
 // slot, returns q unchanged. The bank is constant for autodiff.

@@ -1,6 +1,6 @@
 // vhmn/nn/vhmn_model.hpp — the whole Vision Hopfield Memory Network.
 //
-// What this represents (SPEC.md §1-§5):
+// What this represents (docs/spec.md §1-§5):
 //   X_0    = PatchEmbed(images)                          (B, N, D)
 //   X_i+1  = HMNBlock_i(X_i)                             i < depth
 //   logits = head(AttentionPool(LayerNorm_f(X_depth)))   (B, K)
@@ -36,7 +36,7 @@ class VHMN {
  public:
   using Block = HMNBlock<T, Dim, Latent>;
 
-  /// Builds the model and initialises it per SPEC.md §6 from `seed`.
+  /// Builds the model and initialises it per docs/spec.md §6 from `seed`.
   explicit VHMN(const ModelConfig& config, std::uint64_t seed = 0) : config_(config), memory_rng_(seed ^ 0x6d656d6fULL) {
     config_.validate();
     patch_embed = PatchEmbed<T, Dim>(config.image, config.channels, config.patch, config.dim);
@@ -71,7 +71,7 @@ class VHMN {
 
   const ModelConfig& config() const { return config_; }
 
-  /// Re-initialises every parameter (SPEC.md §6). Banks are left as they are.
+  /// Re-initialises every parameter (docs/spec.md §6). Banks are left as they are.
   void init(Rng& rng) {
     patch_embed.init(rng);
     for (auto& b : blocks) b->init(rng);
@@ -80,7 +80,7 @@ class VHMN {
     head.init(rng);
   }
 
-  /// Every parameter, in SPEC.md §7 order.
+  /// Every parameter, in docs/spec.md §7 order.
   ParamList<T> parameters() {
     ParamList<T> list;
     patch_embed.collect_params(list);
@@ -188,7 +188,7 @@ class VHMN {
     patch_embed.backward(dx_.data());
   }
 
-  /// Writes the last forward's queries into the banks (SPEC.md §4): for every
+  /// Writes the last forward's queries into the banks (docs/spec.md §4): for every
   /// block, each sample's global query q_g, and its local queries q_n at
   /// `local_writes` token positions drawn from the model's memory generator,
   /// all under the sample's label, with the sample id as provenance.

@@ -22,7 +22,7 @@
 
 namespace vhmn::ops {
 
-/// Norm clamp of the cosine similarity (SPEC.md §3).
+/// Norm clamp of the cosine similarity (docs/spec.md §3).
 inline constexpr double kCosineEps = 1e-6;
 
 /// What: a frozen, compacted view of the written slots of a bank.

@@ -63,9 +63,9 @@ void unfold_backward(T* du, const T* dcol, index_t B, index_t h, index_t w, inde
 // ---- The same windows in token-major order (fast path of the local memory).
 // colp[b*N + n, (i*k + j)*D + d] = u[b, row+i-k/2, colm+j-k/2, d]  (0 outside)
 // Every (i, j) cell is one contiguous copy of a token's D features. A query
-// W col (W: (L, D*k*k), SPEC order) equals Wp colp with the weight's columns
+// W col (W: (L, D*k*k), spec order) equals Wp colp with the weight's columns
 // permuted the same way (unfold_weight_permute), so the model uses this
-// layout and keeps SPEC's weight layout for checkpoints.
+// layout and keeps the spec's weight layout for checkpoints.
 // u: (B, h, w, D)   colp: (B*h*w, k*k*D)
 template <class T>
 void unfold_ijd_forward(T* colp, const T* u, index_t B, index_t h, index_t w, index_t D, index_t k) {

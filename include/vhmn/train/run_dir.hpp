@@ -74,11 +74,15 @@ inline RunDirRecovery recover_run_dir(const std::string& dir) {
   const std::string best = (fs::path(dir) / kBestCheckpoint).string();
   r.epoch = checkpoint_epoch(last);
   long long best_epoch = -1;
+#if VHMN_HAS_EXCEPTIONS
   try {
     best_epoch = checkpoint_epoch(best);
   } catch (const Error&) {
     best_epoch = -1;  // a best that is not a training checkpoint is never promoted
   }
+#else
+  best_epoch = checkpoint_epoch(best);  // without exceptions a foreign best reaches the error handler
+#endif
   if (best_epoch > r.epoch) {
     std::ifstream in(best, std::ios::binary);
     const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -92,6 +96,7 @@ inline RunDirRecovery recover_run_dir(const std::string& dir) {
 
 /// The epoch a metrics.jsonl line is about, or -1 for a torn / foreign line.
 inline long long metrics_line_epoch(const std::string& line) {
+#if VHMN_HAS_EXCEPTIONS
   try {
     const io::Json j = io::Json::parse(line, "metrics line");
     if (!j.is_object() || !j.contains("epoch")) return -1;
@@ -99,6 +104,15 @@ inline long long metrics_line_epoch(const std::string& line) {
   } catch (const Error&) {
     return -1;
   }
+#else
+  // Without exceptions a parse error cannot be caught: a line that is not
+  // complete JSON (a torn last line ends without '}') counts as foreign.
+  const auto end = line.find_last_not_of(" \t\r\n");
+  if (line.empty() || line[0] != '{' || end == std::string::npos || line[end] != '}') return -1;
+  const io::Json j = io::Json::parse(line, "metrics line");
+  if (!j.is_object() || !j.contains("epoch") || !j.at("epoch").is_int64()) return -1;
+  return j.at("epoch").as_int64();
+#endif
 }
 
 /// Step two, once the checkpoint's epoch is known (0 and "" for a fresh

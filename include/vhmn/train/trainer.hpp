@@ -3,7 +3,7 @@
 // What this represents: epochs of
 //   forward -> soft-target cross-entropy -> backward -> finite check ->
 //   optional grad-norm clip -> optimiser step (warm-up + cosine rate) ->
-//   bank writes (SPEC.md §4: after the forward, under each sample's
+//   bank writes (docs/spec.md §4: after the forward, under each sample's
 //   dominant label, with its dataset index as provenance)
 // then an evaluation on the test set, callbacks, and (with a run directory)
 // best.safetensors, last.safetensors, then a metrics.jsonl line, in that
@@ -34,6 +34,7 @@
 #include "vhmn/data/loader.hpp"
 #include "vhmn/io/checkpoint.hpp"
 #include "vhmn/io/json.hpp"
+#include "vhmn/io/normalization_metadata.hpp"
 #include "vhmn/io/run_lock.hpp"
 #include "vhmn/train/ema.hpp"
 #include "vhmn/train/evaluate.hpp"
@@ -98,39 +99,9 @@ struct EpochStats {
   bool best = false;
 };
 
-/// Metadata keys for the data normalisation and class names, so a checkpoint
-/// alone can classify raw images (used by `vhmn predict` and `vhmn eval`).
-inline std::map<std::string, std::string> normalization_metadata(const data::Normalization& n,
-                                                                 const std::vector<std::string>& class_names) {
-  io::Json mean = io::Json::array(), std = io::Json::array(), names = io::Json::array();
-  for (double v : n.mean) mean.push_back(v);
-  for (double v : n.std) std.push_back(v);
-  for (const auto& s : class_names) names.push_back(s);
-  return {{"vhmn.norm_mean", mean.dump()}, {"vhmn.norm_std", std.dump()}, {"vhmn.class_names", names.dump()}};
-}
-/// Reads normalisation back; false if the checkpoint has none.
-inline bool normalization_from_metadata(const std::map<std::string, std::string>& m, data::Normalization& n,
-                                        std::vector<std::string>& class_names, const std::string& source) {
-  auto mean = m.find("vhmn.norm_mean"), std = m.find("vhmn.norm_std");
-  if (mean == m.end() || std == m.end()) return false;
-  n.mean.clear();
-  n.std.clear();
-  const io::Json mean_json = io::Json::parse(mean->second, source + " vhmn.norm_mean");
-  const io::Json std_json = io::Json::parse(std->second, source + " vhmn.norm_std");
-  for (const auto& v : mean_json.as_array()) n.mean.push_back(v.as_double());
-  for (const auto& v : std_json.as_array()) n.std.push_back(v.as_double());
-  VHMN_CHECK(n.mean.size() == n.std.size(), source << ": vhmn.norm_mean and vhmn.norm_std differ in length");
-  for (double s : n.std)
-    VHMN_CHECK(s > 0 && std::isfinite(s), source << ": vhmn.norm_std holds a non-positive or non-finite value (" << s
-                                                  << ")");
-  for (double m : n.mean) VHMN_CHECK(std::isfinite(m), source << ": vhmn.norm_mean holds a non-finite value");
-  class_names.clear();
-  if (auto names = m.find("vhmn.class_names"); names != m.end()) {
-    const io::Json names_json = io::Json::parse(names->second, source + " vhmn.class_names");
-    for (const auto& v : names_json.as_array()) class_names.push_back(v.as_string());
-  }
-  return true;
-}
+// Moved to io/normalization_metadata.hpp (inference needs them without train/).
+using io::normalization_from_metadata;
+using io::normalization_metadata;
 
 template <class T = float>
 class Trainer {
