@@ -14,6 +14,9 @@
 #include <vhmn/data/subset.hpp>
 #include <vhmn/train/trainer.hpp>
 #include <vhmn/vhmn.hpp>
+#ifdef VHMN_USE_MPI
+#include <vhmn/train/mpi_communicator.hpp>
+#endif
 
 #include "args.hpp"
 #include "commands.hpp"
@@ -55,6 +58,8 @@ const char* kTrainHelp =
     "  --resume RUN_DIR   continue a run exactly where its last checkpoint left it\n"
     "                     (one trainer per RUN_DIR: a second is refused, naming the first)\n"
     "  --seed S (0)  --threads N (all cores)  --workers N (1: batch-building threads)\n"
+    "  mpirun -np R vhmn train ...  data-parallel over R ranks (a -DVHMN_USE_MPI=ON build):\n"
+    "                     --batch stays the global batch, --threads is per rank, rank 0 writes RUN_DIR\n"
     "  --stop-after N     stop after N more epochs (the schedule still spans --epochs)\n"
     "  --time-limit MIN   wall-clock budget for training + evaluation: the cosine schedule\n"
     "                     follows the share of the budget used and training stops when it\n"
@@ -150,7 +155,44 @@ const char* signal_name(int sig) {
 
 }  // namespace
 
+namespace {
+
+/// Under mpirun/srun (built with -DVHMN_USE_MPI=ON): this process's rank of
+/// the run; else null, and `vhmn train` is one plain process.
+std::shared_ptr<train::Communicator> data_parallel_communicator() {
+#ifdef VHMN_USE_MPI
+  if (train::launched_by_mpi()) return std::make_shared<train::MpiCommunicator>();
+#endif
+  return nullptr;
+}
+
+int train_rank(const std::vector<std::string>& argv_in, const std::shared_ptr<train::Communicator>& comm);
+
+}  // namespace
+
 int cmd_train(const std::vector<std::string>& argv_in) {
+  const std::shared_ptr<train::Communicator> comm = data_parallel_communicator();
+  if (!comm || comm->size() == 1) return train_rank(argv_in, nullptr);
+  if (comm->rank() != 0) (void)!std::freopen("/dev/null", "w", stdout);  // rank 0 alone reports progress
+  try {
+    return train_rank(argv_in, comm);
+  } catch (const std::exception& e) {
+    // the other ranks may wait in a collective for this one: end them all
+    std::fprintf(stderr, "vhmn train: error on rank %d of %d: %s\n", comm->rank(), comm->size(), e.what());
+    std::fflush(stderr);
+    comm->abort(1);
+    return 1;
+  }
+}
+
+namespace {
+
+int train_rank(const std::vector<std::string>& argv_in, const std::shared_ptr<train::Communicator>& comm) {
+  const bool rank0 = !comm || comm->rank() == 0;  // the rank that writes the run directory
+  auto barrier = [&] {
+    double x = 0;
+    if (comm) comm->sum(&x, 1);
+  };
   std::vector<std::string> argv = argv_in;
   std::shared_ptr<io::RunDirLock> run_lock;  // held from before the checkpoint is read to the end
   train::RunDirRecovery rec;                  // what opening a resumed run repaired
@@ -174,8 +216,12 @@ int cmd_train(const std::vector<std::string>& argv_in) {
                      "given, not --" << name);
         }
       // lock first, then repair what a kill may have left, then read the checkpoint
-      run_lock = std::make_shared<io::RunDirLock>(run);
-      rec = train::recover_run_dir(run);
+      if (rank0) {
+        run_lock = std::make_shared<io::RunDirLock>(run);
+        rec = train::recover_run_dir(run);
+      }
+      barrier();  // the other ranks read the checkpoint once rank 0 has repaired the run
+      if (!rank0) rec.epoch = std::filesystem::exists(std::filesystem::path(run) / train::kLastCheckpoint) ? 0 : -1;
       const std::string ckpt = (std::filesystem::path(run) / train::kLastCheckpoint).string();
       VHMN_CHECK(rec.epoch >= 0, "--resume " << run << ": no checkpoint (" << train::kLastCheckpoint
                                               << ") to resume: the run stopped before its first epoch ended; "
@@ -194,7 +240,7 @@ int cmd_train(const std::vector<std::string>& argv_in) {
   const Args args(argv, {"help"}, kTrainOptions);
   const bool resuming = args.has("resume");
   // a fresh run locks its directory before the (possibly long) data loading
-  if (!resuming) run_lock = std::make_shared<io::RunDirLock>(args.required("out"));
+  if (!resuming && rank0) run_lock = std::make_shared<io::RunDirLock>(args.required("out"));
 
   args.apply_threads();
   const Precision precision = precision_option(args);
@@ -263,6 +309,7 @@ int cmd_train(const std::vector<std::string>& argv_in) {
   opt.run_dir = resuming ? args.required("resume") : args.required("out");
   opt.run_dir_lock = run_lock;
   opt.precision = precision;
+  opt.parallel.communicator = comm;
 
   const data::Normalization norm = data::compute_normalization(train_set);
   VHMN<float> model(config, seed);
@@ -295,6 +342,10 @@ int cmd_train(const std::vector<std::string>& argv_in) {
               static_cast<long long>(config.depth), static_cast<long long>(config.window),
               static_cast<long long>(config.local_slots), static_cast<long long>(config.global_slots),
               static_cast<long long>(config.iters), num_threads());
+  if (comm)
+    std::printf("data-parallel: %d ranks x %d threads, global batch %lld (%lld per rank)\n", comm->size(),
+                num_threads(), static_cast<long long>(loader.batch_size),
+                static_cast<long long>(loader.batch_size / comm->size()));
   std::fflush(stdout);
   announce_precision(precision);
 
@@ -331,6 +382,13 @@ int cmd_train(const std::vector<std::string>& argv_in) {
     return 128 + sig;  // 130 for SIGINT, 143 for SIGTERM, as a shell reports a signal death
   }
 
+  if (const train::DataParallel<float>* dp = trainer.data_parallel(); dp && dp->stats().steps > 0) {
+    const train::CommStats& c = dp->stats();
+    std::printf("communication per step (rank 0): gradient all-reduce %.2f ms of %lld bytes, bank-write gather "
+                "%.2f ms of %lld bytes\n",
+                1e3 * c.gradient_s / double(c.steps), static_cast<long long>(c.gradient_bytes),
+                1e3 * c.bank_s / double(c.steps), static_cast<long long>(c.bank_bytes));
+  }
   const std::string last = (std::filesystem::path(opt.run_dir) / "last.safetensors").string();
   if (last_epoch.has_test)
     std::printf("done: test accuracy %.2f%% after %lld epochs (best %.2f%%); checkpoints %s and %s/best.safetensors\n",
@@ -340,5 +398,7 @@ int cmd_train(const std::vector<std::string>& argv_in) {
     std::printf("done: checkpoint %s\n", last.c_str());
   return 0;
 }
+
+}  // namespace
 
 }  // namespace vhmn::cli
