@@ -97,7 +97,8 @@ class DataParallel {
     VHMN_CHECK(drop_last || last == 0 || last >= R,
                "data-parallel training with " << R << " ranks: the last batch of an epoch holds only " << last
                                                << " samples (" << N << " samples, batch " << B
-                                               << "), fewer than the ranks; use --drop-last or another batch size");
+                                               << "), fewer than the ranks; drop the last batch "
+                                                  "(LoaderOptions::drop_last) or choose another batch size");
   }
 
   /// This rank's rows of the global batch (a view kept until the next slice()).
