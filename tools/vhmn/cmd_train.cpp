@@ -16,6 +16,9 @@
 #include <vhmn/data/subset.hpp>
 #include <vhmn/train/trainer.hpp>
 #include <vhmn/vhmn.hpp>
+#ifdef VHMN_USE_MPI
+#include <vhmn/train/mpi_communicator.hpp>
+#endif
 
 #include "args.hpp"
 #include "commands.hpp"
@@ -63,6 +66,8 @@ const char* kTrainHelp =
     "  --resume RUN_DIR   continue a run exactly where its last checkpoint left it\n"
     "                     (one trainer per RUN_DIR: a second is refused, naming the first)\n"
     "  --seed S (0)  --threads N (all cores)  --workers N (1: batch-building threads)\n"
+    "  mpirun -np R vhmn train ...  data-parallel over R ranks (a -DVHMN_USE_MPI=ON build):\n"
+    "                     --batch stays the global batch, --threads is per rank, rank 0 writes RUN_DIR\n"
     "  --stop-after N     stop after N more epochs (the schedule still spans --epochs)\n"
     "  --time-limit MIN   wall-clock budget for training + evaluation: the cosine schedule\n"
     "                     follows the share of the budget used and training stops when it\n"
@@ -194,7 +199,44 @@ const char* signal_name(int sig) {
 
 }  // namespace
 
+namespace {
+
+/// Under mpirun/srun (built with -DVHMN_USE_MPI=ON): this process's rank of
+/// the run; else null, and `vhmn train` is one plain process.
+std::shared_ptr<train::Communicator> data_parallel_communicator() {
+#ifdef VHMN_USE_MPI
+  if (train::launched_by_mpi()) return std::make_shared<train::MpiCommunicator>();
+#endif
+  return nullptr;
+}
+
+int train_rank(const std::vector<std::string>& argv_in, const std::shared_ptr<train::Communicator>& comm);
+
+}  // namespace
+
 int cmd_train(const std::vector<std::string>& argv_in) {
+  const std::shared_ptr<train::Communicator> comm = data_parallel_communicator();
+  if (!comm || comm->size() == 1) return train_rank(argv_in, nullptr);
+  if (comm->rank() != 0) (void)!std::freopen("/dev/null", "w", stdout);  // rank 0 alone reports progress
+  try {
+    return train_rank(argv_in, comm);
+  } catch (const std::exception& e) {
+    // the other ranks may wait in a collective for this one: end them all
+    std::fprintf(stderr, "vhmn train: error on rank %d of %d: %s\n", comm->rank(), comm->size(), e.what());
+    std::fflush(stderr);
+    comm->abort(1);
+    return 1;
+  }
+}
+
+namespace {
+
+int train_rank(const std::vector<std::string>& argv_in, const std::shared_ptr<train::Communicator>& comm) {
+  const bool rank0 = !comm || comm->rank() == 0;  // the rank that writes the run directory
+  auto barrier = [&] {
+    double x = 0;
+    if (comm) comm->sum(&x, 1);
+  };
   std::shared_ptr<io::RunDirLock> run_lock;  // held from before the checkpoint is read to the end
   train::RunDirRecovery rec;                  // what opening a resumed run repaired
   Args args(argv_in, {"help"}, kTrainOptions);
@@ -213,8 +255,12 @@ int cmd_train(const std::vector<std::string>& argv_in) {
                        "with --resume only --epochs, --threads, --workers, --stop-after and --precision may be "
                        "given, not --" << name);
     // lock first, then repair what a kill may have left, then read the checkpoint
-    run_lock = std::make_shared<io::RunDirLock>(run);
-    rec = train::recover_run_dir(run);
+    if (rank0) {
+      run_lock = std::make_shared<io::RunDirLock>(run);
+      rec = train::recover_run_dir(run);
+    }
+    barrier();  // the other ranks read the checkpoint once rank 0 has repaired the run
+    if (!rank0) rec.epoch = std::filesystem::exists(std::filesystem::path(run) / train::kLastCheckpoint) ? 0 : -1;
     const std::string ckpt = (std::filesystem::path(run) / train::kLastCheckpoint).string();
     VHMN_CHECK(rec.epoch >= 0, "--resume " << run << ": no checkpoint (" << train::kLastCheckpoint
                                             << ") to resume: the run stopped before its first epoch ended; "
@@ -232,8 +278,10 @@ int cmd_train(const std::vector<std::string>& argv_in) {
   } else {
     // a fresh run is checked and locks its directory before the (possibly long) data loading
     const std::string out = args.required("out");
-    check_new_run_dir(out);
-    run_lock = std::make_shared<io::RunDirLock>(out);
+    if (rank0) {
+      check_new_run_dir(out);
+      run_lock = std::make_shared<io::RunDirLock>(out);
+    }
   }
 
   args.apply_threads();
@@ -313,6 +361,7 @@ int cmd_train(const std::vector<std::string>& argv_in) {
   const std::string init = args.str("init", "random");
   VHMN_CHECK(init == "whiten" || init == "random", "--init must be whiten or random, got '" << init << "'");
   opt.whiten_patch_embed = init == "whiten";
+  opt.parallel.communicator = comm;
 
   const data::Normalization norm = data::compute_normalization(train_set);
   VHMN<float> model(config, seed);
@@ -352,6 +401,10 @@ int cmd_train(const std::vector<std::string>& argv_in) {
               static_cast<long long>(config.depth), static_cast<long long>(config.window),
               static_cast<long long>(config.local_slots), static_cast<long long>(config.global_slots),
               static_cast<long long>(config.iters), num_threads());
+  if (comm)
+    std::printf("data-parallel: %d ranks x %d threads, global batch %lld (%lld per rank)\n", comm->size(),
+                num_threads(), static_cast<long long>(loader.batch_size),
+                static_cast<long long>(loader.batch_size / comm->size()));
   std::fflush(stdout);
   announce_precision(precision);
 
@@ -396,6 +449,13 @@ int cmd_train(const std::vector<std::string>& argv_in) {
     return 128 + sig;  // 130 for SIGINT, 143 for SIGTERM, as a shell reports a signal death
   }
 
+  if (const train::DataParallel<float>* dp = trainer.data_parallel(); dp && dp->stats().steps > 0) {
+    const train::CommStats& c = dp->stats();
+    std::printf("communication per step (rank 0): gradient all-reduce %.2f ms of %lld bytes, bank-write gather "
+                "%.2f ms of %lld bytes\n",
+                1e3 * c.gradient_s / double(c.steps), static_cast<long long>(c.gradient_bytes),
+                1e3 * c.bank_s / double(c.steps), static_cast<long long>(c.bank_bytes));
+  }
   const std::string last = (std::filesystem::path(opt.run_dir) / "last.safetensors").string();
   if (any_eval) {  // of this session's epochs (a resumed run counts from its resume)
     std::string line = "time to accuracy:";
@@ -421,5 +481,7 @@ int cmd_train(const std::vector<std::string>& argv_in) {
     std::printf("done: no epoch was trained (--stop-after 0), so nothing was written\n");
   return 0;
 }
+
+}  // namespace
 
 }  // namespace vhmn::cli

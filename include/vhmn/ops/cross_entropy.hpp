@@ -32,10 +32,12 @@ T cross_entropy_forward(T* probs, const T* logits, const T* targets, index_t B, 
   return static_cast<T>(total / static_cast<double>(B));
 }
 
-// dlogits += (probs * sum_k t - t) / B
+// dlogits += (probs * sum_k t - t) / M, M = mean_over (0: B). A data-parallel
+// rank passes the global batch as M: its B rows are part of a mean over M.
 template <class T>
-void cross_entropy_backward(T* dlogits, const T* probs, const T* targets, index_t B, index_t K) {
-  const T inv_b = T(1) / T(B);
+void cross_entropy_backward(T* dlogits, const T* probs, const T* targets, index_t B, index_t K,
+                            index_t mean_over = 0) {
+  const T inv_b = T(1) / T(mean_over > 0 ? mean_over : B);
   for (index_t b = 0; b < B; ++b) {
     T tsum = T(0);
     for (index_t k = 0; k < K; ++k) tsum += targets[b * K + k];

@@ -30,6 +30,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 
 #include "vhmn/data/loader.hpp"
 #include "vhmn/io/checkpoint.hpp"
@@ -37,6 +38,7 @@
 #include "vhmn/io/normalization_metadata.hpp"
 #include "vhmn/io/run_lock.hpp"
 #include "vhmn/train/ema.hpp"
+#include "vhmn/train/data_parallel.hpp"
 #include "vhmn/train/evaluate.hpp"
 #include "vhmn/train/whitening.hpp"
 #include "vhmn/train/optimizer.hpp"
@@ -81,6 +83,9 @@ struct TrainOptions {
   // A fresh run first sets the patch embedding from the whitened covariance
   // of training patches (train/whitening.hpp); resumed runs never redo it.
   bool whiten_patch_embed = false;
+  // A communicator of R > 1 ranks: this trainer is one rank of a
+  // data-parallel run (train/data_parallel.hpp says what each hook does).
+  DataParallelOptions parallel;
 };
 
 /// Reported after every training step.
@@ -133,7 +138,11 @@ class Trainer {
     VHMN_CHECK(options_.ema_decay >= 0 && options_.ema_decay < 1,
                "EMA decay must be in [0, 1) (0: off), got " << options_.ema_decay);
     if (options_.ema_decay > 0) ema_.emplace(model.parameters(), options_.ema_decay);
-    if (!options_.run_dir.empty()) {
+    if (options_.parallel.communicator && options_.parallel.communicator->size() > 1) {
+      dp_ = std::make_unique<DataParallel<T>>(options_.parallel.communicator, options_.parallel.check_every);
+      dp_->check_batches(train.size, loader.batch_size, loader.drop_last);
+    }
+    if (writes_files()) {
       lock_ = options_.run_dir_lock ? options_.run_dir_lock : std::make_shared<io::RunDirLock>(options_.run_dir);
       recovery_ = recover_run_dir(options_.run_dir);
     }
@@ -164,6 +173,9 @@ class Trainer {
   index_t abandoned_steps() const { return abandoned_steps_; }
   static_assert(std::atomic<bool>::is_always_lock_free, "request_stop must be async-signal-safe");
 
+  /// Null in a single process.
+  const DataParallel<T>* data_parallel() const { return dp_.get(); }
+
   /// Trains from the current epoch up to options.epochs, or for at most
   /// `max_new_epochs` epochs when that is >= 0 (a time-boxed session; the
   /// schedule still spans options.epochs, so resume() continues it).
@@ -177,7 +189,7 @@ class Trainer {
                                     << "); resume it, or train into another directory");
       // metrics without any checkpoint belong to no resumable run: they are
       // kept aside as metrics.jsonl.orphaned and the run starts fresh
-      if (std::filesystem::exists(run_path(kMetricsFile)))
+      if (writes_files() && std::filesystem::exists(run_path(kMetricsFile)))
         std::filesystem::rename(run_path(kMetricsFile), run_path(std::string(kMetricsFile) + ".orphaned"));
     }
     if (options_.whiten_patch_embed && epoch_ == 0 && optimizer_.steps() == 0) {
@@ -188,7 +200,8 @@ class Trainer {
     const auto params = model_.parameters();
     const index_t K = model_.config().classes;
     Tensor<T> probs, dlogits;
-    data::BasicBatch<T> batch;
+    data::BasicBatch<T> global_batch;
+    if (dp_) dp_->check_consistent("at the start of training (epoch " + std::to_string(epoch_) + ")", model_, optimizer_);
     while (epoch_ < stop) {
       model_.train();
       loader_.start_epoch(epoch_);
@@ -199,42 +212,55 @@ class Trainer {
       double lr = 0;
       bool out_of_time = false;
       bool stopped = false;
-      while (loader_.next(batch)) {
-        if (stop_requested()) {
+      while (loader_.next(global_batch)) {
+        // the final evaluation must fit in the budget too: the last one's duration is kept in reserve
+        const bool spent = options_.time_limit_s > 0 &&
+                           elapsed_ + seconds_since(epoch_start) + eval_reserve_s() >= options_.time_limit_s;
+        const double step_lr = learning_rate(epoch_start);
+        const auto plan = dp_ ? dp_->agree(stop_requested(), spent, step_lr)  // every rank decides alike
+                              : typename DataParallel<T>::StepPlan{stop_requested(), spent, step_lr};
+        if (plan.stop) {
           stopped = true;
           break;
         }
-        // the final evaluation must fit in the budget too: the last one's duration is kept in reserve
-        if (options_.time_limit_s > 0 &&
-            elapsed_ + seconds_since(epoch_start) + eval_reserve_s() >= options_.time_limit_s) {
+        if (plan.out_of_time) {
           out_of_time = true;  // spent: evaluate and save what we have, start no further step
           break;
         }
-        const index_t B = batch.size();
-        lr = learning_rate(epoch_start);
+        lr = plan.lr;
+        // this rank's rows of the global batch (all of it in one process)
+        const data::BasicBatch<T>& batch = dp_ ? dp_->slice(global_batch) : global_batch;
+        const index_t B = batch.size(), global_B = dp_ ? dp_->global_batch() : B;
         const T* logits = model_.forward(batch.images.data(), B);
         probs.resize({B, K});
-        const double loss = double(ops::cross_entropy_forward(probs.data(), logits, batch.targets.data(), B, K));
+        double loss = double(ops::cross_entropy_forward(probs.data(), logits, batch.targets.data(), B, K));
+        double step_correct = 0;
+        for (index_t b = 0; b < B; ++b) {
+          const T* lb = logits + b * K;
+          step_correct += (std::max_element(lb, lb + K) - lb) == batch.labels[static_cast<std::size_t>(b)];
+        }
+        if (dp_) std::tie(loss, step_correct) = dp_->step_totals(loss, step_correct);
         VHMN_CHECK(std::isfinite(loss), "non-finite loss (" << loss << ") at epoch " << epoch_ + 1 << ", step "
                                                             << step + 1 << ": training stopped" << kept_note());
         dlogits.resize_zero({B, K});
-        ops::cross_entropy_backward(dlogits.data(), probs.data(), batch.targets.data(), B, K);
+        ops::cross_entropy_backward(dlogits.data(), probs.data(), batch.targets.data(), B, K, global_B);
         model_.zero_grad();
         model_.backward(dlogits.data());
+        if (dp_) dp_->sum_gradients(params);
         const std::string bad = first_non_finite_grad(params);
         VHMN_CHECK(bad.empty(), "non-finite gradient in '" << bad << "' at epoch " << epoch_ + 1 << ", step "
                                                            << step + 1 << ": training stopped" << kept_note());
         if (options_.clip_norm > 0) clip_grad_norm(params, options_.clip_norm);
         optimizer_.step(lr);
-        if (ema_) ema_->update();
-        model_.remember(batch.labels.data(), batch.indices.data());
+        if (ema_) ema_->update();  // every rank: the weights are identical
+        if (dp_) dp_->remember(model_, batch);
+        else model_.remember(batch.labels.data(), batch.indices.data());
+        if (dp_ && dp_->check_due(optimizer_.steps()))
+          dp_->check_consistent("after step " + std::to_string(optimizer_.steps()), model_, optimizer_);
 
-        for (index_t b = 0; b < B; ++b) {
-          const T* lb = logits + b * K;
-          correct += (std::max_element(lb, lb + K) - lb) == batch.labels[static_cast<std::size_t>(b)];
-        }
-        loss_sum += loss * double(B);
-        seen += double(B);
+        correct += step_correct;
+        loss_sum += loss * double(global_B);
+        seen += double(global_B);
         ++step;
         if (on_step) {
           StepInfo info;
@@ -282,7 +308,11 @@ class Trainer {
       }
       elapsed_ += seconds_since(epoch_start);
       st.elapsed_s = elapsed_;
-      if (!options_.run_dir.empty()) {
+      if (dp_)  // a checkpoint is every rank's state: they must agree
+        dp_->check_consistent("at the end of epoch " + std::to_string(epoch_) + " (step " +
+                                  std::to_string(optimizer_.steps()) + ")",
+                              model_, optimizer_);
+      if (writes_files()) {
         // best, then last (which carries the metrics line), then metrics: see run_dir.hpp
         metrics_line_ = metrics_line(st);
         if (st.best) save(run_path(kBestCheckpoint));
@@ -368,7 +398,7 @@ class Trainer {
     auto line = file.metadata.find("train.metrics");
     metrics_line_ = line == file.metadata.end() ? std::string() : line->second;
     // metrics.jsonl must describe exactly the epochs this checkpoint holds
-    if (!options_.run_dir.empty()) reconcile_metrics(options_.run_dir, epoch_, metrics_line_);
+    if (writes_files()) reconcile_metrics(options_.run_dir, epoch_, metrics_line_);
   }
 
  private:
@@ -393,9 +423,12 @@ class Trainer {
         if (e) e->swap();
       }
     } unswap{ema_};
-    return evaluate(model_, ds, norm_, options_.eval_batch > 0 ? options_.eval_batch : loader_.options().batch_size,
-                    options_.tta_flip, on_eval_progress);
+    const index_t eval_batch = options_.eval_batch > 0 ? options_.eval_batch : loader_.options().batch_size;
+    if (dp_) return dp_->evaluate(model_, ds, norm_, eval_batch, options_.tta_flip);
+    return evaluate(model_, ds, norm_, eval_batch, options_.tta_flip, on_eval_progress);
   }
+  // Rank 0 of a data-parallel run alone writes the run directory.
+  bool writes_files() const { return !options_.run_dir.empty() && (!dp_ || dp_->writes_files()); }
   double eval_reserve_s() const { return test_ ? 1.2 * last_eval_s_ : 0.0; }
   static double seconds_since(std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -442,6 +475,7 @@ class Trainer {
   TrainOptions options_;
   data::BasicDataLoader<T> loader_;
   Optimizer<T> optimizer_;
+  std::unique_ptr<DataParallel<T>> dp_;  // null: one process
   WarmupCosine schedule_;
   std::optional<WeightAverage<T>> ema_;
   std::map<std::string, std::string> extra_metadata_;
