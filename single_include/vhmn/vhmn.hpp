@@ -2644,10 +2644,12 @@ T cross_entropy_forward(T* probs, const T* logits, const T* targets, index_t B, 
   return static_cast<T>(total / static_cast<double>(B));
 }
 
-// dlogits += (probs * sum_k t - t) / B
+// dlogits += (probs * sum_k t - t) / M, M = mean_over (0: B). A data-parallel
+// rank passes the global batch as M: its B rows are part of a mean over M.
 template <class T>
-void cross_entropy_backward(T* dlogits, const T* probs, const T* targets, index_t B, index_t K) {
-  const T inv_b = T(1) / T(B);
+void cross_entropy_backward(T* dlogits, const T* probs, const T* targets, index_t B, index_t K,
+                            index_t mean_over = 0) {
+  const T inv_b = T(1) / T(mean_over > 0 ? mean_over : B);
   for (index_t b = 0; b < B; ++b) {
     T tsum = T(0);
     for (index_t k = 0; k < K; ++k) tsum += targets[b * K + k];
@@ -6683,6 +6685,61 @@ inline index_t text_width(const std::string& text, index_t scale = 1) {
 
 }  // namespace vhmn::explain
 // ---- end vhmn/explain/font.hpp ----
+// ---- begin vhmn/explain/text_layout.hpp ----
+// vhmn/explain/text_layout.hpp — text that fits a width on a picture.
+//
+// What this does: breaks a line of text into lines no wider than a given
+// number of pixels in the 5x7 font (font.hpp), at spaces where it can, and
+// inside a word only when the word alone is wider than the line. Nothing is
+// dropped: joining the lines with spaces gives back the words of the text.
+
+#include <string>
+#include <vector>
+
+
+namespace vhmn::explain {
+
+/// How many characters fit in `width` pixels at `scale` (at least 1).
+inline std::size_t chars_that_fit(index_t width, index_t scale = 1) {
+  const index_t n = (width + scale) / (kGlyphAdvance * scale);  // the last glyph needs no spacing column
+  return static_cast<std::size_t>(n < 1 ? 1 : n);
+}
+
+/// `text` as lines of at most `width` pixels each (at least one line).
+inline std::vector<std::string> wrap_text(const std::string& text, index_t width, index_t scale = 1) {
+  const std::size_t room = chars_that_fit(width, scale);
+  std::vector<std::string> lines;
+  std::string line;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (text[i] == ' ') {
+      ++i;
+      continue;
+    }
+    std::size_t end = text.find(' ', i);
+    if (end == std::string::npos) end = text.size();
+    std::string word = text.substr(i, end - i);
+    i = end;
+    while (!word.empty()) {
+      const std::size_t need = line.empty() ? word.size() : line.size() + 1 + word.size();
+      if (need <= room) {
+        line += (line.empty() ? "" : " ") + word;
+        word.clear();
+      } else if (!line.empty()) {
+        lines.push_back(line);
+        line.clear();
+      } else {  // a word longer than a line: split it
+        lines.push_back(word.substr(0, room));
+        word = word.substr(room);
+      }
+    }
+  }
+  if (!line.empty() || lines.empty()) lines.push_back(line);
+  return lines;
+}
+
+}  // namespace vhmn::explain
+// ---- end vhmn/explain/text_layout.hpp ----
 // ---- begin vhmn/explain/canvas.hpp ----
 // vhmn/explain/canvas.hpp — an RGB image to draw figures on.
 //
@@ -9753,14 +9810,27 @@ std::string first_non_finite_grad(const ParamList<T>& params) {
 }
 
 /// Linear warm-up from lr/warmup to lr, then cosine decay to min_lr at total_steps.
+/// Shape of the learning-rate decay after warm-up.
+enum class DecayShape { Cosine, Linear };
+inline DecayShape decay_shape_from_string(const std::string& s) {
+  if (s == "cosine") return DecayShape::Cosine;
+  if (s == "linear") return DecayShape::Linear;
+  VHMN_FAIL("unknown schedule '" << s << "' (known: cosine, linear)");
+}
+inline const char* decay_shape_name(DecayShape d) { return d == DecayShape::Cosine ? "cosine" : "linear"; }
+
+/// Linear warm-up to `lr` over warmup_steps, then cosine (or linear) decay
+/// to `min_lr` at total_steps.
 struct WarmupCosine {
   double lr = 1e-3, min_lr = 0;
   std::int64_t warmup_steps = 0, total_steps = 1;
+  DecayShape shape = DecayShape::Cosine;
 
   double at(std::int64_t step) const {  // step counts from 0
     if (step < warmup_steps) return lr * double(step + 1) / double(warmup_steps);
     const double span = double(std::max<std::int64_t>(1, total_steps - warmup_steps));
     const double progress = std::min(1.0, double(step - warmup_steps) / span);
+    if (shape == DecayShape::Linear) return min_lr + (lr - min_lr) * (1.0 - progress);
     return min_lr + 0.5 * (lr - min_lr) * (1.0 + std::cos(3.14159265358979323846 * progress));
   }
 };
@@ -9773,8 +9843,12 @@ struct WarmupCosine {
 // Runs the model in eval mode (banks frozen) over the whole set in order and
 // reports mean cross-entropy, top-1, top-5, per-class accuracy and the
 // confusion matrix (rows: true class, columns: predicted class).
+// Flip test-time augmentation (`hflip_tta`): each image is classified by the
+// mean of the logits of the image and of its mirror image (left-right), the
+// cheapest of the test-time augmentations the speed-run recipes use.
 
 #include <algorithm>
+#include <functional>
 #include <numeric>
 #include <vector>
 
@@ -9797,9 +9871,12 @@ inline void check_dataset_fits(const data::Dataset& ds, const ModelConfig& c) {
              "data set '" << ds.name << "' has " << ds.classes << " classes but the model only " << c.classes);
 }
 
+/// Called after each evaluated batch with (images done, images in all): a progress display.
+using EvalProgress = std::function<void(index_t done, index_t total)>;
+
 template <class T, int D, int L>
 EvalResult evaluate(VHMN<T, D, L>& model, const data::Dataset& ds, const data::Normalization& norm,
-                    index_t batch_size = 256) {
+                    index_t batch_size = 256, bool hflip_tta = false, const EvalProgress& progress = {}) {
   const ModelConfig& c = model.config();
   check_dataset_fits(ds, c);
   VHMN_CHECK(batch_size > 0, "evaluation batch size must be > 0");
@@ -9823,7 +9900,7 @@ EvalResult evaluate(VHMN<T, D, L>& model, const data::Dataset& ds, const data::N
   r.classes = K;
   r.confusion.assign(static_cast<std::size_t>(K * K), 0);
   const auto lut = data::normalization_lut<T>(norm);
-  Tensor<T> images, targets, probs;
+  Tensor<T> images, targets, probs, mean_logits;
   double loss_sum = 0;
   index_t top1 = 0, top5 = 0;
   std::vector<index_t> order(static_cast<std::size_t>(K));
@@ -9838,6 +9915,15 @@ EvalResult evaluate(VHMN<T, D, L>& model, const data::Dataset& ds, const data::N
       targets[b * K + ds.labels[static_cast<std::size_t>(start + b)]] = T(1);
     }
     const T* logits = model.forward(images.data(), B);
+    if (hflip_tta) {  // logits = (f(x) + f(flip x)) / 2
+      mean_logits.resize({B, K});
+      std::copy(logits, logits + B * K, mean_logits.data());
+      for (index_t b = 0; b < B; ++b)
+        data::hflip(images.data() + b * ds.image_numel(), ds.channels, ds.height, ds.width);
+      const T* flipped = model.forward(images.data(), B);
+      for (index_t i = 0; i < B * K; ++i) mean_logits[i] = T(0.5) * (mean_logits[i] + flipped[i]);
+      logits = mean_logits.data();
+    }
     loss_sum += double(ops::cross_entropy_forward(probs.data(), logits, targets.data(), B, K)) * double(B);
     for (index_t b = 0; b < B; ++b) {
       const T* lb = logits + b * K;
@@ -9850,6 +9936,7 @@ EvalResult evaluate(VHMN<T, D, L>& model, const data::Dataset& ds, const data::N
       top5 += std::find(order.begin(), order.begin() + k5, y) != order.begin() + k5;
       ++r.confusion[static_cast<std::size_t>(y * K + order[0])];
     }
+    if (progress) progress(start + B, ds.size);
   }
   r.loss = loss_sum / double(ds.size);
   r.top1 = double(top1) / double(ds.size);
@@ -10048,7 +10135,643 @@ inline std::size_t reconcile_metrics(const std::string& dir, long long epoch, co
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 
+// ---- begin vhmn/train/ema.hpp ----
+// vhmn/train/ema.hpp — an exponential moving average of the weights, for evaluation.
+//
+// What this represents: a shadow copy of every parameter that trails the
+// trained weights,
+//   avg <- d_t avg + (1 - d_t) value,   d_t = min(decay, (1 + t) / (10 + t))
+// after the optimiser's step t (counting from 1). The warm-up of d_t keeps
+// the first steps (whose weights are far from the later ones) from
+// dominating a short run, as in timm's ModelEmaV2 with warm-up. Evaluating
+// the average instead of the last weights smooths the noise of the final
+// steps of a short, high-rate run.
+// Memory banks are state, not parameters: they are never averaged (the
+// averaged model retrieves from the banks the trained model wrote).
+// Ensures: swap() exchanges trained and averaged values exactly (a second
+// swap() restores both bit for bit); live_state() / load_live_state()
+// round-trip both through a checkpoint, so a resumed run continues bit for bit.
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <utility>
+#include <vector>
+
+
+namespace vhmn::train {
+
+template <class T>
+class WeightAverage {
+ public:
+  /// decay in [0, 1); the average starts equal to the current weights.
+  WeightAverage(ParamList<T> params, double decay) : params_(std::move(params)), decay_(decay) {
+    VHMN_CHECK(decay >= 0 && decay < 1, "EMA decay must be in [0, 1), got " << decay);
+    average_.reserve(params_.size());
+    for (Param<T>* p : params_) average_.push_back(p->value);
+  }
+
+  double decay() const { return decay_; }
+  std::int64_t steps() const { return step_; }
+  /// The decay used by update number `t` (from 1).
+  double decay_at(std::int64_t t) const { return std::min(decay_, (1.0 + double(t)) / (10.0 + double(t))); }
+
+  /// One update from the current weights (call after each optimiser step).
+  void update() {
+    ++step_;
+    const T d = T(decay_at(step_)), w = T(1) - d;
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      const T* v = params_[i]->value.data();
+      T* a = average_[i].data();
+      const index_t n = params_[i]->numel();
+      for (index_t j = 0; j < n; ++j) a[j] = d * a[j] + w * v[j];
+    }
+  }
+
+  /// Exchanges the model's weights with the average (call again to undo).
+  void swap() {
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      T* v = params_[i]->value.data();
+      T* a = average_[i].data();
+      const index_t n = params_[i]->numel();
+      for (index_t j = 0; j < n; ++j) std::swap(v[j], a[j]);
+    }
+  }
+
+  /// The average of parameter `i` (state_dict order).
+  const Tensor<T>& average(std::size_t i) const { return average_[i]; }
+
+  // Checkpoints: the model tensors hold the average (the weights that were
+  // evaluated, what `vhmn eval` and `predict` load) and "train.ema.live.<name>" the
+  // trained weights the next step continues from, plus "train.ema.step".
+
+  /// The trained weights and the update count; call while not swapped.
+  std::vector<io::RawTensor> live_state(io::DType dtype) const {
+    std::vector<io::RawTensor> out;
+    for (Param<T>* p : params_) out.push_back(io::make_raw(std::string(kLivePrefix) + p->name, p->value, dtype));
+    out.push_back(io::make_raw_i64("train.ema.step", {step_}));
+    return out;
+  }
+
+  /// After the model was loaded from such a checkpoint (its weights are the
+  /// average): takes them as the average and restores the trained weights.
+  /// All or nothing, every tensor checked.
+  void load_live_state(const io::SafetensorsFile& file, const std::string& source) {
+    const io::RawTensor* step = file.find("train.ema.step");
+    VHMN_CHECK(step, source << ": no EMA state ('train.ema.step' missing): the run was trained without an EMA");
+    const auto words = io::to_int64_vector(*step);
+    VHMN_CHECK(words.size() == 1 && words[0] >= 0, source << ": 'train.ema.step' must hold one count >= 0");
+    std::vector<Tensor<T>> live;
+    live.reserve(params_.size());
+    for (Param<T>* p : params_) {
+      const std::string name = std::string(kLivePrefix) + p->name;
+      const io::RawTensor* t = file.find(name);
+      VHMN_CHECK(t, source << ": EMA tensor '" << name << "' missing");
+      VHMN_CHECK(t->shape == p->value.shape(), source << ": EMA tensor '" << name << "' has shape "
+                                                      << shape_string(t->shape) << ", its parameter "
+                                                      << shape_string(p->value.shape()));
+      Tensor<T> v = io::to_tensor<T>(*t);
+      for (index_t k = 0; k < v.numel(); ++k)
+        VHMN_CHECK(std::isfinite(static_cast<double>(v[k])),
+                   source << ": EMA tensor '" << name << "' holds a non-finite value at element " << k);
+      live.push_back(std::move(v));
+    }
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      // copied into the existing buffers: layers may hold their addresses
+      std::copy(params_[i]->value.begin(), params_[i]->value.end(), average_[i].begin());
+      std::copy(live[i].begin(), live[i].end(), params_[i]->value.begin());
+    }
+    step_ = words[0];
+  }
+
+  static constexpr const char* kLivePrefix = "train.ema.live.";
+
+ private:
+  ParamList<T> params_;
+  std::vector<Tensor<T>> average_;
+  double decay_;
+  std::int64_t step_ = 0;
+};
+
+}  // namespace vhmn::train
+// ---- end vhmn/train/ema.hpp ----
+// ---- begin vhmn/train/data_parallel.hpp ----
+// vhmn/train/data_parallel.hpp — what one rank of a data-parallel run does
+// at the Trainer's hooks, over any Communicator (train/communicator.hpp).
+//
+// What this represents: R ranks train one model on one global batch of B
+// samples per step (B stays the --batch the user gave):
+//   sampler   every rank's loader builds the whole global batch from the
+//             seed (same shuffle, same augmentation, MixUp/CutMix partners
+//             across the whole batch) and keeps rows [first, first + count):
+//             count = B/R, the first B%R ranks one more (share_of)
+//   loss      dlogits = (p - t) / B with the global B, so the summed
+//             gradients are those of the global batch's mean loss
+//   gradients sum over ranks (one all-reduce of every gradient, in
+//             parameters() order), before the finite check and the clip, so
+//             every rank takes the same optimiser step
+//   banks     each rank packs the bank writes of its own samples (the rows
+//             the memory generator picks, drawn for the whole global batch
+//             in single-process order); all ranks gather every rank's pack
+//             and apply the writes in global-batch order, so the banks equal
+//             a single process's that wrote the whole batch
+//   checks    every check_every steps and before every checkpoint the ranks
+//             compare 64-bit checksums of every parameter, bank, optimiser
+//             state and the memory generator; a mismatch stops training on
+//             every rank with an error naming the step and the first tensor
+//   eval      rank r evaluates its share of the test set; sums are reduced
+// Rank 0 alone writes the run directory (the Trainer asks writes_files()).
+// Requires: every batch gives every rank at least one sample (checked).
+// Cost: each rank augments the whole global batch (R times the loader work
+// of a sharded sampler) — that is what keeps batches, MixUp partners
+// included, independent of R.
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+// ---- begin vhmn/train/communicator.hpp ----
+// vhmn/train/communicator.hpp — the few collective operations data-parallel
+// training needs, as an interface with no MPI in it.
+//
+// What this represents: R processes ("ranks") of one training run. Every
+// operation is collective: all ranks call it, in the same order, with the
+// same sizes (gather_all: sizes may differ per rank). The MPI
+// implementation is train/mpi_communicator.hpp (-DVHMN_USE_MPI=ON); the rest
+// of the library only sees this interface, so it builds without MPI.
+// Ensures: sum() leaves the same bits on every rank (MPI_Allreduce reduces
+// each element in one place and sends the result on); failures throw
+// vhmn::Error naming the operation.
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace vhmn::train {
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+  virtual int rank() const = 0;  // 0 .. size() - 1
+  virtual int size() const = 0;
+
+  /// In place: data[i] becomes the sum over ranks of data[i] (n values).
+  virtual void sum(float* data, std::size_t n) = 0;
+  virtual void sum(double* data, std::size_t n) = 0;
+  /// Every rank's `bytes`, concatenated in rank order, into `out`;
+  /// `offsets` (size() + 1 entries) says where each rank's part starts.
+  virtual void gather_all(const void* data, std::size_t bytes, std::vector<unsigned char>& out,
+                          std::vector<std::size_t>& offsets) = 0;
+  /// Ends every rank of the run at once (after an error only one rank saw,
+  /// which would leave the others waiting in a collective).
+  virtual void abort(int exit_code) noexcept = 0;
+};
+
+}  // namespace vhmn::train
+// ---- end vhmn/train/communicator.hpp ----
+
+namespace vhmn::train {
+
+struct DataParallelOptions {
+  std::shared_ptr<Communicator> communicator;  // null, or size() 1: one process (the code path of no communicator)
+  std::int64_t check_every = 100;              // steps between checksum comparisons; 0: only at checkpoints
+};
+
+/// Rows [first, first + count) of a global batch of B that rank `rank` of `ranks` computes.
+struct Share {
+  index_t first = 0, count = 0;
+};
+inline Share share_of(index_t B, int rank, int ranks) {
+  const index_t base = B / ranks, extra = B % ranks;
+  return {rank * base + std::min<index_t>(rank, extra), base + (rank < extra ? 1 : 0)};
+}
+
+/// 64-bit FNV-1a over bytes (a mismatch detector, not a cryptographic hash).
+inline std::uint64_t checksum_bytes(const void* data, std::size_t n, std::uint64_t h = 1469598103934665603ULL) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  for (std::size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ULL;
+  return h;
+}
+
+/// Time and volume a rank spent communicating (for `vhmn train`'s report and docs/scaling.md).
+struct CommStats {
+  std::int64_t steps = 0;
+  double gradient_s = 0, bank_s = 0;               // inside the gradient sum / the bank gather
+  std::int64_t gradient_bytes = 0, bank_bytes = 0;  // last step: this rank's contribution
+};
+
+template <class T>
+class DataParallel {
+ public:
+  DataParallel(std::shared_ptr<Communicator> comm, std::int64_t check_every)
+      : comm_(std::move(comm)), check_every_(check_every) {
+    VHMN_CHECK(comm_ && comm_->size() >= 1, "data-parallel training needs a communicator");
+    VHMN_CHECK(check_every_ >= 0, "checksum interval must be >= 0 steps, got " << check_every_);
+  }
+
+  int rank() const { return comm_->rank(); }
+  int size() const { return comm_->size(); }
+  Communicator& communicator() { return *comm_; }
+  bool writes_files() const { return rank() == 0; }
+  const CommStats& stats() const { return stats_; }
+  bool check_due(std::int64_t step) const { return check_every_ > 0 && step % check_every_ == 0; }
+
+  /// Fails unless every batch of an epoch (N samples, batch B) gives each of the R ranks a sample.
+  void check_batches(index_t N, index_t B, bool drop_last) const {
+    const index_t R = size();
+    VHMN_CHECK(B >= R, "data-parallel training with " << R << " ranks needs a global batch of at least " << R
+                                                      << " samples, got --batch " << B);
+    const index_t last = N % B;
+    VHMN_CHECK(drop_last || last == 0 || last >= R,
+               "data-parallel training with " << R << " ranks: the last batch of an epoch holds only " << last
+                                               << " samples (" << N << " samples, batch " << B
+                                               << "), fewer than the ranks; drop the last batch "
+                                                  "(LoaderOptions::drop_last) or choose another batch size");
+  }
+
+  /// This rank's rows of the global batch (a view kept until the next slice()).
+  const data::BasicBatch<T>& slice(const data::BasicBatch<T>& global) {
+    global_batch_ = global.size();
+    share_ = share_of(global_batch_, rank(), size());
+    const index_t first = share_.first, n = share_.count;
+    const Shape& is = global.images.shape();
+    const index_t per_image = global.images.numel() / std::max<index_t>(global_batch_, 1);
+    const index_t K = global.targets.dim(1);
+    local_.images.resize({n, is[1], is[2], is[3]});
+    local_.targets.resize({n, K});
+    std::copy(global.images.data() + first * per_image, global.images.data() + (first + n) * per_image,
+              local_.images.data());
+    std::copy(global.targets.data() + first * K, global.targets.data() + (first + n) * K, local_.targets.data());
+    local_.labels.assign(global.labels.begin() + first, global.labels.begin() + first + n);
+    local_.indices.assign(global.indices.begin() + first, global.indices.begin() + first + n);
+    local_.epoch = global.epoch;
+    local_.number = global.number;
+    return local_;
+  }
+  index_t global_batch() const { return global_batch_; }
+
+  /// What every rank does about the next step, agreed: stop if any rank was
+  /// asked to or ran out of time; the rate is rank 0's (time budgets read
+  /// each rank's own clock).
+  struct StepPlan {
+    bool stop = false, out_of_time = false;
+    double lr = 0;
+  };
+  StepPlan agree(bool stop, bool out_of_time, double lr) {
+    double v[3] = {stop ? 1.0 : 0.0, out_of_time ? 1.0 : 0.0, rank() == 0 ? lr : 0.0};
+    comm_->sum(v, 3);
+    return {v[0] > 0, v[1] > 0, v[2]};
+  }
+
+  /// The global batch's mean loss and count of right answers from this rank's.
+  std::pair<double, double> step_totals(double local_mean_loss, double local_correct) {
+    double v[2] = {local_mean_loss * double(share_.count), local_correct};
+    comm_->sum(v, 2);
+    return {v[0] / double(global_batch_), v[1]};
+  }
+
+  /// Sums every gradient over the ranks (one all-reduce).
+  void sum_gradients(const ParamList<T>& params) {
+    const auto start = std::chrono::steady_clock::now();
+    std::size_t n = 0;
+    for (const Param<T>* p : params) n += static_cast<std::size_t>(p->grad.numel());
+    flat_.resize(n);
+    std::size_t at = 0;
+    for (const Param<T>* p : params) {
+      std::copy(p->grad.data(), p->grad.data() + p->grad.numel(), flat_.data() + at);
+      at += static_cast<std::size_t>(p->grad.numel());
+    }
+    comm_->sum(flat_.data(), n);
+    at = 0;
+    for (Param<T>* p : params) {
+      std::copy(flat_.data() + at, flat_.data() + at + p->grad.numel(), p->grad.data());
+      at += static_cast<std::size_t>(p->grad.numel());
+    }
+    stats_.gradient_s += seconds_since(start);
+    stats_.gradient_bytes = static_cast<std::int64_t>(n * sizeof(T));
+    ++stats_.steps;
+  }
+
+  /// The bank writes of the whole global batch, applied on every rank in
+  /// global-batch order (what VHMN::remember() does in one process).
+  template <int D, int L>
+  void remember(VHMN<T, D, L>& model, const data::BasicBatch<T>& local) {
+    const auto start = std::chrono::steady_clock::now();
+    VHMN_CHECK(model.training(), "remember() called in eval mode: memory banks are frozen at inference");
+    VHMN_CHECK(model.last_batch() == share_.count, "data-parallel remember(): the last forward had "
+                                                       << model.last_batch() << " samples, this rank's share "
+                                                       << share_.count);
+    const ModelConfig& c = model.config();
+    const index_t Bg = global_batch_, N = c.tokens(), Lat = c.latent, W = c.local_writes;
+    const index_t depth = static_cast<index_t>(model.blocks.size()), first = share_.first, n = share_.count;
+    // token positions for the whole global batch, drawn in remember()'s order
+    positions_.resize(static_cast<std::size_t>(depth * Bg * W));
+    for (auto& p : positions_) p = model.memory_rng().below(N);
+    auto position = [&](index_t blk, index_t b, index_t w) {
+      return positions_[static_cast<std::size_t>((blk * Bg + b) * W + w)];
+    };
+    // this rank's pack: labels (n int32), ids (n int64), then per block and sample W local rows + 1 global row
+    const std::size_t row_bytes = static_cast<std::size_t>(Lat) * sizeof(T);
+    const std::size_t head = static_cast<std::size_t>(n) * (sizeof(std::int32_t) + sizeof(std::int64_t));
+    pack_.resize(head + static_cast<std::size_t>(depth * n * (W + 1)) * row_bytes);
+    unsigned char* out = pack_.data();
+    out = put(out, local.labels.data(), static_cast<std::size_t>(n) * sizeof(std::int32_t));
+    out = put(out, local.indices.data(), static_cast<std::size_t>(n) * sizeof(std::int64_t));
+    for (index_t blk = 0; blk < depth; ++blk) {
+      const auto& block = *model.blocks[static_cast<std::size_t>(blk)];
+      const T* q_local = block.local.path.queries().data();    // (n*N, L)
+      const T* q_global = block.global.path.queries().data();  // (n, L)
+      for (index_t b = 0; b < n; ++b) {
+        for (index_t w = 0; w < W; ++w) out = put(out, q_local + (b * N + position(blk, first + b, w)) * Lat, row_bytes);
+        out = put(out, q_global + b * Lat, row_bytes);
+      }
+    }
+    comm_->gather_all(pack_.data(), pack_.size(), all_, offsets_);
+    stats_.bank_bytes = static_cast<std::int64_t>(pack_.size());
+    // every rank's samples, in global order
+    const int R = size();
+    std::vector<const unsigned char*> parts(static_cast<std::size_t>(R));
+    for (int r = 0; r < R; ++r) {
+      const Share s = share_of(Bg, r, R);
+      const std::size_t expect =
+          static_cast<std::size_t>(s.count) * (sizeof(std::int32_t) + sizeof(std::int64_t)) +
+          static_cast<std::size_t>(depth * s.count * (W + 1)) * row_bytes;
+      VHMN_CHECK(offsets_[static_cast<std::size_t>(r) + 1] - offsets_[static_cast<std::size_t>(r)] == expect,
+                 "data-parallel bank writes: rank " << r << " sent "
+                                                    << offsets_[static_cast<std::size_t>(r) + 1] -
+                                                           offsets_[static_cast<std::size_t>(r)]
+                                                    << " bytes, expected " << expect);
+      parts[static_cast<std::size_t>(r)] = all_.data() + offsets_[static_cast<std::size_t>(r)];
+    }
+    labels_.resize(static_cast<std::size_t>(Bg));
+    ids_.resize(static_cast<std::size_t>(Bg));
+    for (int r = 0; r < R; ++r) {
+      const Share s = share_of(Bg, r, R);
+      const unsigned char* in = parts[static_cast<std::size_t>(r)];
+      std::memcpy(labels_.data() + s.first, in, static_cast<std::size_t>(s.count) * sizeof(std::int32_t));
+      std::memcpy(ids_.data() + s.first, in + static_cast<std::size_t>(s.count) * sizeof(std::int32_t),
+                  static_cast<std::size_t>(s.count) * sizeof(std::int64_t));
+    }
+    for (index_t b = 0; b < Bg; ++b)
+      VHMN_CHECK(labels_[static_cast<std::size_t>(b)] >= 0 && labels_[static_cast<std::size_t>(b)] < c.classes,
+                 "label " << labels_[static_cast<std::size_t>(b)] << " of sample " << b << " is outside [0, "
+                          << c.classes << ")");
+    row_.resize(static_cast<std::size_t>(Lat));
+    for (index_t blk = 0; blk < depth; ++blk) {
+      auto& block = *model.blocks[static_cast<std::size_t>(blk)];
+      for (int r = 0; r < R; ++r) {
+        const Share s = share_of(Bg, r, R);
+        const unsigned char* rows = parts[static_cast<std::size_t>(r)] +
+                                    static_cast<std::size_t>(s.count) * (sizeof(std::int32_t) + sizeof(std::int64_t)) +
+                                    static_cast<std::size_t>(blk * s.count * (W + 1)) * row_bytes;
+        for (index_t b = s.first; b < s.first + s.count; ++b) {
+          const std::int32_t y = labels_[static_cast<std::size_t>(b)];
+          const std::int64_t id = ids_[static_cast<std::size_t>(b)];
+          for (index_t w = 0; w < W; ++w) {
+            std::memcpy(row_.data(), rows, row_bytes);  // the pack is unaligned bytes
+            rows += row_bytes;
+            block.local.path.bank.write(y, row_.data(), id, position(blk, b, w));
+          }
+          std::memcpy(row_.data(), rows, row_bytes);
+          rows += row_bytes;
+          block.global.path.bank.write(y, row_.data(), id, -1);
+        }
+      }
+    }
+    stats_.bank_s += seconds_since(start);
+  }
+
+  /// Stops training on every rank unless all ranks hold the same
+  /// parameters, banks, optimiser state and memory generator. `when` names
+  /// the moment for the message ("after step 40").
+  template <int D, int L>
+  void check_consistent(const std::string& when, VHMN<T, D, L>& model, const Optimizer<T>& optimizer) {
+    names_.clear();
+    sums_.clear();
+    auto add = [&](std::string name, const void* data, std::size_t bytes) {
+      names_.push_back(std::move(name));
+      sums_.push_back(checksum_bytes(data, bytes));
+    };
+    for (const Param<T>* p : model.parameters())
+      add(p->name, p->value.data(), static_cast<std::size_t>(p->value.numel()) * sizeof(T));
+    for (auto& blk : model.blocks)
+      for (const auto* path : {&blk->local.path, &blk->global.path}) {
+        const auto& bank = path->bank;
+        add(path->prefix() + "memory", bank.memory().data(), static_cast<std::size_t>(bank.memory().numel()) * sizeof(T));
+        add(path->prefix() + "writes", bank.writes().data(), bank.writes().size() * sizeof(std::int64_t));
+        add(path->prefix() + "source_index", bank.source_index().data(),
+            bank.source_index().size() * sizeof(std::int64_t));
+        add(path->prefix() + "source_token", bank.source_token().data(),
+            bank.source_token().size() * sizeof(std::int64_t));
+      }
+    for (const io::RawTensor& t : optimizer.state(io::DType::F32)) add(t.name, t.bytes.data(), t.bytes.size());
+    const Rng::State rs = model.memory_rng().state();
+    add("train.memory_rng", rs.data(), sizeof rs);
+    comm_->gather_all(sums_.data(), sums_.size() * sizeof(std::uint64_t), all_, offsets_);
+    const std::size_t bytes = sums_.size() * sizeof(std::uint64_t);
+    for (int r = 1; r < size(); ++r) {
+      const std::size_t at = offsets_[static_cast<std::size_t>(r)];
+      VHMN_CHECK(offsets_[static_cast<std::size_t>(r) + 1] - at == bytes,
+                 "data-parallel ranks disagree " << when << ": rank " << r << " holds a different number of tensors");
+      for (std::size_t i = 0; i < sums_.size(); ++i) {
+        std::uint64_t theirs;
+        std::memcpy(&theirs, all_.data() + at + i * sizeof theirs, sizeof theirs);
+        std::uint64_t rank0;
+        std::memcpy(&rank0, all_.data() + i * sizeof rank0, sizeof rank0);
+        VHMN_CHECK(theirs == rank0, "data-parallel ranks disagree " << when << ": '" << names_[i] << "' on rank " << r
+                                                                    << " differs from rank 0's (checksum " << std::hex
+                                                                    << theirs << " vs " << rank0
+                                                                    << "); training stopped");
+      }
+    }
+  }
+
+  /// evaluate() over this rank's share of `ds`, summed over the ranks: the
+  /// same counts as one process; the loss is summed in another order.
+  template <int D, int L>
+  EvalResult evaluate(VHMN<T, D, L>& model, const data::Dataset& ds, const data::Normalization& norm,
+                      index_t batch_size, bool hflip_tta = false) {
+    const Share s = share_of(ds.size, rank(), size());
+    if (s.count > 0 && (shard_source_ != &ds || shard_.size != s.count)) {
+      std::vector<index_t> idx(static_cast<std::size_t>(s.count));
+      for (index_t i = 0; i < s.count; ++i) idx[static_cast<std::size_t>(i)] = s.first + i;
+      shard_ = ds.subset(idx);
+      shard_source_ = &ds;
+    }
+    const index_t K = model.config().classes;
+    EvalResult part;
+    if (s.count > 0) part = train::evaluate(model, shard_, norm, batch_size, hflip_tta);
+    std::vector<double> v(static_cast<std::size_t>(3 + K * K), 0.0);
+    if (s.count > 0) {
+      v[0] = part.loss * double(s.count);
+      v[1] = double(std::llround(part.top1 * double(s.count)));
+      v[2] = double(std::llround(part.top5 * double(s.count)));
+      for (std::size_t i = 0; i < part.confusion.size(); ++i) v[3 + i] = double(part.confusion[i]);
+    }
+    comm_->sum(v.data(), v.size());
+    EvalResult r;
+    r.count = ds.size;
+    r.classes = K;
+    r.loss = v[0] / double(ds.size);
+    r.top1 = v[1] / double(ds.size);
+    r.top5 = v[2] / double(ds.size);
+    r.confusion.resize(static_cast<std::size_t>(K * K));
+    for (std::size_t i = 0; i < r.confusion.size(); ++i) r.confusion[i] = std::llround(v[3 + i]);
+    r.per_class.assign(static_cast<std::size_t>(K), 0.0);
+    for (index_t y = 0; y < K; ++y) {
+      std::int64_t row = 0;
+      for (index_t k = 0; k < K; ++k) row += r.confusion[static_cast<std::size_t>(y * K + k)];
+      r.per_class[static_cast<std::size_t>(y)] =
+          row ? double(r.confusion[static_cast<std::size_t>(y * K + y)]) / double(row) : 0.0;
+    }
+    return r;
+  }
+
+ private:
+  static double seconds_since(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  }
+  static unsigned char* put(unsigned char* out, const void* src, std::size_t bytes) {
+    std::memcpy(out, src, bytes);
+    return out + bytes;
+  }
+
+  std::shared_ptr<Communicator> comm_;
+  std::int64_t check_every_;
+  CommStats stats_;
+  Share share_;
+  index_t global_batch_ = 0;
+  data::BasicBatch<T> local_;
+  std::vector<T> flat_, row_;
+  std::vector<index_t> positions_;
+  std::vector<unsigned char> pack_, all_;
+  std::vector<std::size_t> offsets_;
+  std::vector<std::int32_t> labels_;
+  std::vector<std::int64_t> ids_;
+  std::vector<std::string> names_;
+  std::vector<std::uint64_t> sums_;
+  const data::Dataset* shard_source_ = nullptr;
+  data::Dataset shard_;
+};
+
+}  // namespace vhmn::train
+// ---- end vhmn/train/data_parallel.hpp ----
+// ---- begin vhmn/train/whitening.hpp ----
+// vhmn/train/whitening.hpp — patch-embedding initialisation from whitened patches.
+//
+// What this represents: the first layer of the CIFAR-10 speed-run convnets
+// (airbench) starts as a whitening transform of image patches instead of
+// random filters. Here: with `P` = C*p*p values per patch (vec order of
+// SPEC.md §1), the covariance of the training set's normalised patches
+//   Sigma = E[(x - mu)(x - mu)^T] = V diag(lambda) V^T,  lambda descending,
+// gives the filters  w_i = gain * v_i / sqrt(lambda_i + eps)  for the first
+// min(D, P) rows of `patch_embed.weight` (one per eigenvector, largest
+// variance first): the embedded patches then have uncorrelated components
+// of variance gain^2. The bias is set to -W mu so they are centred. Rows
+// past P keep their random initialisation; `pos_embed` is not touched.
+// Only the initial value changes: the layer trains as before.
+// Ensures: deterministic for a given data set, options and model (patches
+// are taken from `max_images` images evenly spaced through the set, every
+// non-overlapping patch of each).
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+VHMN_THIRD_PARTY_INCLUDES_BEGIN
+#include <Eigen/Eigenvalues>  // SelfAdjointEigenSolver: only this header needs it
+VHMN_THIRD_PARTY_INCLUDES_END
+
+namespace vhmn::train {
+
+struct WhiteningOptions {
+  index_t max_images = 5000;  // images sampled for the covariance
+  double eps = 5e-4;          // added to each eigenvalue (normalised units)
+  double gain = 1.0;          // std of each whitened component
+};
+
+/// Mean (P) and covariance (P x P, row-major) of the normalised p x p patches
+/// of `ds`, in the vec order of patch_embed.weight.
+inline void patch_statistics(const data::Dataset& ds, const data::Normalization& norm, index_t patch,
+                             index_t max_images, std::vector<double>& mean, std::vector<double>& cov) {
+  VHMN_CHECK(ds.size > 0, "whitening: data set '" << ds.name << "' is empty");
+  VHMN_CHECK(patch > 0 && ds.height % patch == 0 && ds.width % patch == 0,
+             "whitening: patch size " << patch << " does not tile " << ds.height << "x" << ds.width << " images");
+  const index_t C = ds.channels, H = ds.height, W = ds.width, P = C * patch * patch;
+  const index_t n_img = std::min(std::max<index_t>(1, max_images), ds.size);
+  const auto lut = data::normalization_lut<double>(norm);
+  std::vector<double> img(static_cast<std::size_t>(C * H * W)), x(static_cast<std::size_t>(P));
+  mean.assign(static_cast<std::size_t>(P), 0.0);
+  cov.assign(static_cast<std::size_t>(P * P), 0.0);
+  double count = 0;
+  for (index_t s = 0; s < n_img; ++s) {
+    const index_t idx = s * ds.size / n_img;  // evenly spaced through the set
+    data::normalize_image(ds.image(idx), C, H * W, lut, img.data());
+    for (index_t r0 = 0; r0 < H; r0 += patch)
+      for (index_t c0 = 0; c0 < W; c0 += patch) {
+        index_t e = 0;
+        for (index_t c = 0; c < C; ++c)
+          for (index_t i = 0; i < patch; ++i)
+            for (index_t j = 0; j < patch; ++j) x[static_cast<std::size_t>(e++)] = img[static_cast<std::size_t>((c * H + r0 + i) * W + c0 + j)];
+        for (index_t a = 0; a < P; ++a) {
+          mean[static_cast<std::size_t>(a)] += x[static_cast<std::size_t>(a)];
+          for (index_t b = 0; b <= a; ++b)
+            cov[static_cast<std::size_t>(a * P + b)] += x[static_cast<std::size_t>(a)] * x[static_cast<std::size_t>(b)];
+        }
+        count += 1;
+      }
+  }
+  for (auto& m : mean) m /= count;
+  for (index_t a = 0; a < P; ++a)
+    for (index_t b = 0; b <= a; ++b) {
+      const double v = cov[static_cast<std::size_t>(a * P + b)] / count -
+                       mean[static_cast<std::size_t>(a)] * mean[static_cast<std::size_t>(b)];
+      cov[static_cast<std::size_t>(a * P + b)] = v;
+      cov[static_cast<std::size_t>(b * P + a)] = v;
+    }
+}
+
+/// Sets patch_embed.weight / .bias of `model` as the header describes.
+template <class T, int D, int L>
+void whiten_patch_embedding(VHMN<T, D, L>& model, const data::Dataset& ds, const data::Normalization& norm,
+                            const WhiteningOptions& opt = {}) {
+  VHMN_CHECK(opt.eps > 0 && std::isfinite(opt.eps), "whitening: eps must be > 0, got " << opt.eps);
+  VHMN_CHECK(opt.gain > 0 && std::isfinite(opt.gain), "whitening: gain must be > 0, got " << opt.gain);
+  const ModelConfig& c = model.config();
+  VHMN_CHECK(ds.channels == c.channels && ds.height == c.image && ds.width == c.image,
+             "whitening: data set '" << ds.name << "' does not fit the model's input");
+  const index_t P = c.channels * c.patch * c.patch, Dm = c.dim;
+  std::vector<double> mean, cov;
+  patch_statistics(ds, norm, c.patch, opt.max_images, mean, cov);
+  Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> sigma(cov.data(), P, P);
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(sigma);
+  VHMN_CHECK(eig.info() == Eigen::Success, "whitening: the patch covariance's eigen-decomposition failed");
+  // Eigen sorts ascending; filters go largest variance first
+  T* w = model.patch_embed.weight.data();
+  T* bias = model.patch_embed.bias.data();
+  const index_t rows = std::min(Dm, P);
+  for (index_t r = 0; r < rows; ++r) {
+    const index_t k = P - 1 - r;
+    const double lambda = std::max(0.0, eig.eigenvalues()(k));
+    const double scale = opt.gain / std::sqrt(lambda + opt.eps);
+    double dot = 0;
+    for (index_t e = 0; e < P; ++e) {
+      const double f = scale * eig.eigenvectors()(e, k);
+      w[r * P + e] = static_cast<T>(f);
+      dot += f * mean[static_cast<std::size_t>(e)];
+    }
+    bias[r] = static_cast<T>(-dot);
+  }
+}
+
+}  // namespace vhmn::train
+// ---- end vhmn/train/whitening.hpp ----
 
 namespace vhmn::train {
 
@@ -10078,6 +10801,20 @@ struct TrainOptions {
   // Checkpoints record it as information only (metadata train.precision);
   // loading never depends on it.
   std::optional<Precision> precision;
+
+  // ---- the short-budget recipe (issue 12); the defaults train as before
+  DecayShape schedule = DecayShape::Cosine;  // decay after warm-up
+  // > 0: keep an exponential moving average of the weights (train/ema.hpp)
+  // with this decay; evaluation and every checkpoint's model tensors use it.
+  double ema_decay = 0;
+  // Evaluate with flip test-time augmentation (mean logits of x and mirror x).
+  bool tta_flip = false;
+  // A fresh run first sets the patch embedding from the whitened covariance
+  // of training patches (train/whitening.hpp); resumed runs never redo it.
+  bool whiten_patch_embed = false;
+  // A communicator of R > 1 ranks: this trainer is one rank of a
+  // data-parallel run (train/data_parallel.hpp says what each hook does).
+  DataParallelOptions parallel;
 };
 
 /// Reported after every training step.
@@ -10126,7 +10863,15 @@ class Trainer {
     schedule_.min_lr = options_.min_lr;
     schedule_.warmup_steps = static_cast<std::int64_t>(std::llround(options_.warmup_epochs * double(per_epoch)));
     schedule_.total_steps = std::max<std::int64_t>(1, per_epoch * options_.epochs);
-    if (!options_.run_dir.empty()) {
+    schedule_.shape = options_.schedule;
+    VHMN_CHECK(options_.ema_decay >= 0 && options_.ema_decay < 1,
+               "EMA decay must be in [0, 1) (0: off), got " << options_.ema_decay);
+    if (options_.ema_decay > 0) ema_.emplace(model.parameters(), options_.ema_decay);
+    if (options_.parallel.communicator && options_.parallel.communicator->size() > 1) {
+      dp_ = std::make_unique<DataParallel<T>>(options_.parallel.communicator, options_.parallel.check_every);
+      dp_->check_batches(train.size, loader.batch_size, loader.drop_last);
+    }
+    if (writes_files()) {
       lock_ = options_.run_dir_lock ? options_.run_dir_lock : std::make_shared<io::RunDirLock>(options_.run_dir);
       recovery_ = recover_run_dir(options_.run_dir);
     }
@@ -10134,6 +10879,7 @@ class Trainer {
 
   std::function<void(const StepInfo&)> on_step;     // after every step
   std::function<void(const EpochStats&)> on_epoch;  // after every epoch
+  EvalProgress on_eval_progress;                    // after every test batch of the per-epoch evaluation
 
   index_t epochs_done() const { return epoch_; }
   double best_accuracy() const { return best_acc_; }
@@ -10156,6 +10902,9 @@ class Trainer {
   index_t abandoned_steps() const { return abandoned_steps_; }
   static_assert(std::atomic<bool>::is_always_lock_free, "request_stop must be async-signal-safe");
 
+  /// Null in a single process.
+  const DataParallel<T>* data_parallel() const { return dp_.get(); }
+
   /// Trains from the current epoch up to options.epochs, or for at most
   /// `max_new_epochs` epochs when that is >= 0 (a time-boxed session; the
   /// schedule still spans options.epochs, so resume() continues it).
@@ -10169,14 +10918,19 @@ class Trainer {
                                     << "); resume it, or train into another directory");
       // metrics without any checkpoint belong to no resumable run: they are
       // kept aside as metrics.jsonl.orphaned and the run starts fresh
-      if (std::filesystem::exists(run_path(kMetricsFile)))
+      if (writes_files() && std::filesystem::exists(run_path(kMetricsFile)))
         std::filesystem::rename(run_path(kMetricsFile), run_path(std::string(kMetricsFile) + ".orphaned"));
+    }
+    if (options_.whiten_patch_embed && epoch_ == 0 && optimizer_.steps() == 0) {
+      whiten_patch_embedding(model_, train_, norm_, WhiteningOptions{});
+      if (ema_) ema_.emplace(model_.parameters(), options_.ema_decay);  // the average starts from it
     }
     index_t stop = max_new_epochs >= 0 ? std::min(options_.epochs, epoch_ + max_new_epochs) : options_.epochs;
     const auto params = model_.parameters();
     const index_t K = model_.config().classes;
     Tensor<T> probs, dlogits;
-    data::BasicBatch<T> batch;
+    data::BasicBatch<T> global_batch;
+    if (dp_) dp_->check_consistent("at the start of training (epoch " + std::to_string(epoch_) + ")", model_, optimizer_);
     while (epoch_ < stop) {
       model_.train();
       loader_.start_epoch(epoch_);
@@ -10187,41 +10941,55 @@ class Trainer {
       double lr = 0;
       bool out_of_time = false;
       bool stopped = false;
-      while (loader_.next(batch)) {
-        if (stop_requested()) {
+      while (loader_.next(global_batch)) {
+        // the final evaluation must fit in the budget too: the last one's duration is kept in reserve
+        const bool spent = options_.time_limit_s > 0 &&
+                           elapsed_ + seconds_since(epoch_start) + eval_reserve_s() >= options_.time_limit_s;
+        const double step_lr = learning_rate(epoch_start);
+        const auto plan = dp_ ? dp_->agree(stop_requested(), spent, step_lr)  // every rank decides alike
+                              : typename DataParallel<T>::StepPlan{stop_requested(), spent, step_lr};
+        if (plan.stop) {
           stopped = true;
           break;
         }
-        // the final evaluation must fit in the budget too: the last one's duration is kept in reserve
-        if (options_.time_limit_s > 0 &&
-            elapsed_ + seconds_since(epoch_start) + eval_reserve_s() >= options_.time_limit_s) {
+        if (plan.out_of_time) {
           out_of_time = true;  // spent: evaluate and save what we have, start no further step
           break;
         }
-        const index_t B = batch.size();
-        lr = learning_rate(epoch_start);
+        lr = plan.lr;
+        // this rank's rows of the global batch (all of it in one process)
+        const data::BasicBatch<T>& batch = dp_ ? dp_->slice(global_batch) : global_batch;
+        const index_t B = batch.size(), global_B = dp_ ? dp_->global_batch() : B;
         const T* logits = model_.forward(batch.images.data(), B);
         probs.resize({B, K});
-        const double loss = double(ops::cross_entropy_forward(probs.data(), logits, batch.targets.data(), B, K));
+        double loss = double(ops::cross_entropy_forward(probs.data(), logits, batch.targets.data(), B, K));
+        double step_correct = 0;
+        for (index_t b = 0; b < B; ++b) {
+          const T* lb = logits + b * K;
+          step_correct += (std::max_element(lb, lb + K) - lb) == batch.labels[static_cast<std::size_t>(b)];
+        }
+        if (dp_) std::tie(loss, step_correct) = dp_->step_totals(loss, step_correct);
         VHMN_CHECK(std::isfinite(loss), "non-finite loss (" << loss << ") at epoch " << epoch_ + 1 << ", step "
                                                             << step + 1 << ": training stopped" << kept_note());
         dlogits.resize_zero({B, K});
-        ops::cross_entropy_backward(dlogits.data(), probs.data(), batch.targets.data(), B, K);
+        ops::cross_entropy_backward(dlogits.data(), probs.data(), batch.targets.data(), B, K, global_B);
         model_.zero_grad();
         model_.backward(dlogits.data());
+        if (dp_) dp_->sum_gradients(params);
         const std::string bad = first_non_finite_grad(params);
         VHMN_CHECK(bad.empty(), "non-finite gradient in '" << bad << "' at epoch " << epoch_ + 1 << ", step "
                                                            << step + 1 << ": training stopped" << kept_note());
         if (options_.clip_norm > 0) clip_grad_norm(params, options_.clip_norm);
         optimizer_.step(lr);
-        model_.remember(batch.labels.data(), batch.indices.data());
+        if (ema_) ema_->update();  // every rank: the weights are identical
+        if (dp_) dp_->remember(model_, batch);
+        else model_.remember(batch.labels.data(), batch.indices.data());
+        if (dp_ && dp_->check_due(optimizer_.steps()))
+          dp_->check_consistent("after step " + std::to_string(optimizer_.steps()), model_, optimizer_);
 
-        for (index_t b = 0; b < B; ++b) {
-          const T* lb = logits + b * K;
-          correct += (std::max_element(lb, lb + K) - lb) == batch.labels[static_cast<std::size_t>(b)];
-        }
-        loss_sum += loss * double(B);
-        seen += double(B);
+        correct += step_correct;
+        loss_sum += loss * double(global_B);
+        seen += double(global_B);
         ++step;
         if (on_step) {
           StepInfo info;
@@ -10256,8 +11024,7 @@ class Trainer {
       if (out_of_time) stop = epoch_;  // this was the last epoch
       if (test_ && (options_.eval_each_epoch || epoch_ == stop)) {
         const auto eval_start = std::chrono::steady_clock::now();
-        const EvalResult r = evaluate(model_, *test_, norm_,
-                                          options_.eval_batch > 0 ? options_.eval_batch : loader_.options().batch_size);
+        const EvalResult r = evaluate_model(*test_);
         last_eval_s_ = seconds_since(eval_start);
         st.has_test = true;
         st.test_loss = r.loss;
@@ -10270,7 +11037,11 @@ class Trainer {
       }
       elapsed_ += seconds_since(epoch_start);
       st.elapsed_s = elapsed_;
-      if (!options_.run_dir.empty()) {
+      if (dp_)  // a checkpoint is every rank's state: they must agree
+        dp_->check_consistent("at the end of epoch " + std::to_string(epoch_) + " (step " +
+                                  std::to_string(optimizer_.steps()) + ")",
+                              model_, optimizer_);
+      if (writes_files()) {
         // best, then last (which carries the metrics line), then metrics: see run_dir.hpp
         metrics_line_ = metrics_line(st);
         if (st.best) save(run_path(kBestCheckpoint));
@@ -10293,6 +11064,10 @@ class Trainer {
     if (!metrics_line_.empty()) meta["train.metrics"] = metrics_line_;  // this epoch's metrics.jsonl line
     meta["train.precision"] = precision_name(model_.precision());
     std::vector<io::RawTensor> extra = optimizer_.state(io::DType::F32);
+    if (ema_) {
+      meta["train.ema_decay"] = io::Json(ema_->decay()).dump();
+      for (auto& t : ema_->live_state(io::DType::F32)) extra.push_back(std::move(t));
+    }
     const Rng::State& rs = model_.memory_rng().state();
     std::vector<std::int64_t> words;
     for (std::uint64_t w : rs) {
@@ -10301,6 +11076,14 @@ class Trainer {
       words.push_back(s);
     }
     extra.push_back(io::make_raw_i64("train.memory_rng", words));
+    // the model tensors hold what evaluation used: the average when there is one
+    if (ema_) ema_->swap();
+    struct Unswap {
+      std::optional<WeightAverage<T>>& e;
+      ~Unswap() {
+        if (e) e->swap();
+      }
+    } unswap{ema_};
     save_checkpoint(path, model_, io::DType::F32, meta, std::move(extra));
   }
 
@@ -10312,6 +11095,9 @@ class Trainer {
                path << ": checkpoint was written for a different model config");
     load_model_state(model_, file, path);
     optimizer_.load_state(file, path);
+    if (ema_) ema_->load_live_state(file, path);
+    else
+      VHMN_CHECK(!file.find("train.ema.step"), path << ": the run was trained with an EMA of the weights; resume it with the same EMA decay");
     auto get = [&](const char* key) -> std::string {
       auto it = file.metadata.find(key);
       VHMN_CHECK(it != file.metadata.end(), path << ": not a training checkpoint (metadata '" << key << "' missing)");
@@ -10341,7 +11127,7 @@ class Trainer {
     auto line = file.metadata.find("train.metrics");
     metrics_line_ = line == file.metadata.end() ? std::string() : line->second;
     // metrics.jsonl must describe exactly the epochs this checkpoint holds
-    if (!options_.run_dir.empty()) reconcile_metrics(options_.run_dir, epoch_, metrics_line_);
+    if (writes_files()) reconcile_metrics(options_.run_dir, epoch_, metrics_line_);
   }
 
  private:
@@ -10356,6 +11142,22 @@ class Trainer {
     // warm-up still counts steps; after it, whichever clock is further along
     return schedule_.at(step < schedule_.warmup_steps ? step : std::max(step, time_step));
   }
+  /// Evaluates the weights checkpoints hold (the average, if there is one;
+  /// the trained weights are back afterwards, errors included).
+  EvalResult evaluate_model(const data::Dataset& ds) {
+    if (ema_) ema_->swap();
+    struct Unswap {
+      std::optional<WeightAverage<T>>& e;
+      ~Unswap() {
+        if (e) e->swap();
+      }
+    } unswap{ema_};
+    const index_t eval_batch = options_.eval_batch > 0 ? options_.eval_batch : loader_.options().batch_size;
+    if (dp_) return dp_->evaluate(model_, ds, norm_, eval_batch, options_.tta_flip);
+    return evaluate(model_, ds, norm_, eval_batch, options_.tta_flip, on_eval_progress);
+  }
+  // Rank 0 of a data-parallel run alone writes the run directory.
+  bool writes_files() const { return !options_.run_dir.empty() && (!dp_ || dp_->writes_files()); }
   double eval_reserve_s() const { return test_ ? 1.2 * last_eval_s_ : 0.0; }
   static double seconds_since(std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -10402,7 +11204,9 @@ class Trainer {
   TrainOptions options_;
   data::BasicDataLoader<T> loader_;
   Optimizer<T> optimizer_;
+  std::unique_ptr<DataParallel<T>> dp_;  // null: one process
   WarmupCosine schedule_;
+  std::optional<WeightAverage<T>> ema_;
   std::map<std::string, std::string> extra_metadata_;
   std::shared_ptr<io::RunDirLock> lock_;
   RunDirRecovery recovery_;
