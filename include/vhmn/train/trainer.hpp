@@ -36,6 +36,7 @@
 #include "vhmn/io/json.hpp"
 #include "vhmn/io/run_lock.hpp"
 #include "vhmn/train/evaluate.hpp"
+#include "vhmn/train/loss.hpp"
 #include "vhmn/train/optimizer.hpp"
 #include "vhmn/train/run_dir.hpp"
 
@@ -119,10 +120,12 @@ inline bool normalization_from_metadata(const std::map<std::string, std::string>
   return true;
 }
 
-template <class T = float>
+/// Trains any VHMN<T, D, L>: dynamic sizes (the default) or static ones,
+/// e.g. Trainer<float, VHMN<float, 64, 32>> or, deduced, Trainer t(model, ...).
+template <class T = float, class ModelType = VHMN<T>>
 class Trainer {
  public:
-  using Model = VHMN<T>;
+  using Model = ModelType;
 
   /// `test` may be null (no evaluation). The data sets must outlive the trainer.
   Trainer(Model& model, const data::Dataset& train, const data::Dataset* test, data::Normalization norm,
@@ -153,6 +156,8 @@ class Trainer {
 
   std::function<void(const StepInfo&)> on_step;     // after every step
   std::function<void(const EpochStats&)> on_epoch;  // after every epoch
+  /// The training loss (train/loss.hpp); cross-entropy unless replaced.
+  LossFunction<T> loss = CrossEntropyLoss<T>{};
 
   index_t epochs_done() const { return epoch_; }
   double best_accuracy() const { return best_acc_; }
@@ -194,7 +199,7 @@ class Trainer {
     index_t stop = max_new_epochs >= 0 ? std::min(options_.epochs, epoch_ + max_new_epochs) : options_.epochs;
     const auto params = model_.parameters();
     const index_t K = model_.config().classes;
-    Tensor<T> probs, dlogits;
+    Tensor<T> dlogits;
     data::BasicBatch<T> batch;
     while (epoch_ < stop) {
       model_.train();
@@ -220,12 +225,12 @@ class Trainer {
         const index_t B = batch.size();
         lr = learning_rate(epoch_start);
         const T* logits = model_.forward(batch.images.data(), B);
-        probs.resize({B, K});
-        const double loss = double(ops::cross_entropy_forward(probs.data(), logits, batch.targets.data(), B, K));
+        dlogits.resize_zero({B, K});
+        VHMN_CHECK(this->loss, "Trainer::loss is empty: assign a loss (train/loss.hpp)");
+        const double loss =
+            this->loss(LossBatch<T>{logits, batch.targets.data(), batch.labels.data(), B, K}, dlogits.data());
         VHMN_CHECK(std::isfinite(loss), "non-finite loss (" << loss << ") at epoch " << epoch_ + 1 << ", step "
                                                             << step + 1 << ": training stopped" << kept_note());
-        dlogits.resize_zero({B, K});
-        ops::cross_entropy_backward(dlogits.data(), probs.data(), batch.targets.data(), B, K);
         model_.zero_grad();
         model_.backward(dlogits.data());
         const std::string bad = first_non_finite_grad(params);
@@ -431,5 +436,8 @@ class Trainer {
   index_t epoch_ = 0;
   double best_acc_ = -1, elapsed_ = 0, train_seconds_ = 0, last_eval_s_ = 0;
 };
+
+template <class T, int D, int L, class... Rest>
+Trainer(VHMN<T, D, L>&, Rest&&...) -> Trainer<T, VHMN<T, D, L>>;
 
 }  // namespace vhmn::train
