@@ -41,9 +41,11 @@ class Linear {
   void forward(T* y, const T* x, index_t R) const {
     ops::linear_forward(y, x, weight.data(), bias.data(), R, in(), out(), precision_);
   }
-  // dx: (R, In) accumulated (may be null); weight/bias grads accumulated.
+  // dx: (R, In) accumulated (may be null); weight/bias grads accumulated unless frozen.
   void backward(T* dx, const T* dy, const T* x, index_t R) {
-    ops::linear_backward(dx, weight.grad_data(), bias.grad_data(), dy, x, weight.data(), R, in(), out(), precision_);
+    // frozen: that gradient's product is skipped (the kernel takes null)
+    ops::linear_backward(dx, weight.frozen ? nullptr : weight.grad_data(), bias.frozen ? nullptr : bias.grad_data(),
+                         dy, x, weight.data(), R, in(), out(), precision_);
   }
 
   void collect_params(ParamList<T>& out_list) {

@@ -11,6 +11,8 @@
 //   const float* logits = model.forward(images, B);      // caches for backward
 //   model.zero_grad(); model.backward(dlogits);           // grads in parameters()
 //   model.remember(labels, sample_ids);                   // training only
+// Backbone use (timm's names): forward_features() / backward_features(),
+// reset_classifier(K), freeze("pattern") / unfreeze("pattern").
 // Requires: images are (B, C, H, W), already normalised. Buffers returned by
 // forward() stay valid until the next forward().
 // Precision: model.set_precision(Precision::BF16) runs every large matrix
@@ -18,6 +20,7 @@
 // docs/architecture.md says what is rounded where). Default FP32.
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -152,6 +155,25 @@ class VHMN {
   // images: (B, C, H, W). Returns logits (B, K), owned by the model.
   template <class In>
   const T* forward(const In* images, index_t B) {
+    const Features f = forward_features(images, B);
+    VHMN_PROFILE("head");
+    logits_.resize({B, config_.classes});
+    head.forward(logits_.data(), f.pooled, B);
+    return logits_.data();
+  }
+  const Tensor<T>& logits() const { return logits_; }
+
+  /// What the backbone gives a head (timm's forward_features): the tokens
+  /// after the final norm and the attention-pooled vector. Owned by the
+  /// model, valid until the next forward.
+  struct Features {
+    const T* tokens = nullptr;  // (B, N, D)
+    const T* pooled = nullptr;  // (B, D)
+    index_t batch = 0, num_tokens = 0, dim = 0;
+  };
+  /// Everything but the head. backward_features() is its backward.
+  template <class In>
+  Features forward_features(const In* images, index_t B) {
     VHMN_CHECK(B > 0, "forward needs a batch of at least one image, got " << B);
     batch_ = B;
     const index_t N = config_.tokens();
@@ -161,31 +183,62 @@ class VHMN {
     const T* v = norm.forward(x, B * N);
     VHMN_PROFILE("head");
     const T* z = pool.forward(v, B, N);
-    logits_.resize({B, config_.classes});
-    head.forward(logits_.data(), z, B);
-    return logits_.data();
+    return Features{v, z, B, N, config_.dim};
   }
-  const Tensor<T>& logits() const { return logits_; }
 
   /// Backward of the last forward. dlogits: (B, K). Gradients accumulate into
-  /// parameters() (call zero_grad() first).
+  /// parameters() (call zero_grad() first). Layers below the lowest one with
+  /// a trainable parameter are not run (a frozen backbone costs the head's
+  /// backward only), and frozen Linear weights get no gradient product.
   void backward(const T* dlogits) {
-    const index_t B = batch_, N = config_.tokens(), D = config_.dim;
+    const index_t B = batch_, D = config_.dim;
+    const index_t lowest = lowest_trainable_stage();
     {
       VHMN_PROFILE("head.bwd");
       dpooled_.resize_zero({B, D});
-      head.backward(dpooled_.data(), dlogits, pool.output(), B);
-      dv_.resize_zero({B * N, D});
-      pool.backward(dv_.data(), dpooled_.data());
+      head.backward(lowest < head_stage() ? dpooled_.data() : nullptr, dlogits, pool.output(), B);
     }
-    dx_.resize_zero({B * N, D});
-    norm.backward(dx_.data(), dv_.data());
-    for (index_t i = static_cast<index_t>(blocks.size()) - 1; i >= 0; --i) {
-      dx_prev_.resize_zero({B * N, D});
-      blocks[static_cast<std::size_t>(i)]->backward(dx_prev_.data(), dx_.data());
-      std::swap(dx_, dx_prev_);
+    backbone_backward(nullptr, dpooled_.data(), lowest);
+  }
+  /// Backward of forward_features(): dtokens (B, N, D) and dpooled (B, D),
+  /// either may be null (no gradient from it). Same rules as backward().
+  void backward_features(const T* dtokens, const T* dpooled) {
+    const index_t B = batch_, D = config_.dim;
+    dpooled_.resize_zero({B, D});
+    if (dpooled) std::copy(dpooled, dpooled + B * D, dpooled_.data());
+    backbone_backward(dtokens, dpooled_.data(), lowest_trainable_stage());
+  }
+
+  /// Freezes (or with frozen = false unfreezes) every parameter whose name
+  /// matches the glob `pattern` ('*' any characters, '?' one), e.g.
+  /// "blocks.*" or "*" then unfreeze("head.*"). Returns how many matched;
+  /// none is an error. Frozen: no gradient where the kernels can skip it, no
+  /// optimiser update.
+  index_t freeze(const std::string& pattern, bool frozen = true) { return set_frozen(parameters(), pattern, frozen); }
+  index_t unfreeze(const std::string& pattern) { return freeze(pattern, false); }
+
+  /// A new head for `classes` classes (timm's reset_classifier): head
+  /// re-initialised per SPEC.md §6 from `seed`, slot counts rounded down to a
+  /// multiple of `classes` (at least one slot per class), every bank
+  /// cleared; everything else (weights, frozen flags, precision, modes) kept.
+  /// Build optimisers and trainers after this: the head's shape changed.
+  void reset_classifier(index_t classes, std::uint64_t seed = 0) {
+    VHMN_CHECK(classes > 0, "reset_classifier: the number of classes must be positive, got " << classes);
+    ModelConfig c = config_;
+    c.classes = classes;
+    c.local_slots = std::max(classes, c.local_slots / classes * classes);
+    c.global_slots = std::max(classes, c.global_slots / classes * classes);
+    c.validate();
+    config_ = c;
+    head = Linear<T, Dim, Dynamic>("head.", c.dim, classes);
+    head.set_precision(precision_);
+    Rng rng(seed);
+    head.init(rng);
+    for (auto& b : blocks) {
+      b->local.path.bank.reset(c.local_slots, c.latent, classes);
+      b->global.path.bank.reset(c.global_slots, c.latent, classes);
     }
-    patch_embed.backward(dx_.data());
+    logits_.resize({0, classes});
   }
 
   /// Writes the last forward's queries into the banks (docs/spec.md §4): for every
@@ -221,6 +274,44 @@ class VHMN {
   index_t last_batch() const { return batch_; }
 
  private:
+  // Stages in forward order: 0 patch_embed, 1..depth blocks, then norm, pool, head.
+  index_t head_stage() const { return static_cast<index_t>(blocks.size()) + 3; }
+  index_t lowest_trainable_stage() {
+    const index_t depth = static_cast<index_t>(blocks.size());
+    for (index_t s = 0; s <= head_stage(); ++s) {
+      stage_list_.clear();  // kept: no allocation once it has its size
+      if (s == 0) patch_embed.collect_params(stage_list_);
+      else if (s <= depth) blocks[static_cast<std::size_t>(s - 1)]->collect_params(stage_list_);
+      else if (s == depth + 1) norm.collect_params(stage_list_);
+      else if (s == depth + 2) pool.collect_params(stage_list_);
+      else head.collect_params(stage_list_);
+      if (any_trainable(stage_list_)) return s;
+    }
+    return head_stage() + 1;  // all frozen
+  }
+  // From the pool's output (dpooled, (B, D), consumed) and the normed tokens
+  // (dtokens, (B, N, D), may be null) down to stage `lowest`.
+  void backbone_backward(const T* dtokens, const T* dpooled, index_t lowest) {
+    const index_t B = batch_, N = config_.tokens(), D = config_.dim;
+    const index_t depth = static_cast<index_t>(blocks.size());
+    if (lowest > depth + 2) return;
+    {
+      VHMN_PROFILE("head.bwd");
+      dv_.resize_zero({B * N, D});
+      if (dtokens) std::copy(dtokens, dtokens + B * N * D, dv_.data());
+      pool.backward(dv_.data(), dpooled);
+    }
+    if (lowest > depth + 1) return;
+    dx_.resize_zero({B * N, D});
+    norm.backward(dx_.data(), dv_.data());
+    for (index_t i = depth - 1; i >= 0 && i + 1 >= lowest; --i) {
+      dx_prev_.resize_zero({B * N, D});
+      blocks[static_cast<std::size_t>(i)]->backward(dx_prev_.data(), dx_.data());
+      std::swap(dx_, dx_prev_);
+    }
+    if (lowest == 0) patch_embed.backward(dx_.data());
+  }
+
   ModelConfig config_;
   Rng memory_rng_;
   bool training_ = false;
@@ -228,6 +319,7 @@ class VHMN {
   index_t batch_ = 0;
   const T* last_tokens_ = nullptr;
   ParamList<T> zero_list_;                        // zero_grad()'s parameter list
+  ParamList<T> stage_list_;                       // lowest_trainable_stage()'s
   Tensor<T> logits_;                              // (B, K)
   Tensor<T> dpooled_, dv_, dx_, dx_prev_;         // backward workspaces
 };

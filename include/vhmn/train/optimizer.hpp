@@ -72,6 +72,7 @@ class Optimizer {
       const T mu = T(opt_.momentum), rate = T(lr);
       for (std::size_t i = 0; i < params_.size(); ++i) {
         Param<T>& p = *params_[i];
+        if (p.frozen) continue;  // no update, no decay, momentum kept
         T* buf = state_[0][i].data();
         const T decay = p.decay ? T(wd) : T(0);
         for (index_t j = 0; j < p.numel(); ++j) {
@@ -88,6 +89,7 @@ class Optimizer {
     const bool decoupled = opt_.kind == OptimizerKind::AdamW;
     for (std::size_t i = 0; i < params_.size(); ++i) {
       Param<T>& p = *params_[i];
+      if (p.frozen) continue;
       T* m = state_[0][i].data();
       T* v = state_[1][i].data();
       const T decay = p.decay ? T(wd) : T(0);

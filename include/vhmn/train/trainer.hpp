@@ -41,6 +41,7 @@
 #include "vhmn/train/data_parallel.hpp"
 #include "vhmn/train/evaluate.hpp"
 #include "vhmn/train/whitening.hpp"
+#include "vhmn/train/loss.hpp"
 #include "vhmn/train/optimizer.hpp"
 #include "vhmn/train/run_dir.hpp"
 
@@ -108,10 +109,12 @@ struct EpochStats {
 using io::normalization_from_metadata;
 using io::normalization_metadata;
 
-template <class T = float>
+/// Trains any VHMN<T, D, L>: dynamic sizes (the default) or static ones,
+/// e.g. Trainer<float, VHMN<float, 64, 32>> or, deduced, Trainer t(model, ...).
+template <class T = float, class ModelType = VHMN<T>>
 class Trainer {
  public:
-  using Model = VHMN<T>;
+  using Model = ModelType;
 
   /// `test` may be null (no evaluation). The data sets must outlive the trainer.
   Trainer(Model& model, const data::Dataset& train, const data::Dataset* test, data::Normalization norm,
@@ -151,6 +154,8 @@ class Trainer {
   std::function<void(const StepInfo&)> on_step;     // after every step
   std::function<void(const EpochStats&)> on_epoch;  // after every epoch
   EvalProgress on_eval_progress;                    // after every test batch of the per-epoch evaluation
+  /// The training loss (train/loss.hpp); cross-entropy unless replaced.
+  LossFunction<T> loss = CrossEntropyLoss<T>{};
 
   index_t epochs_done() const { return epoch_; }
   double best_accuracy() const { return best_acc_; }
@@ -199,7 +204,7 @@ class Trainer {
     index_t stop = max_new_epochs >= 0 ? std::min(options_.epochs, epoch_ + max_new_epochs) : options_.epochs;
     const auto params = model_.parameters();
     const index_t K = model_.config().classes;
-    Tensor<T> probs, dlogits;
+    Tensor<T> dlogits;
     data::BasicBatch<T> global_batch;
     if (dp_) dp_->check_consistent("at the start of training (epoch " + std::to_string(epoch_) + ")", model_, optimizer_);
     while (epoch_ < stop) {
@@ -232,8 +237,15 @@ class Trainer {
         const data::BasicBatch<T>& batch = dp_ ? dp_->slice(global_batch) : global_batch;
         const index_t B = batch.size(), global_B = dp_ ? dp_->global_batch() : B;
         const T* logits = model_.forward(batch.images.data(), B);
-        probs.resize({B, K});
-        double loss = double(ops::cross_entropy_forward(probs.data(), logits, batch.targets.data(), B, K));
+        dlogits.resize_zero({B, K});
+        VHMN_CHECK(this->loss, "Trainer::loss is empty: assign a loss (train/loss.hpp)");
+        double loss =
+            this->loss(LossBatch<T>{logits, batch.targets.data(), batch.labels.data(), B, K}, dlogits.data());
+        // a rank's loss is the mean over its B rows; the run's is over the global batch
+        if (dp_ && global_B != B) {
+          const T share = T(double(B) / double(global_B));
+          for (index_t i = 0; i < B * K; ++i) dlogits[i] *= share;
+        }
         double step_correct = 0;
         for (index_t b = 0; b < B; ++b) {
           const T* lb = logits + b * K;
@@ -242,8 +254,6 @@ class Trainer {
         if (dp_) std::tie(loss, step_correct) = dp_->step_totals(loss, step_correct);
         VHMN_CHECK(std::isfinite(loss), "non-finite loss (" << loss << ") at epoch " << epoch_ + 1 << ", step "
                                                             << step + 1 << ": training stopped" << kept_note());
-        dlogits.resize_zero({B, K});
-        ops::cross_entropy_backward(dlogits.data(), probs.data(), batch.targets.data(), B, K, global_B);
         model_.zero_grad();
         model_.backward(dlogits.data());
         if (dp_) dp_->sum_gradients(params);
@@ -487,5 +497,8 @@ class Trainer {
   index_t epoch_ = 0;
   double best_acc_ = -1, elapsed_ = 0, train_seconds_ = 0, last_eval_s_ = 0;
 };
+
+template <class T, int D, int L, class... Rest>
+Trainer(VHMN<T, D, L>&, Rest&&...) -> Trainer<T, VHMN<T, D, L>>;
 
 }  // namespace vhmn::train
