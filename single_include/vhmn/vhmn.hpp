@@ -2667,7 +2667,9 @@ void cross_entropy_backward(T* dlogits, const T* probs, const T* targets, index_
 // What this represents: one entry of the model's state_dict (docs/spec.md §7):
 // its checkpoint name, its value, the gradient the backward accumulates
 // into, and whether decoupled weight decay applies to it (not to biases,
-// norms, betas or the positional embedding).
+// norms, betas or the positional embedding), and whether it is frozen:
+// a frozen parameter gets no optimiser update, and backward skips its
+// gradient where the kernel can (its grad then stays as zero_grad left it).
 
 #include <string>
 #include <vector>
@@ -2681,6 +2683,7 @@ struct Param {
   Tensor<T> value;
   Tensor<T> grad;
   bool decay = false;
+  bool frozen = false;
 
   void init(std::string param_name, Shape shape, bool weight_decay) {
     name = std::move(param_name);
@@ -2702,6 +2705,53 @@ struct Param {
 /// Pointers to every parameter of a model, in state_dict order.
 template <class T>
 using ParamList = std::vector<Param<T>*>;
+
+/// Glob match of a parameter name: '*' matches any run of characters
+/// (dots included), '?' any one character; everything else itself.
+inline bool name_matches(const char* name, const char* pattern) {
+  const char *star = nullptr, *resume = nullptr;
+  while (*name) {
+    if (*pattern == '?' || (*pattern != '*' && *pattern == *name)) {
+      ++name, ++pattern;
+    } else if (*pattern == '*') {
+      star = pattern++;
+      resume = name;
+    } else if (star) {
+      pattern = star + 1;
+      name = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (*pattern == '*') ++pattern;
+  return *pattern == '\0';
+}
+
+/// Sets `frozen` on every parameter whose name matches `pattern`; returns
+/// how many matched. A pattern that matches nothing is an error (a typo
+/// would otherwise silently train everything).
+template <class T>
+index_t set_frozen(const ParamList<T>& params, const std::string& pattern, bool frozen) {
+  index_t n = 0;
+  for (Param<T>* p : params)
+    if (name_matches(p->name.c_str(), pattern.c_str())) {
+      p->frozen = frozen;
+      ++n;
+    }
+  VHMN_CHECK(n > 0, (frozen ? "freeze" : "unfreeze") << ": pattern '" << pattern
+                                                    << "' matches no parameter name (names look like "
+                                                    << (params.empty() ? std::string("?") : params[0]->name)
+                                                    << "; '*' matches any characters)");
+  return n;
+}
+
+/// True when some parameter of `params` is not frozen.
+template <class T>
+bool any_trainable(const ParamList<T>& params) {
+  for (const Param<T>* p : params)
+    if (!p->frozen) return true;
+  return false;
+}
 
 }  // namespace vhmn
 // ---- end vhmn/nn/param.hpp ----
@@ -3061,9 +3111,11 @@ class Linear {
   void forward(T* y, const T* x, index_t R) const {
     ops::linear_forward(y, x, weight.data(), bias.data(), R, in(), out(), precision_);
   }
-  // dx: (R, In) accumulated (may be null); weight/bias grads accumulated.
+  // dx: (R, In) accumulated (may be null); weight/bias grads accumulated unless frozen.
   void backward(T* dx, const T* dy, const T* x, index_t R) {
-    ops::linear_backward(dx, weight.grad_data(), bias.grad_data(), dy, x, weight.data(), R, in(), out(), precision_);
+    // frozen: that gradient's product is skipped (the kernel takes null)
+    ops::linear_backward(dx, weight.frozen ? nullptr : weight.grad_data(), bias.frozen ? nullptr : bias.grad_data(),
+                         dy, x, weight.data(), R, in(), out(), precision_);
   }
 
   void collect_params(ParamList<T>& out_list) {
@@ -3999,12 +4051,15 @@ struct ModelConfig {
 //   const float* logits = model.forward(images, B);      // caches for backward
 //   model.zero_grad(); model.backward(dlogits);           // grads in parameters()
 //   model.remember(labels, sample_ids);                   // training only
+// Backbone use (timm's names): forward_features() / backward_features(),
+// reset_classifier(K), freeze("pattern") / unfreeze("pattern").
 // Requires: images are (B, C, H, W), already normalised. Buffers returned by
 // forward() stay valid until the next forward().
 // Precision: model.set_precision(Precision::BF16) runs every large matrix
 // product with bfloat16 operands and fp32 accumulation (float models only;
 // docs/architecture.md says what is rounded where). Default FP32.
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -4133,6 +4188,25 @@ class VHMN {
   // images: (B, C, H, W). Returns logits (B, K), owned by the model.
   template <class In>
   const T* forward(const In* images, index_t B) {
+    const Features f = forward_features(images, B);
+    VHMN_PROFILE("head");
+    logits_.resize({B, config_.classes});
+    head.forward(logits_.data(), f.pooled, B);
+    return logits_.data();
+  }
+  const Tensor<T>& logits() const { return logits_; }
+
+  /// What the backbone gives a head (timm's forward_features): the tokens
+  /// after the final norm and the attention-pooled vector. Owned by the
+  /// model, valid until the next forward.
+  struct Features {
+    const T* tokens = nullptr;  // (B, N, D)
+    const T* pooled = nullptr;  // (B, D)
+    index_t batch = 0, num_tokens = 0, dim = 0;
+  };
+  /// Everything but the head. backward_features() is its backward.
+  template <class In>
+  Features forward_features(const In* images, index_t B) {
     VHMN_CHECK(B > 0, "forward needs a batch of at least one image, got " << B);
     batch_ = B;
     const index_t N = config_.tokens();
@@ -4142,31 +4216,62 @@ class VHMN {
     const T* v = norm.forward(x, B * N);
     VHMN_PROFILE("head");
     const T* z = pool.forward(v, B, N);
-    logits_.resize({B, config_.classes});
-    head.forward(logits_.data(), z, B);
-    return logits_.data();
+    return Features{v, z, B, N, config_.dim};
   }
-  const Tensor<T>& logits() const { return logits_; }
 
   /// Backward of the last forward. dlogits: (B, K). Gradients accumulate into
-  /// parameters() (call zero_grad() first).
+  /// parameters() (call zero_grad() first). Layers below the lowest one with
+  /// a trainable parameter are not run (a frozen backbone costs the head's
+  /// backward only), and frozen Linear weights get no gradient product.
   void backward(const T* dlogits) {
-    const index_t B = batch_, N = config_.tokens(), D = config_.dim;
+    const index_t B = batch_, D = config_.dim;
+    const index_t lowest = lowest_trainable_stage();
     {
       VHMN_PROFILE("head.bwd");
       dpooled_.resize_zero({B, D});
-      head.backward(dpooled_.data(), dlogits, pool.output(), B);
-      dv_.resize_zero({B * N, D});
-      pool.backward(dv_.data(), dpooled_.data());
+      head.backward(lowest < head_stage() ? dpooled_.data() : nullptr, dlogits, pool.output(), B);
     }
-    dx_.resize_zero({B * N, D});
-    norm.backward(dx_.data(), dv_.data());
-    for (index_t i = static_cast<index_t>(blocks.size()) - 1; i >= 0; --i) {
-      dx_prev_.resize_zero({B * N, D});
-      blocks[static_cast<std::size_t>(i)]->backward(dx_prev_.data(), dx_.data());
-      std::swap(dx_, dx_prev_);
+    backbone_backward(nullptr, dpooled_.data(), lowest);
+  }
+  /// Backward of forward_features(): dtokens (B, N, D) and dpooled (B, D),
+  /// either may be null (no gradient from it). Same rules as backward().
+  void backward_features(const T* dtokens, const T* dpooled) {
+    const index_t B = batch_, D = config_.dim;
+    dpooled_.resize_zero({B, D});
+    if (dpooled) std::copy(dpooled, dpooled + B * D, dpooled_.data());
+    backbone_backward(dtokens, dpooled_.data(), lowest_trainable_stage());
+  }
+
+  /// Freezes (or with frozen = false unfreezes) every parameter whose name
+  /// matches the glob `pattern` ('*' any characters, '?' one), e.g.
+  /// "blocks.*" or "*" then unfreeze("head.*"). Returns how many matched;
+  /// none is an error. Frozen: no gradient where the kernels can skip it, no
+  /// optimiser update.
+  index_t freeze(const std::string& pattern, bool frozen = true) { return set_frozen(parameters(), pattern, frozen); }
+  index_t unfreeze(const std::string& pattern) { return freeze(pattern, false); }
+
+  /// A new head for `classes` classes (timm's reset_classifier): head
+  /// re-initialised per SPEC.md §6 from `seed`, slot counts rounded down to a
+  /// multiple of `classes` (at least one slot per class), every bank
+  /// cleared; everything else (weights, frozen flags, precision, modes) kept.
+  /// Build optimisers and trainers after this: the head's shape changed.
+  void reset_classifier(index_t classes, std::uint64_t seed = 0) {
+    VHMN_CHECK(classes > 0, "reset_classifier: the number of classes must be positive, got " << classes);
+    ModelConfig c = config_;
+    c.classes = classes;
+    c.local_slots = std::max(classes, c.local_slots / classes * classes);
+    c.global_slots = std::max(classes, c.global_slots / classes * classes);
+    c.validate();
+    config_ = c;
+    head = Linear<T, Dim, Dynamic>("head.", c.dim, classes);
+    head.set_precision(precision_);
+    Rng rng(seed);
+    head.init(rng);
+    for (auto& b : blocks) {
+      b->local.path.bank.reset(c.local_slots, c.latent, classes);
+      b->global.path.bank.reset(c.global_slots, c.latent, classes);
     }
-    patch_embed.backward(dx_.data());
+    logits_.resize({0, classes});
   }
 
   /// Writes the last forward's queries into the banks (docs/spec.md §4): for every
@@ -4202,6 +4307,44 @@ class VHMN {
   index_t last_batch() const { return batch_; }
 
  private:
+  // Stages in forward order: 0 patch_embed, 1..depth blocks, then norm, pool, head.
+  index_t head_stage() const { return static_cast<index_t>(blocks.size()) + 3; }
+  index_t lowest_trainable_stage() {
+    const index_t depth = static_cast<index_t>(blocks.size());
+    for (index_t s = 0; s <= head_stage(); ++s) {
+      stage_list_.clear();  // kept: no allocation once it has its size
+      if (s == 0) patch_embed.collect_params(stage_list_);
+      else if (s <= depth) blocks[static_cast<std::size_t>(s - 1)]->collect_params(stage_list_);
+      else if (s == depth + 1) norm.collect_params(stage_list_);
+      else if (s == depth + 2) pool.collect_params(stage_list_);
+      else head.collect_params(stage_list_);
+      if (any_trainable(stage_list_)) return s;
+    }
+    return head_stage() + 1;  // all frozen
+  }
+  // From the pool's output (dpooled, (B, D), consumed) and the normed tokens
+  // (dtokens, (B, N, D), may be null) down to stage `lowest`.
+  void backbone_backward(const T* dtokens, const T* dpooled, index_t lowest) {
+    const index_t B = batch_, N = config_.tokens(), D = config_.dim;
+    const index_t depth = static_cast<index_t>(blocks.size());
+    if (lowest > depth + 2) return;
+    {
+      VHMN_PROFILE("head.bwd");
+      dv_.resize_zero({B * N, D});
+      if (dtokens) std::copy(dtokens, dtokens + B * N * D, dv_.data());
+      pool.backward(dv_.data(), dpooled);
+    }
+    if (lowest > depth + 1) return;
+    dx_.resize_zero({B * N, D});
+    norm.backward(dx_.data(), dv_.data());
+    for (index_t i = depth - 1; i >= 0 && i + 1 >= lowest; --i) {
+      dx_prev_.resize_zero({B * N, D});
+      blocks[static_cast<std::size_t>(i)]->backward(dx_prev_.data(), dx_.data());
+      std::swap(dx_, dx_prev_);
+    }
+    if (lowest == 0) patch_embed.backward(dx_.data());
+  }
+
   ModelConfig config_;
   Rng memory_rng_;
   bool training_ = false;
@@ -4209,6 +4352,7 @@ class VHMN {
   index_t batch_ = 0;
   const T* last_tokens_ = nullptr;
   ParamList<T> zero_list_;                        // zero_grad()'s parameter list
+  ParamList<T> stage_list_;                       // lowest_trainable_stage()'s
   Tensor<T> logits_;                              // (B, K)
   Tensor<T> dpooled_, dv_, dx_, dx_prev_;         // backward workspaces
 };
@@ -9700,6 +9844,7 @@ class Optimizer {
       const T mu = T(opt_.momentum), rate = T(lr);
       for (std::size_t i = 0; i < params_.size(); ++i) {
         Param<T>& p = *params_[i];
+        if (p.frozen) continue;  // no update, no decay, momentum kept
         T* buf = state_[0][i].data();
         const T decay = p.decay ? T(wd) : T(0);
         for (index_t j = 0; j < p.numel(); ++j) {
@@ -9716,6 +9861,7 @@ class Optimizer {
     const bool decoupled = opt_.kind == OptimizerKind::AdamW;
     for (std::size_t i = 0; i < params_.size(); ++i) {
       Param<T>& p = *params_[i];
+      if (p.frozen) continue;
       T* m = state_[0][i].data();
       T* v = state_[1][i].data();
       const T decay = p.decay ? T(wd) : T(0);
@@ -10772,6 +10918,65 @@ void whiten_patch_embedding(VHMN<T, D, L>& model, const data::Dataset& ds, const
 
 }  // namespace vhmn::train
 // ---- end vhmn/train/whitening.hpp ----
+// ---- begin vhmn/train/loss.hpp ----
+// vhmn/train/loss.hpp — the training loss as an object the Trainer calls.
+//
+// What this represents: for a batch of logits (B, K), soft targets (B, K)
+// (one-hot, smoothed or mixed rows that sum to 1) and dominant labels (B),
+// a loss function returns the batch loss and *adds* its gradient with
+// respect to the logits into dlogits (B, K), which the Trainer zeroes first:
+//   trainer.loss = train::SquaredErrorLoss<float>{};
+//   trainer.loss = [](const train::LossBatch<float>& b, float* dlogits) { ...; return loss; };
+// CrossEntropyLoss is the default (SPEC.md §5). Test accuracy and test loss
+// (evaluate.hpp) stay cross-entropy whatever trains.
+
+#include <functional>
+
+
+namespace vhmn::train {
+
+template <class T>
+struct LossBatch {
+  const T* logits = nullptr;             // (B, K)
+  const T* targets = nullptr;            // (B, K), rows sum to 1
+  const std::int32_t* labels = nullptr;  // (B), argmax of each target row
+  index_t batch = 0, classes = 0;
+};
+
+/// Returns the loss; dlogits (B, K) += d loss / d logits.
+template <class T>
+using LossFunction = std::function<double(const LossBatch<T>&, T* dlogits)>;
+
+/// Mean soft-target cross-entropy: (1/B) sum_b -sum_k t_bk log softmax(z_b)_k.
+template <class T>
+struct CrossEntropyLoss {
+  Tensor<T> probs;  // (B, K), kept: no allocation once it has its size
+  double operator()(const LossBatch<T>& b, T* dlogits) {
+    probs.resize({b.batch, b.classes});
+    const double loss = double(ops::cross_entropy_forward(probs.data(), b.logits, b.targets, b.batch, b.classes));
+    ops::cross_entropy_backward(dlogits, probs.data(), b.targets, b.batch, b.classes);
+    return loss;
+  }
+};
+
+/// Mean squared error of the logits against the targets:
+/// (1/B) sum_b 1/2 sum_k (z_bk - t_bk)^2;  dz_bk = (z_bk - t_bk) / B.
+template <class T>
+struct SquaredErrorLoss {
+  double operator()(const LossBatch<T>& b, T* dlogits) const {
+    double sum = 0;
+    const index_t n = b.batch * b.classes;
+    for (index_t i = 0; i < n; ++i) {
+      const T d = b.logits[i] - b.targets[i];
+      sum += 0.5 * double(d) * double(d);
+      dlogits[i] += d / T(b.batch);
+    }
+    return sum / double(b.batch);
+  }
+};
+
+}  // namespace vhmn::train
+// ---- end vhmn/train/loss.hpp ----
 
 namespace vhmn::train {
 
@@ -10837,10 +11042,12 @@ struct EpochStats {
 using io::normalization_from_metadata;
 using io::normalization_metadata;
 
-template <class T = float>
+/// Trains any VHMN<T, D, L>: dynamic sizes (the default) or static ones,
+/// e.g. Trainer<float, VHMN<float, 64, 32>> or, deduced, Trainer t(model, ...).
+template <class T = float, class ModelType = VHMN<T>>
 class Trainer {
  public:
-  using Model = VHMN<T>;
+  using Model = ModelType;
 
   /// `test` may be null (no evaluation). The data sets must outlive the trainer.
   Trainer(Model& model, const data::Dataset& train, const data::Dataset* test, data::Normalization norm,
@@ -10880,6 +11087,8 @@ class Trainer {
   std::function<void(const StepInfo&)> on_step;     // after every step
   std::function<void(const EpochStats&)> on_epoch;  // after every epoch
   EvalProgress on_eval_progress;                    // after every test batch of the per-epoch evaluation
+  /// The training loss (train/loss.hpp); cross-entropy unless replaced.
+  LossFunction<T> loss = CrossEntropyLoss<T>{};
 
   index_t epochs_done() const { return epoch_; }
   double best_accuracy() const { return best_acc_; }
@@ -10928,7 +11137,7 @@ class Trainer {
     index_t stop = max_new_epochs >= 0 ? std::min(options_.epochs, epoch_ + max_new_epochs) : options_.epochs;
     const auto params = model_.parameters();
     const index_t K = model_.config().classes;
-    Tensor<T> probs, dlogits;
+    Tensor<T> dlogits;
     data::BasicBatch<T> global_batch;
     if (dp_) dp_->check_consistent("at the start of training (epoch " + std::to_string(epoch_) + ")", model_, optimizer_);
     while (epoch_ < stop) {
@@ -10961,8 +11170,15 @@ class Trainer {
         const data::BasicBatch<T>& batch = dp_ ? dp_->slice(global_batch) : global_batch;
         const index_t B = batch.size(), global_B = dp_ ? dp_->global_batch() : B;
         const T* logits = model_.forward(batch.images.data(), B);
-        probs.resize({B, K});
-        double loss = double(ops::cross_entropy_forward(probs.data(), logits, batch.targets.data(), B, K));
+        dlogits.resize_zero({B, K});
+        VHMN_CHECK(this->loss, "Trainer::loss is empty: assign a loss (train/loss.hpp)");
+        double loss =
+            this->loss(LossBatch<T>{logits, batch.targets.data(), batch.labels.data(), B, K}, dlogits.data());
+        // a rank's loss is the mean over its B rows; the run's is over the global batch
+        if (dp_ && global_B != B) {
+          const T share = T(double(B) / double(global_B));
+          for (index_t i = 0; i < B * K; ++i) dlogits[i] *= share;
+        }
         double step_correct = 0;
         for (index_t b = 0; b < B; ++b) {
           const T* lb = logits + b * K;
@@ -10971,8 +11187,6 @@ class Trainer {
         if (dp_) std::tie(loss, step_correct) = dp_->step_totals(loss, step_correct);
         VHMN_CHECK(std::isfinite(loss), "non-finite loss (" << loss << ") at epoch " << epoch_ + 1 << ", step "
                                                             << step + 1 << ": training stopped" << kept_note());
-        dlogits.resize_zero({B, K});
-        ops::cross_entropy_backward(dlogits.data(), probs.data(), batch.targets.data(), B, K, global_B);
         model_.zero_grad();
         model_.backward(dlogits.data());
         if (dp_) dp_->sum_gradients(params);
@@ -11216,6 +11430,9 @@ class Trainer {
   index_t epoch_ = 0;
   double best_acc_ = -1, elapsed_ = 0, train_seconds_ = 0, last_eval_s_ = 0;
 };
+
+template <class T, int D, int L, class... Rest>
+Trainer(VHMN<T, D, L>&, Rest&&...) -> Trainer<T, VHMN<T, D, L>>;
 
 }  // namespace vhmn::train
 // ---- end vhmn/train/trainer.hpp ----
