@@ -10020,6 +10020,17 @@ inline void check_dataset_fits(const data::Dataset& ds, const ModelConfig& c) {
 /// Called after each evaluated batch with (images done, images in all): a progress display.
 using EvalProgress = std::function<void(index_t done, index_t total)>;
 
+/// Accuracy of each true class from a (K, K) confusion matrix (0 for a class never seen).
+inline std::vector<double> per_class_accuracy(const std::vector<std::int64_t>& confusion, index_t K) {
+  std::vector<double> acc(static_cast<std::size_t>(K), 0.0);
+  for (index_t y = 0; y < K; ++y) {
+    std::int64_t row = 0;
+    for (index_t k = 0; k < K; ++k) row += confusion[static_cast<std::size_t>(y * K + k)];
+    acc[static_cast<std::size_t>(y)] = row ? double(confusion[static_cast<std::size_t>(y * K + y)]) / double(row) : 0.0;
+  }
+  return acc;
+}
+
 template <class T, int D, int L>
 EvalResult evaluate(VHMN<T, D, L>& model, const data::Dataset& ds, const data::Normalization& norm,
                     index_t batch_size = 256, bool hflip_tta = false, const EvalProgress& progress = {}) {
@@ -10087,13 +10098,7 @@ EvalResult evaluate(VHMN<T, D, L>& model, const data::Dataset& ds, const data::N
   r.loss = loss_sum / double(ds.size);
   r.top1 = double(top1) / double(ds.size);
   r.top5 = double(top5) / double(ds.size);
-  r.per_class.assign(static_cast<std::size_t>(K), 0.0);
-  for (index_t y = 0; y < K; ++y) {
-    std::int64_t row = 0;
-    for (index_t k = 0; k < K; ++k) row += r.confusion[static_cast<std::size_t>(y * K + k)];
-    r.per_class[static_cast<std::size_t>(y)] =
-        row ? double(r.confusion[static_cast<std::size_t>(y * K + y)]) / double(row) : 0.0;
-  }
+  r.per_class = per_class_accuracy(r.confusion, K);
   return r;
 }
 
@@ -10401,6 +10406,24 @@ class WeightAverage {
   std::int64_t step_ = 0;
 };
 
+/// Swaps the average into the model for its lifetime and back at its end,
+/// errors included; does nothing for a null average.
+template <class T>
+class AverageSwappedIn {
+ public:
+  explicit AverageSwappedIn(WeightAverage<T>* ema) : ema_(ema) {
+    if (ema_) ema_->swap();
+  }
+  ~AverageSwappedIn() {
+    if (ema_) ema_->swap();
+  }
+  AverageSwappedIn(const AverageSwappedIn&) = delete;
+  AverageSwappedIn& operator=(const AverageSwappedIn&) = delete;
+
+ private:
+  WeightAverage<T>* ema_;
+};
+
 }  // namespace vhmn::train
 // ---- end vhmn/train/ema.hpp ----
 // ---- begin vhmn/train/data_parallel.hpp ----
@@ -10706,16 +10729,20 @@ class DataParallel {
     };
     for (const Param<T>* p : model.parameters())
       add(p->name, p->value.data(), static_cast<std::size_t>(p->value.numel()) * sizeof(T));
-    for (auto& blk : model.blocks)
-      for (const auto* path : {&blk->local.path, &blk->global.path}) {
-        const auto& bank = path->bank;
-        add(path->prefix() + "memory", bank.memory().data(), static_cast<std::size_t>(bank.memory().numel()) * sizeof(T));
-        add(path->prefix() + "writes", bank.writes().data(), bank.writes().size() * sizeof(std::int64_t));
-        add(path->prefix() + "source_index", bank.source_index().data(),
-            bank.source_index().size() * sizeof(std::int64_t));
-        add(path->prefix() + "source_token", bank.source_token().data(),
-            bank.source_token().size() * sizeof(std::int64_t));
-      }
+    // the two paths' types differ in a static-size model: one generic lambda serves both
+    auto add_bank = [&](const auto& path) {
+      const auto& bank = path.bank;
+      add(path.prefix() + "memory", bank.memory().data(), static_cast<std::size_t>(bank.memory().numel()) * sizeof(T));
+      add(path.prefix() + "writes", bank.writes().data(), bank.writes().size() * sizeof(std::int64_t));
+      add(path.prefix() + "source_index", bank.source_index().data(),
+          bank.source_index().size() * sizeof(std::int64_t));
+      add(path.prefix() + "source_token", bank.source_token().data(),
+          bank.source_token().size() * sizeof(std::int64_t));
+    };
+    for (auto& blk : model.blocks) {
+      add_bank(blk->local.path);
+      add_bank(blk->global.path);
+    }
     for (const io::RawTensor& t : optimizer.state(io::DType::F32)) add(t.name, t.bytes.data(), t.bytes.size());
     const Rng::State rs = model.memory_rng().state();
     add("train.memory_rng", rs.data(), sizeof rs);
@@ -10769,13 +10796,7 @@ class DataParallel {
     r.top5 = v[2] / double(ds.size);
     r.confusion.resize(static_cast<std::size_t>(K * K));
     for (std::size_t i = 0; i < r.confusion.size(); ++i) r.confusion[i] = std::llround(v[3 + i]);
-    r.per_class.assign(static_cast<std::size_t>(K), 0.0);
-    for (index_t y = 0; y < K; ++y) {
-      std::int64_t row = 0;
-      for (index_t k = 0; k < K; ++k) row += r.confusion[static_cast<std::size_t>(y * K + k)];
-      r.per_class[static_cast<std::size_t>(y)] =
-          row ? double(r.confusion[static_cast<std::size_t>(y * K + y)]) / double(row) : 0.0;
-    }
+    r.per_class = per_class_accuracy(r.confusion, K);
     return r;
   }
 
@@ -11291,13 +11312,7 @@ class Trainer {
     }
     extra.push_back(io::make_raw_i64("train.memory_rng", words));
     // the model tensors hold what evaluation used: the average when there is one
-    if (ema_) ema_->swap();
-    struct Unswap {
-      std::optional<WeightAverage<T>>& e;
-      ~Unswap() {
-        if (e) e->swap();
-      }
-    } unswap{ema_};
+    const AverageSwappedIn<T> average(ema_ ? &*ema_ : nullptr);
     save_checkpoint(path, model_, io::DType::F32, meta, std::move(extra));
   }
 
@@ -11359,13 +11374,7 @@ class Trainer {
   /// Evaluates the weights checkpoints hold (the average, if there is one;
   /// the trained weights are back afterwards, errors included).
   EvalResult evaluate_model(const data::Dataset& ds) {
-    if (ema_) ema_->swap();
-    struct Unswap {
-      std::optional<WeightAverage<T>>& e;
-      ~Unswap() {
-        if (e) e->swap();
-      }
-    } unswap{ema_};
+    const AverageSwappedIn<T> average(ema_ ? &*ema_ : nullptr);
     const index_t eval_batch = options_.eval_batch > 0 ? options_.eval_batch : loader_.options().batch_size;
     if (dp_) return dp_->evaluate(model_, ds, norm_, eval_batch, options_.tta_flip);
     return evaluate(model_, ds, norm_, eval_batch, options_.tta_flip, on_eval_progress);

@@ -266,16 +266,20 @@ class DataParallel {
     };
     for (const Param<T>* p : model.parameters())
       add(p->name, p->value.data(), static_cast<std::size_t>(p->value.numel()) * sizeof(T));
-    for (auto& blk : model.blocks)
-      for (const auto* path : {&blk->local.path, &blk->global.path}) {
-        const auto& bank = path->bank;
-        add(path->prefix() + "memory", bank.memory().data(), static_cast<std::size_t>(bank.memory().numel()) * sizeof(T));
-        add(path->prefix() + "writes", bank.writes().data(), bank.writes().size() * sizeof(std::int64_t));
-        add(path->prefix() + "source_index", bank.source_index().data(),
-            bank.source_index().size() * sizeof(std::int64_t));
-        add(path->prefix() + "source_token", bank.source_token().data(),
-            bank.source_token().size() * sizeof(std::int64_t));
-      }
+    // the two paths' types differ in a static-size model: one generic lambda serves both
+    auto add_bank = [&](const auto& path) {
+      const auto& bank = path.bank;
+      add(path.prefix() + "memory", bank.memory().data(), static_cast<std::size_t>(bank.memory().numel()) * sizeof(T));
+      add(path.prefix() + "writes", bank.writes().data(), bank.writes().size() * sizeof(std::int64_t));
+      add(path.prefix() + "source_index", bank.source_index().data(),
+          bank.source_index().size() * sizeof(std::int64_t));
+      add(path.prefix() + "source_token", bank.source_token().data(),
+          bank.source_token().size() * sizeof(std::int64_t));
+    };
+    for (auto& blk : model.blocks) {
+      add_bank(blk->local.path);
+      add_bank(blk->global.path);
+    }
     for (const io::RawTensor& t : optimizer.state(io::DType::F32)) add(t.name, t.bytes.data(), t.bytes.size());
     const Rng::State rs = model.memory_rng().state();
     add("train.memory_rng", rs.data(), sizeof rs);
@@ -329,13 +333,7 @@ class DataParallel {
     r.top5 = v[2] / double(ds.size);
     r.confusion.resize(static_cast<std::size_t>(K * K));
     for (std::size_t i = 0; i < r.confusion.size(); ++i) r.confusion[i] = std::llround(v[3 + i]);
-    r.per_class.assign(static_cast<std::size_t>(K), 0.0);
-    for (index_t y = 0; y < K; ++y) {
-      std::int64_t row = 0;
-      for (index_t k = 0; k < K; ++k) row += r.confusion[static_cast<std::size_t>(y * K + k)];
-      r.per_class[static_cast<std::size_t>(y)] =
-          row ? double(r.confusion[static_cast<std::size_t>(y * K + y)]) / double(row) : 0.0;
-    }
+    r.per_class = per_class_accuracy(r.confusion, K);
     return r;
   }
 

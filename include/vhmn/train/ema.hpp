@@ -118,4 +118,22 @@ class WeightAverage {
   std::int64_t step_ = 0;
 };
 
+/// Swaps the average into the model for its lifetime and back at its end,
+/// errors included; does nothing for a null average.
+template <class T>
+class AverageSwappedIn {
+ public:
+  explicit AverageSwappedIn(WeightAverage<T>* ema) : ema_(ema) {
+    if (ema_) ema_->swap();
+  }
+  ~AverageSwappedIn() {
+    if (ema_) ema_->swap();
+  }
+  AverageSwappedIn(const AverageSwappedIn&) = delete;
+  AverageSwappedIn& operator=(const AverageSwappedIn&) = delete;
+
+ private:
+  WeightAverage<T>* ema_;
+};
+
 }  // namespace vhmn::train

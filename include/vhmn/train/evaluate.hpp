@@ -40,6 +40,17 @@ inline void check_dataset_fits(const data::Dataset& ds, const ModelConfig& c) {
 /// Called after each evaluated batch with (images done, images in all): a progress display.
 using EvalProgress = std::function<void(index_t done, index_t total)>;
 
+/// Accuracy of each true class from a (K, K) confusion matrix (0 for a class never seen).
+inline std::vector<double> per_class_accuracy(const std::vector<std::int64_t>& confusion, index_t K) {
+  std::vector<double> acc(static_cast<std::size_t>(K), 0.0);
+  for (index_t y = 0; y < K; ++y) {
+    std::int64_t row = 0;
+    for (index_t k = 0; k < K; ++k) row += confusion[static_cast<std::size_t>(y * K + k)];
+    acc[static_cast<std::size_t>(y)] = row ? double(confusion[static_cast<std::size_t>(y * K + y)]) / double(row) : 0.0;
+  }
+  return acc;
+}
+
 template <class T, int D, int L>
 EvalResult evaluate(VHMN<T, D, L>& model, const data::Dataset& ds, const data::Normalization& norm,
                     index_t batch_size = 256, bool hflip_tta = false, const EvalProgress& progress = {}) {
@@ -107,13 +118,7 @@ EvalResult evaluate(VHMN<T, D, L>& model, const data::Dataset& ds, const data::N
   r.loss = loss_sum / double(ds.size);
   r.top1 = double(top1) / double(ds.size);
   r.top5 = double(top5) / double(ds.size);
-  r.per_class.assign(static_cast<std::size_t>(K), 0.0);
-  for (index_t y = 0; y < K; ++y) {
-    std::int64_t row = 0;
-    for (index_t k = 0; k < K; ++k) row += r.confusion[static_cast<std::size_t>(y * K + k)];
-    r.per_class[static_cast<std::size_t>(y)] =
-        row ? double(r.confusion[static_cast<std::size_t>(y * K + y)]) / double(row) : 0.0;
-  }
+  r.per_class = per_class_accuracy(r.confusion, K);
   return r;
 }
 

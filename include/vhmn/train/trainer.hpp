@@ -358,13 +358,7 @@ class Trainer {
     }
     extra.push_back(io::make_raw_i64("train.memory_rng", words));
     // the model tensors hold what evaluation used: the average when there is one
-    if (ema_) ema_->swap();
-    struct Unswap {
-      std::optional<WeightAverage<T>>& e;
-      ~Unswap() {
-        if (e) e->swap();
-      }
-    } unswap{ema_};
+    const AverageSwappedIn<T> average(ema_ ? &*ema_ : nullptr);
     save_checkpoint(path, model_, io::DType::F32, meta, std::move(extra));
   }
 
@@ -426,13 +420,7 @@ class Trainer {
   /// Evaluates the weights checkpoints hold (the average, if there is one;
   /// the trained weights are back afterwards, errors included).
   EvalResult evaluate_model(const data::Dataset& ds) {
-    if (ema_) ema_->swap();
-    struct Unswap {
-      std::optional<WeightAverage<T>>& e;
-      ~Unswap() {
-        if (e) e->swap();
-      }
-    } unswap{ema_};
+    const AverageSwappedIn<T> average(ema_ ? &*ema_ : nullptr);
     const index_t eval_batch = options_.eval_batch > 0 ? options_.eval_batch : loader_.options().batch_size;
     if (dp_) return dp_->evaluate(model_, ds, norm_, eval_batch, options_.tta_flip);
     return evaluate(model_, ds, norm_, eval_batch, options_.tta_flip, on_eval_progress);
