@@ -157,17 +157,22 @@ struct StopSignals {
 
 /// Refuses --out DIR that is a file or already holds a run, before any data
 /// is read (the trainer checks again, under the lock).
-void check_new_run_dir(const std::string& out) {
+/// A fresh run's --out: a directory (made if missing), locked by this
+/// process, holding no run yet. The lock comes before the look inside, so a
+/// directory another trainer is writing is reported as that trainer's.
+std::shared_ptr<io::RunDirLock> lock_new_run_dir(const std::string& out) {
   namespace fs = std::filesystem;
   std::error_code ec;
   VHMN_CHECK(!fs::exists(out, ec) || fs::is_directory(out, ec),
              "--out " << out << ": is a file, not a directory; give a new or empty directory for the run");
+  fs::create_directories(out, ec);
+  VHMN_CHECK(!ec, "--out " << out << ": cannot create the run directory: " << ec.message());
+  auto lock = std::make_shared<io::RunDirLock>(out);
   for (const char* name : {train::kLastCheckpoint, train::kBestCheckpoint})
     VHMN_CHECK(!fs::exists(fs::path(out) / name, ec),
                "--out " << out << " already holds a run (" << name << "); resume it with `vhmn train --resume "
                         << out << "`, or train into another directory");
-  fs::create_directories(out, ec);
-  VHMN_CHECK(!ec, "--out " << out << ": cannot create the run directory: " << ec.message());
+  return lock;
 }
 
 /// The slot counts of a preset, rounded up to a multiple of K classes (each
@@ -278,10 +283,7 @@ int train_rank(const std::vector<std::string>& argv_in, const std::shared_ptr<tr
   } else {
     // a fresh run is checked and locks its directory before the (possibly long) data loading
     const std::string out = args.required("out");
-    if (rank0) {
-      check_new_run_dir(out);
-      run_lock = std::make_shared<io::RunDirLock>(out);
-    }
+    if (rank0) run_lock = lock_new_run_dir(out);
   }
 
   args.apply_threads();
