@@ -218,7 +218,7 @@ class VHMN {
   index_t unfreeze(const std::string& pattern) { return freeze(pattern, false); }
 
   /// A new head for `classes` classes (timm's reset_classifier): head
-  /// re-initialised per SPEC.md §6 from `seed`, slot counts rounded down to a
+  /// re-initialised per docs/spec.md §6 from `seed`, slot counts rounded down to a
   /// multiple of `classes` (at least one slot per class), every bank
   /// cleared; everything else (weights, frozen flags, precision, modes) kept.
   /// Build optimisers and trainers after this: the head's shape changed.

@@ -6,7 +6,7 @@
 // respect to the logits into dlogits (B, K), which the Trainer zeroes first:
 //   trainer.loss = train::SquaredErrorLoss<float>{};
 //   trainer.loss = [](const train::LossBatch<float>& b, float* dlogits) { ...; return loss; };
-// CrossEntropyLoss is the default (SPEC.md §5). Test accuracy and test loss
+// CrossEntropyLoss is the default (docs/spec.md §5). Test accuracy and test loss
 // (evaluate.hpp) stay cross-entropy whatever trains.
 #pragma once
 

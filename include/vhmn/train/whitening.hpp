@@ -3,7 +3,7 @@
 // What this represents: the first layer of the CIFAR-10 speed-run convnets
 // (airbench) starts as a whitening transform of image patches instead of
 // random filters. Here: with `P` = C*p*p values per patch (vec order of
-// SPEC.md §1), the covariance of the training set's normalised patches
+// docs/spec.md §1), the covariance of the training set's normalised patches
 //   Sigma = E[(x - mu)(x - mu)^T] = V diag(lambda) V^T,  lambda descending,
 // gives the filters  w_i = gain * v_i / sqrt(lambda_i + eps)  for the first
 // min(D, P) rows of `patch_embed.weight` (one per eigenvector, largest
