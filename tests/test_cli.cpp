@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdlib>
+#include <sstream>
 #include <sys/wait.h>
 
 #include "../tools/vhmn/cmd_eval.cpp"
@@ -246,3 +247,26 @@ TEST_CASE("vhmn train in an 80-column terminal (tmux): the live line is redrawn 
   CHECK(eta_lines == 0);
 }
 #endif
+
+TEST_CASE("vhmn train --time-limit: the run's ETA never goes past what is left of the budget") {
+  // The run ETA used to be epochs left x epoch length, so a 60-minute run with
+  // --epochs 40 showed "run 1:09:36" in its first minutes and "run 15:30" at 59:40.
+  TempDir dir("cli_time_limit_eta");
+  vhmn_test_capture::write_image_folder(dir / "data", {"cat", "dog", "eel"}, 16);
+  CaptureStdout out(dir / "train.txt");
+  REQUIRE(cli::cmd_train(with(with(tiny_train(dir / "data", dir / "run"), {"--epochs", "100000"}),
+                              {"--time-limit", "0.05"})) == 0);  // 3 s
+  const std::string text = out.text();
+  CAPTURE(text);
+  int etas = 0;
+  for (std::size_t at = text.find("(run "); at != std::string::npos; at = text.find("(run ", at + 1)) {
+    // H:MM:SS or M:SS
+    const std::string d = text.substr(at + 5, text.find(')', at) - at - 5);
+    long seconds = 0;
+    std::istringstream parts(d);
+    for (std::string part; std::getline(parts, part, ':');) seconds = seconds * 60 + std::stol(part);
+    CHECK(seconds <= 3);
+    ++etas;
+  }
+  CHECK(etas > 0);
+}

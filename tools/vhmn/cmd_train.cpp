@@ -410,7 +410,7 @@ int train_rank(const std::vector<std::string>& argv_in, const std::shared_ptr<tr
   std::fflush(stdout);
   announce_precision(precision);
 
-  Progress progress(opt.epochs);
+  Progress progress(opt.epochs, opt.time_limit_s > 0 ? std::max(1e-9, opt.time_limit_s - trainer.elapsed_s()) : 0.0);
   trainer.on_step = [&](const train::StepInfo& s) { progress.step(s); };
   trainer.on_eval_progress = [&](index_t done, index_t total) { progress.evaluation(done, total); };
   train::EpochStats last_epoch;

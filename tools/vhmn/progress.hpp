@@ -139,7 +139,10 @@ class TerminalWidth {
 class Progress {
  public:
   /// total_epochs: the run's length (a resumed run counts on from where it stopped).
-  explicit Progress(index_t total_epochs) : total_(total_epochs), start_(std::chrono::steady_clock::now()) {}
+  /// time_left_s: what is left of a time budget (--time-limit) when training
+  /// starts, 0 for none; the run's ETA never goes past it.
+  explicit Progress(index_t total_epochs, double time_left_s = 0)
+      : total_(total_epochs), time_left_s_(time_left_s), start_(std::chrono::steady_clock::now()) {}
 
   void step(const train::StepInfo& s) {
     const double this_epoch_s = s.images_per_s > 0 ? seconds_since_epoch_start() : 0.0;
@@ -224,7 +227,10 @@ class Progress {
   double run_eta_s(index_t epoch, double left_in_epoch, double this_epoch_estimate) const {
     const double per_epoch = epochs_here_ > 0 ? epoch_seconds_here_ / double(epochs_here_) : this_epoch_estimate;
     const double after = double(std::max<index_t>(0, total_ - epoch - 1));
-    return left_in_epoch + after * per_epoch;
+    const double eta = left_in_epoch + after * per_epoch;
+    if (time_left_s_ <= 0) return eta;
+    const double budget_left = time_left_s_ - std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    return std::max(0.0, std::min(eta, budget_left));  // training stops when the budget is spent
   }
   void draw(const std::string& line) {
     std::printf("\r%s\x1b[K", line.c_str());
@@ -232,6 +238,7 @@ class Progress {
   }
 
   index_t total_;
+  double time_left_s_ = 0;
   TerminalWidth width_;
   std::chrono::steady_clock::time_point start_, epoch_start_ = std::chrono::steady_clock::now(), train_done_at_;
   bool eval_start_set_ = false;

@@ -158,6 +158,8 @@ class Trainer {
   LossFunction<T> loss = CrossEntropyLoss<T>{};
 
   index_t epochs_done() const { return epoch_; }
+  /// Training + evaluation time of the completed epochs, across resumes (what --time-limit counts).
+  double elapsed_s() const { return elapsed_; }
   double best_accuracy() const { return best_acc_; }
   const WarmupCosine& schedule() const { return schedule_; }
   Optimizer<T>& optimizer() { return optimizer_; }
