@@ -64,8 +64,10 @@ index_t hook_group_of(const std::string& name, index_t depth) {
 
 std::vector<float> grads_of(const ParamList<float>& params, GradGroup g) {
   std::vector<float> out;
-  for (index_t i = g.first; i < g.last; ++i)
-    out.insert(out.end(), params[static_cast<std::size_t>(i)]->grad.begin(), params[static_cast<std::size_t>(i)]->grad.end());
+  for (index_t i = g.first; i < g.last; ++i) {
+    const Param<float>& p = *params[static_cast<std::size_t>(i)];
+    out.insert(out.end(), p.grad.begin(), p.grad.end());
+  }
   return out;
 }
 

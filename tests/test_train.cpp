@@ -433,7 +433,7 @@ TEST_CASE("data-parallel gradient sums: overlap on and off sum every gradient on
     step(one, nullptr, p1);
     step(on, &dp_on, pon);
     step(off, &dp_off, poff);
-    CHECK_FALSE(on.grad_ready_hook());  // the scope took its hook away
+    CHECK_FALSE(static_cast<bool>(on.grad_ready_hook()));  // the scope took its hook away
     CHECK(comm_off->blocking == 1);
     CHECK(comm_off->started.empty());
     CHECK(comm_on->blocking == 0);
@@ -462,8 +462,21 @@ TEST_CASE("data-parallel gradient sums: overlap on and off sum every gradient on
     CHECK(frozen_grad_computed == frozen_block);
   }
 
+  // A hook of the user's is put aside while the data-parallel one is in, then restored.
   VHMN<float> m(c, 1);
   const auto params = m.parameters();
+  int user_calls = 0;
+  m.set_grad_ready_hook([&user_calls](GradGroup) { ++user_calls; });
+  {
+    train::DataParallel<float> in_use(std::make_shared<DoublingCommunicator>(), 0, true);
+    step(m, &in_use, params);
+    CHECK(in_use.stats().gradient_buckets == 4);
+    CHECK(user_calls == 0);
+  }
+  step(m, nullptr, params);
+  CHECK(user_calls == 4);
+  m.set_grad_ready_hook(nullptr);
+
   train::DataParallel<float> dp(std::make_shared<DoublingCommunicator>(), 0, true);
   CHECK_THROWS_WITH_AS(dp.gradients_ready(GradGroup{0, 2}),
                        doctest::Contains("gradients_ready(): parameters [0, 2) are not a group of begin_gradients()"),

@@ -1,6 +1,3 @@
-    if (!overlap_ || !params_) begin_gradients(params);  // overlap on: no hook reported any group
-    VHMN_CHECK(params_ == &params, "data-parallel sum_gradients(): called with another parameter list than "
-                                   "begin_gradients() (whose sums are still running)");
 // vhmn/train/data_parallel.hpp — what one rank of a data-parallel run does
 // at the Trainer's hooks, over any Communicator (train/communicator.hpp).
 //
@@ -96,8 +93,8 @@ inline std::uint64_t checksum_bytes(const void* data, std::size_t n, std::uint64
 /// Time and volume a rank spent communicating (for `vhmn train`'s report and docs/scaling.md).
 struct CommStats {
   std::int64_t steps = 0;
-  double gradient_s = 0, bank_s = 0;               // inside the gradient sums (packing, starting, waiting) / the bank gather
-  double wait_s = 0;                               // of gradient_s: in the final wait (overlap off: the all-reduce itself)
+  double gradient_s = 0, bank_s = 0;  // in the gradient sums (packing, starting, waiting) / the bank gather
+  double wait_s = 0;                  // of gradient_s: in the final wait (overlap off: the all-reduce itself)
   std::int64_t gradient_bytes = 0, bank_bytes = 0;  // last step: this rank's contribution
   std::int64_t gradient_buckets = 0;               // last step: sums started (overlap off: 1)
 };
@@ -105,7 +102,8 @@ struct CommStats {
 template <class T>
 class DataParallel {
  public:
-  DataParallel(std::shared_ptr<Communicator> comm, std::int64_t check_every, bool overlap = DataParallelOptions{}.overlap)
+  DataParallel(std::shared_ptr<Communicator> comm, std::int64_t check_every,
+               bool overlap = DataParallelOptions{}.overlap)
       : comm_(std::move(comm)), check_every_(check_every), overlap_(overlap) {
     VHMN_CHECK(comm_ && comm_->size() >= 1, "data-parallel training needs a communicator");
     VHMN_CHECK(check_every_ >= 0, "checksum interval must be >= 0 steps, got " << check_every_);
@@ -430,7 +428,8 @@ class DataParallel {
   // Packs parameters [first, last) and starts their sum (one bucket).
   void start_sum_of(std::size_t first, std::size_t last) {
     for (std::size_t i = first; i < last; ++i) {
-      VHMN_CHECK(!started_[i], "data-parallel gradients: '" << (*params_)[i]->name << "' reported ready twice in one step");
+      VHMN_CHECK(!started_[i],
+                 "data-parallel gradients: '" << (*params_)[i]->name << "' reported ready twice in one step");
       started_[i] = 1;
       pack(i);
     }
