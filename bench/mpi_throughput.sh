@@ -20,6 +20,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 n=${#modes[@]}
+echo "start: $(date -u +%H:%M) UTC, load $(cut -d" " -f1-3 /proc/loadavg)"
 for r in $(seq "$rounds"); do
   for preset in $presets; do
     limit=512
@@ -46,6 +47,7 @@ for r in $(seq "$rounds"); do
     done
   done
 done
+echo "end: $(date -u +%H:%M) UTC, load $(cut -d" " -f1-3 /proc/loadavg)"
 median() { sort -g | awk '{a[NR] = $1} END {if (NR == 0) print "-"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 echo "medians of $rounds rounds:"
 for preset in $presets; do
