@@ -7,7 +7,8 @@
 #   MODES: a space-separated choice of "1x2 2x1-off 2x1-on" (default all)
 #   PRESETS (env): default "cifar-small paper-cifar"; PAPER_LIMIT (env):
 #   paper-cifar training images (default 128)
-# Needs a -DVHMN_USE_MPI=ON build and ../shared/data/cifar-10-batches-bin.
+# Needs a -DVHMN_USE_MPI=ON build and CIFAR-10 in $VHMN_DATA
+# (default ../shared/data/cifar-10-batches-bin).
 # Rounds interleave the modes (their order turns each round, so a change of
 # load hits every mode alike). Prints one line per run, then the median of
 # each preset and mode.
@@ -16,6 +17,7 @@ vhmn=$1/vhmn
 rounds=${2:-3}
 read -r -a modes <<< "${3:-1x2 2x1-off 2x1-on}"
 presets=${PRESETS:-cifar-small paper-cifar}
+data=${VHMN_DATA:-$(cd "$(dirname "$0")/.." && pwd)/../shared/data/cifar-10-batches-bin}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
@@ -25,7 +27,7 @@ for r in $(seq "$rounds"); do
   for preset in $presets; do
     limit=512
     [ "$preset" = paper-cifar ] && limit=${PAPER_LIMIT:-128}
-    common=(train --data cifar10 --config "$preset" --train-limit "$limit" --test-limit 2 --epochs 1 --batch 64
+    common=(train --data cifar10 --data-dir "$data" --config "$preset" --train-limit "$limit" --test-limit 2 --epochs 1 --batch 64
             --warmup 0 --augment crop,flip)
     for k in $(seq 0 $((n - 1))); do
       mode=${modes[$(((k + r) % n))]}
