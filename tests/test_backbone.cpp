@@ -54,6 +54,72 @@ data::LoaderOptions loader_options() {
 
 std::vector<float> values_of(const Param<float>& p) { return std::vector<float>(p.value.begin(), p.value.end()); }
 
+// The grad-ready hook's group of a parameter, by its name: 0 the patch
+// embedding (and pos_embed), 1 + i block i, depth + 1 {norm, pool, head}.
+index_t hook_group_of(const std::string& name, index_t depth) {
+  if (name.rfind("blocks.", 0) == 0) return 1 + static_cast<index_t>(std::stoll(name.substr(7)));
+  if (name.rfind("norm.", 0) == 0 || name.rfind("pool.", 0) == 0 || name.rfind("head.", 0) == 0) return depth + 1;
+  return 0;
+}
+
+std::vector<float> grads_of(const ParamList<float>& params, GradGroup g) {
+  std::vector<float> out;
+  for (index_t i = g.first; i < g.last; ++i) {
+    const Param<float>& p = *params[static_cast<std::size_t>(i)];
+    out.insert(out.end(), p.grad.begin(), p.grad.end());
+  }
+  return out;
+}
+
+// Two backwards of `model` with a recording hook: it must report exactly
+// the groups `expected` (numbered as hook_group_of), in that order, each
+// once, holding then the gradients it ends the backward with. `twin` (same
+// weights, same frozen flags, no hook) must get the same gradients.
+template <class Model>
+void check_grad_ready_hook(Model& model, Model& twin, const std::vector<index_t>& expected) {
+  Rng rng(3);
+  std::vector<float> images(4 * 64), dlogits(4 * 10);
+  for (auto& v : images) v = float(rng.normal());
+  for (auto& v : dlogits) v = float(rng.normal());
+  const auto params = model.parameters();
+  const index_t depth = model.config().depth;
+  std::vector<GradGroup> seen;
+  std::vector<std::vector<float>> when_reported;
+  model.set_grad_ready_hook([&](GradGroup g) {
+    seen.push_back(g);
+    when_reported.push_back(grads_of(params, g));
+  });
+  for (int round = 0; round < 2; ++round) {  // the second with the kept group index
+    CAPTURE(round);
+    seen.clear();
+    when_reported.clear();
+    model.forward(images.data(), 4);
+    model.zero_grad();
+    model.backward(dlogits.data());
+    REQUIRE(seen.size() == expected.size());
+    for (std::size_t k = 0; k < seen.size(); ++k) {
+      CAPTURE(k);
+      for (std::size_t i = 0; i < params.size(); ++i) {
+        CAPTURE(params[i]->name);
+        const bool inside = index_t(i) >= seen[k].first && index_t(i) < seen[k].last;
+        CHECK(inside == (hook_group_of(params[i]->name, depth) == expected[k]));
+      }
+      const std::vector<float> final_grads = grads_of(params, seen[k]);
+      CHECK(std::any_of(final_grads.begin(), final_grads.end(), [](float g) { return g != 0.0f; }));
+      CHECK(when_reported[k] == final_grads);  // nothing after the report changed them
+    }
+  }
+  model.set_grad_ready_hook(nullptr);
+  twin.forward(images.data(), 4);
+  twin.zero_grad();
+  twin.backward(dlogits.data());
+  const auto twin_params = twin.parameters();
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    CAPTURE(params[i]->name);
+    CHECK(std::equal(params[i]->grad.begin(), params[i]->grad.end(), twin_params[i]->grad.begin()));
+  }
+}
+
 }  // namespace
 
 TEST_CASE("forward_features: the normed tokens and the pooled vector the head reads") {
@@ -273,4 +339,49 @@ TEST_CASE("Trainer: a static-size VHMN<float, 8, 4> trains like the dynamic mode
     CHECK(a[e].test_loss == doctest::Approx(b[e].test_loss).epsilon(1e-4));
   }
   CHECK(fixed.blocks[1]->global.path.bank.written_count() == 10);
+}
+
+TEST_CASE("grad-ready hook: each group once, in backward order, with its final gradients; frozen groups skipped") {
+  // depth 2: groups 3 {norm, pool, head}, 2 blocks.1, 1 blocks.0, 0 the patch embedding
+  auto both = [](auto& a, auto& b, std::initializer_list<const char*> frozen) {
+    for (auto* m : {&a, &b}) {
+      m->unfreeze("*");
+      for (const char* pattern : frozen) m->freeze(pattern);
+    }
+  };
+  VHMN<float> model(small_config(), 1), twin(small_config(), 1);
+  SUBCASE("all trainable") {
+    check_grad_ready_hook(model, twin, {3, 2, 1, 0});
+  }
+  SUBCASE("lower block and the patch embedding frozen: not run, not reported") {
+    both(model, twin, {"blocks.0.*", "patch_embed.*", "pos_embed"});
+    check_grad_ready_hook(model, twin, {3, 2});
+  }
+  SUBCASE("a frozen block between trainable ones: its backward runs, it is not reported") {
+    both(model, twin, {"blocks.1.*"});
+    check_grad_ready_hook(model, twin, {3, 1, 0});
+  }
+  SUBCASE("one trainable parameter makes its group reported; a frozen head group is skipped") {
+    both(model, twin, {"*"});
+    model.unfreeze("blocks.0.norm1.*");
+    twin.unfreeze("blocks.0.norm1.*");
+    check_grad_ready_hook(model, twin, {1});
+    both(model, twin, {"norm.*", "pool.*", "head.*"});
+    check_grad_ready_hook(model, twin, {2, 1, 0});
+  }
+  SUBCASE("everything frozen: never called") {
+    both(model, twin, {"*"});
+    int calls = 0;
+    model.set_grad_ready_hook([&calls](GradGroup) { ++calls; });
+    std::vector<float> images(4 * 64, 0.5f), dlogits(4 * 10, 0.1f);
+    model.forward(images.data(), 4);
+    model.zero_grad();
+    model.backward(dlogits.data());
+    CHECK(calls == 0);
+    model.set_grad_ready_hook(nullptr);
+  }
+  SUBCASE("a static-size VHMN<float, 8, 4>") {
+    VHMN<float, 8, 4> fixed(small_config(), 1), fixed_twin(small_config(), 1);
+    check_grad_ready_hook(fixed, fixed_twin, {3, 2, 1, 0});
+  }
 }

@@ -1,11 +1,14 @@
 // Training: optimiser rules worked by hand, the schedule, clipping, a short
-// real Fashion-MNIST run far above chance, exact resume, and NaN handling.
+// real Fashion-MNIST run far above chance, exact resume, NaN handling, and
+// the data-parallel gradient sums (overlapped or not) over a stand-in communicator.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 
 #include "vhmn/data/idx.hpp"
 #include "test_run_util.hpp"
@@ -367,4 +370,144 @@ TEST_CASE("request_stop: fit returns after the step, the partial epoch is abando
     CAPTURE(x[i].name);
     CHECK(x[i].bytes == y[i].bytes);
   }
+}
+
+namespace {
+// Two ranks that hold the same gradients, in one process: a sum doubles
+// each value. start_sum() only records its range and wait_sums() doubles
+// it, as a non-blocking collective that completes late.
+struct DoublingCommunicator final : train::Communicator {
+  std::vector<std::pair<float*, std::size_t>> pending;
+  std::vector<std::size_t> started;  // sizes of the started sums, in order
+  int blocking = 0, progress = 0, waits = 0;
+  int rank() const override { return 0; }
+  int size() const override { return 2; }
+  void sum(float* data, std::size_t n) override {
+    ++blocking;
+    for (std::size_t i = 0; i < n; ++i) data[i] *= 2;
+  }
+  void sum(double* data, std::size_t n) override {
+    for (std::size_t i = 0; i < n; ++i) data[i] *= 2;
+  }
+  void start_sum(float* data, std::size_t n) override {
+    pending.emplace_back(data, n);
+    started.push_back(n);
+  }
+  void start_sum(double* data, std::size_t n) override { sum(data, n); }
+  void progress_sums() override { ++progress; }
+  void wait_sums() override {
+    ++waits;
+    for (auto& [data, n] : pending)
+      for (std::size_t i = 0; i < n; ++i) data[i] *= 2;
+    pending.clear();
+  }
+  void gather_all(const void*, std::size_t, std::vector<unsigned char>&, std::vector<std::size_t>&) override {
+    VHMN_FAIL("DoublingCommunicator: gather_all is not used here");
+  }
+  void abort(int) noexcept override {}
+};
+}  // namespace
+
+TEST_CASE("data-parallel gradient sums: overlap on and off sum every gradient once, a frozen group's too") {
+  ModelConfig c = vhmn_test_run::tiny_config();
+  c.depth = 2;  // groups: {norm, pool, head}, blocks.1, blocks.0, the patch embedding
+  Rng rng(4);
+  std::vector<float> images(6 * 64), dlogits(6 * 4);
+  for (auto& v : images) v = float(rng.normal());
+  for (auto& v : dlogits) v = float(rng.normal());
+  auto step = [&](VHMN<float>& m, train::DataParallel<float>* dp, const ParamList<float>& params) {
+    const train::OverlapScope<float, VHMN<float>> scope(m, dp);
+    m.forward(images.data(), 6);
+    m.zero_grad();
+    if (dp) dp->begin_gradients(params);
+    m.backward(dlogits.data());
+    if (dp) dp->sum_gradients(params);
+  };
+  for (bool frozen_block : {false, true}) {
+    CAPTURE(frozen_block);
+    VHMN<float> one(c, 1), on(c, 1), off(c, 1);
+    if (frozen_block)
+      for (auto* m : {&one, &on, &off}) m->freeze("blocks.1.*");
+    auto comm_on = std::make_shared<DoublingCommunicator>(), comm_off = std::make_shared<DoublingCommunicator>();
+    train::DataParallel<float> dp_on(comm_on, 0, true), dp_off(comm_off, 0, false);
+    const auto p1 = one.parameters(), pon = on.parameters(), poff = off.parameters();
+    step(one, nullptr, p1);
+    step(on, &dp_on, pon);
+    step(off, &dp_off, poff);
+    CHECK_FALSE(static_cast<bool>(on.grad_ready_hook()));  // the scope took its hook away
+    CHECK(comm_off->blocking == 1);
+    CHECK(comm_off->started.empty());
+    CHECK(comm_on->blocking == 0);
+    CHECK(comm_on->waits == 1);
+    CHECK(comm_on->progress == (frozen_block ? 3 : 4));  // once per hook call
+    REQUIRE(comm_on->started.size() == 4);               // frozen: 3 from the hook, then blocks.1 after it
+    CHECK(dp_on.stats().gradient_buckets == 4);
+    CHECK(dp_off.stats().gradient_buckets == 1);
+    std::size_t total = 0, started = 0;
+    for (const Param<float>* p : p1) total += static_cast<std::size_t>(p->numel());
+    for (std::size_t n : comm_on->started) started += n;
+    CHECK(started == total);
+    bool frozen_grad_computed = false;
+    for (std::size_t i = 0; i < p1.size(); ++i) {
+      CAPTURE(p1[i]->name);
+      bool doubled_on = true, doubled_off = true;
+      for (index_t j = 0; j < p1[i]->grad.numel(); ++j) {
+        doubled_on = doubled_on && pon[i]->grad[j] == 2 * p1[i]->grad[j];
+        doubled_off = doubled_off && poff[i]->grad[j] == 2 * p1[i]->grad[j];
+        frozen_grad_computed = frozen_grad_computed || (p1[i]->frozen && p1[i]->grad[j] != 0);
+      }
+      CHECK(doubled_on);
+      CHECK(doubled_off);
+    }
+    // LayerNorm computes its frozen gradients: summing them is not a no-op
+    CHECK(frozen_grad_computed == frozen_block);
+  }
+
+  // A hook of the user's is put aside while the data-parallel one is in, then restored.
+  VHMN<float> m(c, 1);
+  const auto params = m.parameters();
+  int user_calls = 0;
+  m.set_grad_ready_hook([&user_calls](GradGroup) { ++user_calls; });
+  {
+    train::DataParallel<float> in_use(std::make_shared<DoublingCommunicator>(), 0, true);
+    step(m, &in_use, params);
+    CHECK(in_use.stats().gradient_buckets == 4);
+    CHECK(user_calls == 0);
+  }
+  step(m, nullptr, params);
+  CHECK(user_calls == 4);
+  m.set_grad_ready_hook(nullptr);
+
+  train::DataParallel<float> dp(std::make_shared<DoublingCommunicator>(), 0, true);
+  CHECK_THROWS_WITH_AS(dp.gradients_ready(GradGroup{0, 2}),
+                       doctest::Contains("gradients_ready(): parameters [0, 2) are not a group of begin_gradients()"),
+                       Error);
+  dp.begin_gradients(params);
+  dp.gradients_ready(GradGroup{0, 2});
+  CHECK_THROWS_WITH_AS(dp.gradients_ready(GradGroup{1, 3}),
+                       doctest::Contains("'patch_embed.bias' reported ready twice in one step"), Error);
+}
+
+TEST_CASE("VHMN_MPI_OVERLAP: 1/on, 0/off, unset or empty keeps the default; anything else is refused") {
+  const char* old = std::getenv("VHMN_MPI_OVERLAP");
+  const std::string saved = old ? old : "";
+  ::unsetenv("VHMN_MPI_OVERLAP");
+  CHECK(train::overlap_from_environment(true));
+  CHECK_FALSE(train::overlap_from_environment(false));
+  for (const char* v : {"1", "on"}) {
+    ::setenv("VHMN_MPI_OVERLAP", v, 1);
+    CHECK(train::overlap_from_environment(false));
+  }
+  for (const char* v : {"0", "off"}) {
+    ::setenv("VHMN_MPI_OVERLAP", v, 1);
+    CHECK_FALSE(train::overlap_from_environment(true));
+  }
+  ::setenv("VHMN_MPI_OVERLAP", "", 1);
+  CHECK(train::overlap_from_environment(true));
+  ::setenv("VHMN_MPI_OVERLAP", "yes", 1);
+  CHECK_THROWS_WITH_AS(train::overlap_from_environment(true),
+                       doctest::Contains("environment variable VHMN_MPI_OVERLAP must be 1 or on"), Error);
+  CHECK_THROWS_WITH_AS(train::overlap_from_environment(true), doctest::Contains("got 'yes'"), Error);
+  if (old) ::setenv("VHMN_MPI_OVERLAP", saved.c_str(), 1);
+  else ::unsetenv("VHMN_MPI_OVERLAP");
 }

@@ -2,7 +2,8 @@
 // nothing on the heap once warm (its own executable, vhmn_alloc_test,
 // because it replaces the global allocation functions), in fp32 and in bf16
 // mode (both bf16 backends where the CPU has the native one), and a step
-// composed through the autodiff tape, with and without a frozen backbone.
+// composed through the autodiff tape, with and without a frozen backbone,
+// and a step with the grad-ready hook set (data-parallel overlap).
 //
 // Counts every operator new / new[] (all overloads) and, on glibc, every
 // malloc / calloc / realloc / memalign family call (Eigen allocates with
@@ -227,6 +228,20 @@ int main() {
     if (allocs != 0) ++failures;
   }
   model.unfreeze("*");
+  // With a grad-ready hook set (what data-parallel overlap installs): still none.
+  std::int64_t groups = 0;
+  model.set_grad_ready_hook([&groups](GradGroup) { ++groups; });
+  for (int i = 0; i < 3; ++i) train_step();
+  groups = 0;
+  g_allocations = 0;
+  g_counting = true;
+  for (int i = 0; i < 3; ++i) train_step();
+  g_counting = false;
+  const long long hook_allocs = g_allocations.exchange(0);
+  std::printf("grad-ready hook: %lld heap allocations in 3 warm training steps (%lld groups reported)\n", hook_allocs,
+              static_cast<long long>(groups));
+  if (hook_allocs != 0 || groups != 3 * (config.depth + 2)) ++failures;
+  model.set_grad_ready_hook(nullptr);
   set_num_threads(0);
   unsetenv("VHMN_BF16");
   std::printf("%s\n", failures ? "FAIL: steady-state steps allocate" : "PASS: no steady-state allocation");

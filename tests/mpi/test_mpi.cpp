@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 
@@ -59,6 +60,12 @@ static std::string shared_temp_dir(const std::string& name) {
   if (g_comm->rank() == 0) fs::remove_all(p);
   barrier();
   return p.string();
+}
+
+/// Bit for bit (not ==, which lets -0 equal +0).
+static bool same_bits(const Tensor<float>& a, const Tensor<float>& b) {
+  return a.numel() == b.numel() &&
+         std::memcmp(a.data(), b.data(), static_cast<std::size_t>(a.numel()) * sizeof(float)) == 0;
 }
 
 /// max |a - b| / max(1, max |b|) over a tensor.
@@ -144,6 +151,7 @@ TEST_CASE("2 ranks with global batch B train like 1 rank with batch B (Fashion-M
     train::TrainOptions po = to;
     po.parallel.communicator = g_comm;
     po.parallel.check_every = 1;
+    po.parallel.overlap = true;  // gradient sums started during the backward (off: the next test)
     train::Trainer<float>(parallel, one_batch, nullptr, f.norm, loader_options(41), po).fit();
     double worst = 0;
     for_each_bank_pair(parallel, single, [&](const std::string& name, const MemoryBank<float>& p,
@@ -180,6 +188,7 @@ TEST_CASE("2 ranks with global batch B train like 1 rank with batch B (Fashion-M
       train::TrainOptions po = to;
       po.parallel.communicator = g_comm;
       po.parallel.check_every = 4;
+      po.parallel.overlap = true;
       train::Trainer<float> t(parallel, f.train, &f.test, f.norm, loader_options(40), po);
       t.on_epoch = [&](const train::EpochStats& s) { lp.push_back(s); };
       t.on_step = [&](const train::StepInfo& s) { step_loss_p.push_back(s.loss); };
@@ -210,6 +219,78 @@ TEST_CASE("2 ranks with global batch B train like 1 rank with batch B (Fashion-M
       CHECK(rel_diff(p.memory(), s.memory()) < 1e-3);
     });
   }
+}
+
+TEST_CASE("2 ranks: gradient sums overlapped with the backward or not give the same bits (Fashion-MNIST)") {
+  // Each gradient element is summed over the two ranks as a + b either way
+  // (MPI_Iallreduce per group vs one MPI_Allreduce), and float addition of
+  // two addends does not depend on their order: everything must be equal.
+  if (!have_fashion()) {
+    MESSAGE("skipped: Debian's dataset-fashion-mnist is not installed");
+    return;
+  }
+  REQUIRE(g_comm->size() == 2);
+  const Fashion& f = fashion();
+  train::TrainOptions to;
+  to.epochs = 1;
+  to.warmup_epochs = 0.5;
+  to.clip_norm = 0.5;  // reads every gradient, a frozen group's too
+  to.parallel.communicator = g_comm;
+  to.parallel.check_every = 1;
+  struct Run {
+    std::vector<double> losses;
+    std::vector<train::EpochStats> epochs;
+    train::CommStats stats;
+  };
+  auto train_run = [&](VHMN<float>& model, bool overlap) {
+    Run r;
+    train::TrainOptions o = to;
+    o.parallel.overlap = overlap;
+    train::Trainer<float> t(model, f.train, &f.test, f.norm, loader_options(40), o);
+    t.on_step = [&](const train::StepInfo& s) { r.losses.push_back(s.loss); };
+    t.on_epoch = [&](const train::EpochStats& s) { r.epochs.push_back(s); };
+    t.fit();
+    r.stats = t.data_parallel()->stats();
+    return r;
+  };
+  index_t expect_buckets = 0;
+  VHMN<float> on(quick_config(), 6), off(quick_config(), 6);
+  SUBCASE("every group trainable: one sum per group (4), started from the hook") {
+    expect_buckets = 4;  // {norm, pool, head}, blocks.1, blocks.0, patch embedding
+  }
+  SUBCASE("a frozen block between trainable ones: its gradients summed after the backward") {
+    // LayerNorm and refinement compute gradients of frozen parameters too;
+    // the clip reads them, so they must be summed like the rest
+    on.freeze("blocks.1.*");
+    off.freeze("blocks.1.*");
+    expect_buckets = 4;  // 3 from the hook, then blocks.1 after the backward
+  }
+  const Run a = train_run(on, true), b = train_run(off, false);
+  CHECK(a.stats.gradient_buckets == expect_buckets);
+  CHECK(b.stats.gradient_buckets == 1);
+  CHECK(a.stats.gradient_bytes == b.stats.gradient_bytes);
+  REQUIRE(a.losses.size() == 12);
+  CHECK(a.losses == b.losses);
+  REQUIRE(a.epochs.size() == 1);
+  REQUIRE(b.epochs.size() == 1);
+  CHECK(a.epochs[0].train_loss == b.epochs[0].train_loss);
+  CHECK(a.epochs[0].train_acc == b.epochs[0].train_acc);
+  CHECK(a.epochs[0].test_loss == b.epochs[0].test_loss);
+  CHECK(a.epochs[0].test_acc == b.epochs[0].test_acc);
+  auto pa = on.parameters(), pb = off.parameters();
+  for (std::size_t i = 0; i < pa.size(); ++i) {
+    CAPTURE(pa[i]->name);
+    CHECK(same_bits(pa[i]->value, pb[i]->value));
+  }
+  for_each_bank_pair(on, off, [](const std::string& name, const MemoryBank<float>& p, const MemoryBank<float>& s) {
+    CAPTURE(name);
+    CHECK(p.written_count() > 0);
+    CHECK(p.writes() == s.writes());
+    CHECK(p.source_index() == s.source_index());
+    CHECK(p.source_token() == s.source_token());
+    CHECK(same_bits(p.memory(), s.memory()));
+  });
+  CHECK(on.memory_rng().state() == off.memory_rng().state());
 }
 
 TEST_CASE("2 ranks: banks and parameters stay identical on both ranks (T = 1, wrapped ring buffers)") {

@@ -68,6 +68,7 @@ const char* kTrainHelp =
     "  --seed S (0)  --threads N (all cores)  --workers N (1: batch-building threads)\n"
     "  mpirun -np R vhmn train ...  data-parallel over R ranks (a -DVHMN_USE_MPI=ON build):\n"
     "                     --batch stays the global batch, --threads is per rank, rank 0 writes RUN_DIR\n"
+    "                     (env VHMN_MPI_OVERLAP=1/0: gradient sums during / after the backward; default 1)\n"
     "  --stop-after N     stop after N more epochs (the schedule still spans --epochs)\n"
     "  --time-limit MIN   wall-clock budget for training + evaluation: the cosine schedule\n"
     "                     follows the share of the budget used and training stops when it\n"
@@ -364,6 +365,7 @@ int train_rank(const std::vector<std::string>& argv_in, const std::shared_ptr<tr
   VHMN_CHECK(init == "whiten" || init == "random", "--init must be whiten or random, got '" << init << "'");
   opt.whiten_patch_embed = init == "whiten";
   opt.parallel.communicator = comm;
+  opt.parallel.overlap = train::overlap_from_environment(opt.parallel.overlap);  // VHMN_MPI_OVERLAP
 
   const data::Normalization norm = data::compute_normalization(train_set);
   VHMN<float> model(config, seed);
@@ -453,10 +455,12 @@ int train_rank(const std::vector<std::string>& argv_in, const std::shared_ptr<tr
 
   if (const train::DataParallel<float>* dp = trainer.data_parallel(); dp && dp->stats().steps > 0) {
     const train::CommStats& c = dp->stats();
-    std::printf("communication per step (rank 0): gradient all-reduce %.2f ms of %lld bytes, bank-write gather "
-                "%.2f ms of %lld bytes\n",
+    std::printf("communication per step (rank 0): gradient all-reduce %.2f ms of %lld bytes in %lld buckets (overlap "
+                "%s; final wait %.2f ms), bank-write gather %.2f ms of %lld bytes\n",
                 1e3 * c.gradient_s / double(c.steps), static_cast<long long>(c.gradient_bytes),
-                1e3 * c.bank_s / double(c.steps), static_cast<long long>(c.bank_bytes));
+                static_cast<long long>(c.gradient_buckets), dp->overlap() ? "on" : "off",
+                1e3 * c.wait_s / double(c.steps), 1e3 * c.bank_s / double(c.steps),
+                static_cast<long long>(c.bank_bytes));
   }
   const std::string last = (std::filesystem::path(opt.run_dir) / "last.safetensors").string();
   if (any_eval) {  // of this session's epochs (a resumed run counts from its resume)

@@ -13,6 +13,9 @@
 //   model.remember(labels, sample_ids);                   // training only
 // Backbone use (timm's names): forward_features() / backward_features(),
 // reset_classifier(K), freeze("pattern") / unfreeze("pattern").
+// Overlap hook: set_grad_ready_hook(f) has backward() call f(GradGroup)
+// as each group of parameters gets its final gradient (data-parallel
+// training starts that group's all-reduce there, train/data_parallel.hpp).
 // Requires: images are (B, C, H, W), already normalised. Buffers returned by
 // forward() stay valid until the next forward().
 // Precision: model.set_precision(Precision::BF16) runs every large matrix
@@ -21,6 +24,7 @@
 #pragma once
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,6 +37,12 @@
 #include "vhmn/nn/patch_embed.hpp"
 
 namespace vhmn {
+
+/// Parameters [first, last) of VHMN::parameters() whose gradients the running
+/// backward has finished: nothing later in that backward touches them.
+struct GradGroup {
+  index_t first = 0, last = 0;
+};
 
 template <class T, int Dim = Dynamic, int Latent = Dynamic>
 class VHMN {
@@ -209,6 +219,16 @@ class VHMN {
     backbone_backward(dtokens, dpooled_.data(), lowest_trainable_stage());
   }
 
+  /// Called by backward() and backward_features() once per group of
+  /// parameters, as soon as the group's gradients are final, in backward
+  /// order: {norm, pool, head}, blocks.{depth-1} ... blocks.0, then
+  /// {patch_embed, pos_embed}. A group whose every parameter is frozen is
+  /// skipped. The hook runs on the calling thread, between layers (never
+  /// inside a parallel region). Unset (the default): one null check per group.
+  using GradReadyHook = std::function<void(GradGroup)>;
+  void set_grad_ready_hook(GradReadyHook hook) { grad_ready_ = std::move(hook); }
+  const GradReadyHook& grad_ready_hook() const { return grad_ready_; }
+
   /// Freezes (or with frozen = false unfreezes) every parameter whose name
   /// matches the glob `pattern` ('*' any characters, '?' one), e.g.
   /// "blocks.*" or "*" then unfreeze("head.*"). Returns how many matched;
@@ -294,22 +314,65 @@ class VHMN {
   void backbone_backward(const T* dtokens, const T* dpooled, index_t lowest) {
     const index_t B = batch_, N = config_.tokens(), D = config_.dim;
     const index_t depth = static_cast<index_t>(blocks.size());
-    if (lowest > depth + 2) return;
+    const index_t tail = depth + 1;  // the group {norm, pool, head}
+    if (grad_ready_) index_groups();
+    if (lowest > depth + 2) {
+      group_done(tail);
+      return;
+    }
     {
       VHMN_PROFILE("head.bwd");
       dv_.resize_zero({B * N, D});
       if (dtokens) std::copy(dtokens, dtokens + B * N * D, dv_.data());
       pool.backward(dv_.data(), dpooled);
     }
-    if (lowest > depth + 1) return;
+    if (lowest > depth + 1) {
+      group_done(tail);
+      return;
+    }
     dx_.resize_zero({B * N, D});
     norm.backward(dx_.data(), dv_.data());
+    group_done(tail);
     for (index_t i = depth - 1; i >= 0 && i + 1 >= lowest; --i) {
       dx_prev_.resize_zero({B * N, D});
       blocks[static_cast<std::size_t>(i)]->backward(dx_prev_.data(), dx_.data());
       std::swap(dx_, dx_prev_);
+      group_done(i + 1);
     }
-    if (lowest == 0) patch_embed.backward(dx_.data());
+    if (lowest == 0) {
+      patch_embed.backward(dx_.data());
+      group_done(0);
+    }
+  }
+
+  // Groups of the grad-ready hook: 0 patch_embed, 1..depth the blocks,
+  // depth + 1 {norm, pool, head}; group g is parameters()[end[g-1], end[g]).
+  void index_groups() {
+    group_params_.clear();  // kept: no allocation once they have their size
+    group_end_.clear();
+    auto end_group = [&] { group_end_.push_back(static_cast<index_t>(group_params_.size())); };
+    patch_embed.collect_params(group_params_);
+    end_group();
+    for (auto& b : blocks) {
+      b->collect_params(group_params_);
+      end_group();
+    }
+    norm.collect_params(group_params_);
+    pool.collect_params(group_params_);
+    head.collect_params(group_params_);
+    end_group();
+  }
+  void group_done(index_t g) {
+    if (grad_ready_) report_group(g);
+  }
+  void report_group(index_t g) {
+    const GradGroup group{g == 0 ? 0 : group_end_[static_cast<std::size_t>(g - 1)],
+                          group_end_[static_cast<std::size_t>(g)]};
+    for (index_t i = group.first; i < group.last; ++i)
+      if (!group_params_[static_cast<std::size_t>(i)]->frozen) {
+        grad_ready_(group);
+        return;
+      }
   }
 
   ModelConfig config_;
@@ -320,6 +383,9 @@ class VHMN {
   const T* last_tokens_ = nullptr;
   ParamList<T> zero_list_;                        // zero_grad()'s parameter list
   ParamList<T> stage_list_;                       // lowest_trainable_stage()'s
+  GradReadyHook grad_ready_;                      // null: no hook
+  ParamList<T> group_params_;                     // parameters(), for the hook's groups
+  std::vector<index_t> group_end_;                // (depth + 2) group ends in it
   Tensor<T> logits_;                              // (B, K)
   Tensor<T> dpooled_, dv_, dx_, dx_prev_;         // backward workspaces
 };

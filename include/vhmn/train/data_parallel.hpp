@@ -9,9 +9,16 @@
 //             count = B/R, the first B%R ranks one more (share_of)
 //   loss      dlogits = (p - t) / B with the global B, so the summed
 //             gradients are those of the global batch's mean loss
-//   gradients sum over ranks (one all-reduce of every gradient, in
-//             parameters() order), before the finite check and the clip, so
-//             every rank takes the same optimiser step
+//   gradients sum over ranks, before the finite check and the clip, so
+//             every rank takes the same optimiser step. Overlap on (the
+//             default, docs/scaling.md measures it): each parameter group
+//             is packed into its place of one flat buffer and its
+//             non-blocking sum started from the model's grad-ready hook
+//             while the backward of the layers below still runs; the step
+//             waits for all of them before the finite check. Overlap off:
+//             one blocking all-reduce of the flat buffer after backward.
+//             Either way each element is the same sum over the ranks (with
+//             2 ranks a + b, the same bits; docs/scaling.md on R > 2)
 //   banks     each rank packs the bank writes of its own samples (the rows
 //             the memory generator picks, drawn for the whole global batch
 //             in single-process order); all ranks gather every rank's pack
@@ -31,6 +38,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -47,7 +55,24 @@ namespace vhmn::train {
 struct DataParallelOptions {
   std::shared_ptr<Communicator> communicator;  // null, or size() 1: one process (the code path of no communicator)
   std::int64_t check_every = 100;              // steps between checksum comparisons; 0: only at checkpoints
+  // Start each parameter group's gradient sum during the backward (true) or
+  // sum all gradients in one blocking all-reduce after it (false). The same
+  // bits either way; `vhmn train` reads VHMN_MPI_OVERLAP (overlap_from_environment).
+  bool overlap = true;
 };
+
+/// DataParallelOptions::overlap from the environment variable
+/// VHMN_MPI_OVERLAP: "1" or "on", "0" or "off"; `fallback` when unset or empty.
+inline bool overlap_from_environment(bool fallback) {
+  const char* value = std::getenv("VHMN_MPI_OVERLAP");
+  if (!value || !*value) return fallback;
+  const std::string v(value);
+  if (v == "1" || v == "on") return true;
+  if (v == "0" || v == "off") return false;
+  VHMN_FAIL("environment variable VHMN_MPI_OVERLAP must be 1 or on (gradient sums overlap the backward), 0 or off "
+            "(one all-reduce after it), got '"
+            << v << "'");
+}
 
 /// Rows [first, first + count) of a global batch of B that rank `rank` of `ranks` computes.
 struct Share {
@@ -68,15 +93,18 @@ inline std::uint64_t checksum_bytes(const void* data, std::size_t n, std::uint64
 /// Time and volume a rank spent communicating (for `vhmn train`'s report and docs/scaling.md).
 struct CommStats {
   std::int64_t steps = 0;
-  double gradient_s = 0, bank_s = 0;               // inside the gradient sum / the bank gather
+  double gradient_s = 0, bank_s = 0;  // in the gradient sums (packing, starting, waiting) / the bank gather
+  double wait_s = 0;                  // of gradient_s: in the final wait (overlap off: the all-reduce itself)
   std::int64_t gradient_bytes = 0, bank_bytes = 0;  // last step: this rank's contribution
+  std::int64_t gradient_buckets = 0;               // last step: sums started (overlap off: 1)
 };
 
 template <class T>
 class DataParallel {
  public:
-  DataParallel(std::shared_ptr<Communicator> comm, std::int64_t check_every)
-      : comm_(std::move(comm)), check_every_(check_every) {
+  DataParallel(std::shared_ptr<Communicator> comm, std::int64_t check_every,
+               bool overlap = DataParallelOptions{}.overlap)
+      : comm_(std::move(comm)), check_every_(check_every), overlap_(overlap) {
     VHMN_CHECK(comm_ && comm_->size() >= 1, "data-parallel training needs a communicator");
     VHMN_CHECK(check_every_ >= 0, "checksum interval must be >= 0 steps, got " << check_every_);
   }
@@ -85,6 +113,7 @@ class DataParallel {
   int size() const { return comm_->size(); }
   Communicator& communicator() { return *comm_; }
   bool writes_files() const { return rank() == 0; }
+  bool overlap() const { return overlap_; }
   const CommStats& stats() const { return stats_; }
   bool check_due(std::int64_t step) const { return check_every_ > 0 && step % check_every_ == 0; }
 
@@ -142,25 +171,71 @@ class DataParallel {
     return {v[0] / double(global_batch_), v[1]};
   }
 
-  /// Sums every gradient over the ranks (one all-reduce).
+  /// Before backward(): this step's gradients of `params` (parameters()
+  /// order; kept by reference until sum_gradients()) are about to be computed.
+  void begin_gradients(const ParamList<T>& params) {
+    params_ = &params;
+    grad_at_.resize(params.size() + 1);  // where each gradient sits in flat_
+    grad_at_[0] = 0;
+    for (std::size_t i = 0; i < params.size(); ++i)
+      grad_at_[i + 1] = grad_at_[i] + static_cast<std::size_t>(params[i]->grad.numel());
+    flat_.resize(grad_at_.back());
+    started_.assign(params.size(), 0);
+    stats_.gradient_buckets = 0;
+  }
+
+  /// The model's grad-ready hook (overlap on): parameters [first, last) of
+  /// begin_gradients()'s list have their final gradients; pack them into
+  /// their place in the flat buffer and start their sum. Each call also lets
+  /// the sums started before it advance.
+  void gradients_ready(GradGroup group) {
+    const auto start = std::chrono::steady_clock::now();
+    VHMN_CHECK(params_ && group.first >= 0 && group.first < group.last &&
+                   static_cast<std::size_t>(group.last) <= params_->size(),
+               "data-parallel gradients_ready(): parameters [" << group.first << ", " << group.last
+                                                               << ") are not a group of begin_gradients()'s list");
+    start_sum_of(static_cast<std::size_t>(group.first), static_cast<std::size_t>(group.last));
+    comm_->progress_sums();
+    stats_.gradient_s += seconds_since(start);
+  }
+
+  /// Sums every gradient of `params` over the ranks. Overlap off: one
+  /// blocking all-reduce. Overlap on: starts the sums of the parameters no
+  /// hook reported (frozen groups: their kernels may still have computed
+  /// something, and the clip reads every gradient), then waits for all.
   void sum_gradients(const ParamList<T>& params) {
     const auto start = std::chrono::steady_clock::now();
-    std::size_t n = 0;
-    for (const Param<T>* p : params) n += static_cast<std::size_t>(p->grad.numel());
-    flat_.resize(n);
-    std::size_t at = 0;
-    for (const Param<T>* p : params) {
-      std::copy(p->grad.data(), p->grad.data() + p->grad.numel(), flat_.data() + at);
-      at += static_cast<std::size_t>(p->grad.numel());
+    if (!overlap_ || !params_) begin_gradients(params);  // overlap on and no begin: nothing started yet
+    VHMN_CHECK(params_ == &params, "data-parallel sum_gradients(): called with another parameter list than "
+                                   "begin_gradients() (whose sums may still be running)");
+    if (!overlap_) {
+      for (std::size_t i = 0; i < params.size(); ++i) pack(i);
+      const auto wait_start = std::chrono::steady_clock::now();
+      comm_->sum(flat_.data(), flat_.size());
+      stats_.wait_s += seconds_since(wait_start);
+      stats_.gradient_buckets = 1;
+    } else {
+      for (std::size_t i = 0; i < params.size();) {
+        if (started_[i]) {
+          ++i;
+          continue;
+        }
+        std::size_t end = i + 1;  // a run of parameters not started yet
+        while (end < params.size() && !started_[end]) ++end;
+        start_sum_of(i, end);
+        i = end;
+      }
+      const auto wait_start = std::chrono::steady_clock::now();
+      comm_->wait_sums();
+      stats_.wait_s += seconds_since(wait_start);
     }
-    comm_->sum(flat_.data(), n);
-    at = 0;
-    for (Param<T>* p : params) {
-      std::copy(flat_.data() + at, flat_.data() + at + p->grad.numel(), p->grad.data());
-      at += static_cast<std::size_t>(p->grad.numel());
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      Param<T>& p = *params[i];
+      std::copy(flat_.data() + grad_at_[i], flat_.data() + grad_at_[i + 1], p.grad.data());
     }
+    params_ = nullptr;
     stats_.gradient_s += seconds_since(start);
-    stats_.gradient_bytes = static_cast<std::int64_t>(n * sizeof(T));
+    stats_.gradient_bytes = static_cast<std::int64_t>(flat_.size() * sizeof(T));
     ++stats_.steps;
   }
 
@@ -345,14 +420,34 @@ class DataParallel {
     std::memcpy(out, src, bytes);
     return out + bytes;
   }
+  // Copies gradient i into its place in flat_.
+  void pack(std::size_t i) {
+    const Param<T>& p = *(*params_)[i];
+    std::copy(p.grad.data(), p.grad.data() + p.grad.numel(), flat_.data() + grad_at_[i]);
+  }
+  // Packs parameters [first, last) and starts their sum (one bucket).
+  void start_sum_of(std::size_t first, std::size_t last) {
+    for (std::size_t i = first; i < last; ++i) {
+      VHMN_CHECK(!started_[i],
+                 "data-parallel gradients: '" << (*params_)[i]->name << "' reported ready twice in one step");
+      started_[i] = 1;
+      pack(i);
+    }
+    comm_->start_sum(flat_.data() + grad_at_[first], grad_at_[last] - grad_at_[first]);
+    ++stats_.gradient_buckets;
+  }
 
   std::shared_ptr<Communicator> comm_;
   std::int64_t check_every_;
+  bool overlap_;
   CommStats stats_;
   Share share_;
   index_t global_batch_ = 0;
   data::BasicBatch<T> local_;
-  std::vector<T> flat_, row_;
+  std::vector<T> flat_, row_;                  // flat_: every gradient, in parameters() order
+  const ParamList<T>* params_ = nullptr;       // begin_gradients() .. sum_gradients()
+  std::vector<std::size_t> grad_at_;           // (params + 1) offsets of the gradients in flat_
+  std::vector<unsigned char> started_;         // per parameter: its sum was started this step
   std::vector<index_t> positions_;
   std::vector<unsigned char> pack_, all_;
   std::vector<std::size_t> offsets_;
@@ -362,6 +457,30 @@ class DataParallel {
   std::vector<std::uint64_t> sums_;
   const data::Dataset* shard_source_ = nullptr;
   data::Dataset shard_;
+};
+
+/// While alive (overlap on): `model`'s backward starts the gradient sum of
+/// each parameter group it finishes (DataParallel::gradients_ready);
+/// afterwards the model's previous hook is back. Does nothing when `dp` is
+/// null or its overlap is off.
+template <class T, class Model>
+class OverlapScope {
+ public:
+  OverlapScope(Model& model, DataParallel<T>* dp) : model_(model), installed_(dp && dp->overlap()) {
+    if (!installed_) return;
+    previous_ = model.grad_ready_hook();
+    model.set_grad_ready_hook([dp](GradGroup group) { dp->gradients_ready(group); });
+  }
+  ~OverlapScope() {
+    if (installed_) model_.set_grad_ready_hook(std::move(previous_));
+  }
+  OverlapScope(const OverlapScope&) = delete;
+  OverlapScope& operator=(const OverlapScope&) = delete;
+
+ private:
+  Model& model_;
+  bool installed_;
+  typename Model::GradReadyHook previous_;
 };
 
 }  // namespace vhmn::train

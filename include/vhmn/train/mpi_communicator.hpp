@@ -9,15 +9,19 @@
 // training thread calls MPI) and finalised by the last communicator that
 // initialised it. Every call runs on a private duplicate of MPI_COMM_WORLD
 // with MPI_ERRORS_RETURN, so a failed call throws vhmn::Error naming it.
+// start_sum() is MPI_Iallreduce; OpenMPI advances it only inside MPI calls
+// (no progress thread), so callers poll progress_sums() (MPI_Testall).
 // Faults: when a rank dies, the launcher (mpirun, srun) ends the others;
 // README "Multi-machine training" gives the time it takes.
 #pragma once
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "vhmn/core/error.hpp"
 #include "vhmn/train/communicator.hpp"
@@ -63,6 +67,20 @@ class MpiCommunicator final : public Communicator {
 
   void sum(float* data, std::size_t n) override { all_reduce(data, n, MPI_FLOAT); }
   void sum(double* data, std::size_t n) override { all_reduce(data, n, MPI_DOUBLE); }
+  void start_sum(float* data, std::size_t n) override { start_all_reduce(data, n, MPI_FLOAT); }
+  void start_sum(double* data, std::size_t n) override { start_all_reduce(data, n, MPI_DOUBLE); }
+  void progress_sums() override {
+    if (requests_.empty()) return;
+    int done = 0;  // all done: MPI_Testall frees them and leaves MPI_REQUEST_NULL
+    check(MPI_Testall(static_cast<int>(requests_.size()), requests_.data(), &done, MPI_STATUSES_IGNORE),
+          "MPI_Testall");
+  }
+  void wait_sums() override {
+    if (requests_.empty()) return;
+    const int code = MPI_Waitall(static_cast<int>(requests_.size()), requests_.data(), MPI_STATUSES_IGNORE);
+    requests_.clear();  // kept capacity: no allocation in the steady state
+    check(code, "MPI_Waitall (gradient sums)");
+  }
 
   void gather_all(const void* data, std::size_t bytes, std::vector<unsigned char>& out,
                   std::vector<std::size_t>& offsets) override {
@@ -86,15 +104,26 @@ class MpiCommunicator final : public Communicator {
   void abort(int exit_code) noexcept override { MPI_Abort(comm_, exit_code); }
 
  private:
+  // Chunks below INT_MAX elements (MPI counts are int).
+  static constexpr std::size_t kChunk = std::size_t(1) << 30;
   void all_reduce(void* data, std::size_t n, MPI_Datatype type) {
-    // in chunks below INT_MAX elements (MPI counts are int)
-    constexpr std::size_t kChunk = std::size_t(1) << 30;
     int bytes = 0;
     MPI_Type_size(type, &bytes);
     auto* p = static_cast<unsigned char*>(data);
     for (std::size_t at = 0; at < n; at += kChunk) {
       const int count = static_cast<int>(std::min(kChunk, n - at));
       check(MPI_Allreduce(MPI_IN_PLACE, p + at * std::size_t(bytes), count, type, MPI_SUM, comm_), "MPI_Allreduce");
+    }
+  }
+  void start_all_reduce(void* data, std::size_t n, MPI_Datatype type) {
+    int bytes = 0;
+    MPI_Type_size(type, &bytes);
+    auto* p = static_cast<unsigned char*>(data);
+    for (std::size_t at = 0; at < n; at += kChunk) {
+      const int count = static_cast<int>(std::min(kChunk, n - at));
+      requests_.push_back(MPI_REQUEST_NULL);
+      check(MPI_Iallreduce(MPI_IN_PLACE, p + at * std::size_t(bytes), count, type, MPI_SUM, comm_, &requests_.back()),
+            "MPI_Iallreduce");
     }
   }
   void check(int code, const char* what) const {
@@ -109,6 +138,7 @@ class MpiCommunicator final : public Communicator {
   int rank_ = 0, size_ = 1;
   bool owns_mpi_ = false;
   std::vector<int> counts_, displs_;
+  std::vector<MPI_Request> requests_;  // started sums, until wait_sums()
 };
 
 }  // namespace vhmn::train

@@ -142,7 +142,8 @@ class Trainer {
                "EMA decay must be in [0, 1) (0: off), got " << options_.ema_decay);
     if (options_.ema_decay > 0) ema_.emplace(model.parameters(), options_.ema_decay);
     if (options_.parallel.communicator && options_.parallel.communicator->size() > 1) {
-      dp_ = std::make_unique<DataParallel<T>>(options_.parallel.communicator, options_.parallel.check_every);
+      dp_ = std::make_unique<DataParallel<T>>(options_.parallel.communicator, options_.parallel.check_every,
+                                              options_.parallel.overlap);
       dp_->check_batches(train.size, loader.batch_size, loader.drop_last);
     }
     if (writes_files()) {
@@ -205,6 +206,8 @@ class Trainer {
     }
     index_t stop = max_new_epochs >= 0 ? std::min(options_.epochs, epoch_ + max_new_epochs) : options_.epochs;
     const auto params = model_.parameters();
+    // overlap: backward() starts each finished parameter group's gradient sum
+    const OverlapScope<T, Model> overlap(model_, dp_.get());
     const index_t K = model_.config().classes;
     Tensor<T> dlogits;
     data::BasicBatch<T> global_batch;
@@ -257,6 +260,7 @@ class Trainer {
         VHMN_CHECK(std::isfinite(loss), "non-finite loss (" << loss << ") at epoch " << epoch_ + 1 << ", step "
                                                             << step + 1 << ": training stopped" << kept_note());
         model_.zero_grad();
+        if (dp_) dp_->begin_gradients(params);
         model_.backward(dlogits.data());
         if (dp_) dp_->sum_gradients(params);
         const std::string bad = first_non_finite_grad(params);
