@@ -322,7 +322,7 @@ TEST_CASE("gemm_bf16: B packed per K block gives the native kernel's sums exactl
   Rng rng(17);
   const int threads = num_threads();
   const Dims shapes[] = {{263, 130, 1155}, {7, 65, 385}, {517, 63, 769}, {1, 1, 4099}, {300, 200, 383},
-                         {13, 1100, 387}, {6, 64, 384}, {70, 3, 4097}};
+                         {13, 1100, 387}, {6, 64, 384}, {70, 3, 4097}, {37, 1100, 1540}};  // the last: B packed per K block
   with_backend(Bf16Backend::Native, [&] {
     for (const Dims& s : shapes)
       for (Trans ta : {Trans::No, Trans::Yes})

@@ -11,8 +11,9 @@
 // Backends (bf16_backend()):
 //   Native    AVX512-BF16 (vdpbf16ps): operands packed into bf16 pair panels,
 //             a register-blocked microkernel, K blocks for L1, A blocks for
-//             L2; a B given as a pointer is packed one K block at a time
-//             into a per-thread buffer of at most N x 384 bf16. Compiled
+//             L2; a B given as a pointer is packed whole if that is at most
+//             2 MiB, else one K block at a time, into a per-thread buffer of
+//             at most max(2 MiB, N x 384 bf16). Compiled
 //             with a function-level target attribute, so a build without
 //             -mavx512bf16 still contains it; used only when
 //             cpu_has_avx512_bf16() says so (never an illegal instruction).
@@ -119,10 +120,10 @@ inline const char* bf16_backend_name() {
 // block (C = alpha acc (+ C)), so an element's sum runs over its K blocks and
 // pairs in order whatever the tiling: results depend on (M, N, K) only and
 // gemm_bf16, gemm_bf16_serial and the Bf16PackedB products agree bit for bit.
-// A B given as a pointer is packed one K block at a time (GotoBLAS order: a
-// K-block x N panel, then every tile's product with it), so the packing
-// buffer is bounded by the blocking (N x 2 kBf16KcPairs bf16), not by K; a
-// Bf16PackedB holds all of K.
+// A B given as a pointer whose panels exceed 2 MiB is packed one K block at
+// a time (GotoBLAS order: a K-block x N panel, then every tile's product
+// with it), so the packing buffer is bounded by max(2 MiB, N x 2
+// kBf16KcPairs bf16), not by K; a Bf16PackedB holds all of K.
 // Operands may be given as float (rounded while packed) or as bf16 already
 // (vhmn::bf16: packed as they are; the same bits as rounding their floats).
 // ---------------------------------------------------------------------------
@@ -468,11 +469,25 @@ void bf16_pack_b_pairs(std::uint32_t* bp, const SrcB* b, index_t N, index_t K, T
     bf16_pack_b(bp, (p1 - p0) * kBf16NR, b, N, K, tb, panels * i / parts, panels * (i + 1) / parts, p0, p1);
   });
 }
-/// A product with B given as a pointer: per K block, B's panels are packed
-/// into this thread's workspace, then every tile multiplies with them.
+/// A B packed whole up to this many words (2 MiB) is packed in one pass and
+/// every tile runs all K blocks on it (C stays in cache across the blocks);
+/// a larger B (a weight gradient's: K = the batch's rows) goes one K block
+/// at a time. Either way the sums are the same.
+inline constexpr index_t kBf16WholeBWords = index_t(512) * 1024;
+
+/// A product with B given as a pointer: B's panels are packed into this
+/// thread's workspace (whole, or per K block), then every tile multiplies.
 template <bool Serial, class SrcA, class SrcB>
 void gemm_bf16_native(float* c, const SrcA* a, const SrcB* b, index_t M, index_t N, index_t K, Trans ta, Trans tb,
                       float alpha, bool accumulate) {
+  const index_t kp = bf16_pairs(K), whole = bf16_panels(N) * kp * kBf16NR;
+  if (whole <= kBf16WholeBWords) {
+    std::uint32_t* bp = bf16_grow(bf16_native_workspace().b, whole);
+    bf16_pack_b_pairs<Serial>(bp, b, N, K, tb, 0, kp);
+    bf16_native_tiles<Serial>(c, a, Bf16Panels{bp, kp * kBf16NR, 0}, M, N, K, ta, alpha, accumulate, 0,
+                              bf16_kblocks(K));
+    return;
+  }
   std::uint32_t* bp = bf16_grow(bf16_native_workspace().b, bf16_panels(N) * bf16_kblock_max(K) * kBf16NR);
   for (index_t kb = 0, kblocks = bf16_kblocks(K); kb < kblocks; ++kb) {
     const index_t p0 = bf16_kblock_begin(K, kb), p1 = bf16_kblock_begin(K, kb + 1);
