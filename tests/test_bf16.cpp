@@ -270,3 +270,157 @@ TEST_CASE("gemm_bf16: native and emulated agree; bit-identical for 1 and 2 threa
   }
   set_num_threads(threads);
 }
+
+namespace {
+// The native kernel's result, element by element, from the order of its fp32
+// sums: per K block of kp pairs (pairs [kp kb / n, kp (kb + 1) / n), n =
+// ceil(kp / 192)), acc = 0 and per pair acc += a_hi b_hi, acc += a_lo b_lo
+// (vdpbf16ps: each step rounded to nearest; the products are exact); then
+// C = fma(alpha, acc, C) (C = 0 before the first block unless accumulating).
+std::vector<float> native_order_reference(const std::vector<float>& a, const std::vector<float>& b,
+                                          const std::vector<float>& c0, index_t M, index_t N, index_t K, Trans ta,
+                                          Trans tb, float alpha, bool accumulate) {
+  const index_t kp = (K + 1) / 2, kblocks = (kp + 191) / 192;
+  std::vector<float> c(static_cast<std::size_t>(M * N));
+  for (index_t i = 0; i < M; ++i)
+    for (index_t j = 0; j < N; ++j) {
+      float out = accumulate ? c0[static_cast<std::size_t>(i * N + j)] : 0.f;
+      for (index_t kb = 0; kb < kblocks; ++kb) {
+        float acc = 0.f;
+        for (index_t p = kp * kb / kblocks; p < kp * (kb + 1) / kblocks; ++p) {
+          const index_t lo = 2 * p, hi = 2 * p + 1;
+          const float a_hi = hi < K ? round_to_bf16(at(a, ta, i, hi, M, K)) : 0.f;
+          const float b_hi = hi < K ? round_to_bf16(at(b, tb, hi, j, K, N)) : 0.f;
+          acc = acc + a_hi * b_hi;
+          acc = acc + round_to_bf16(at(a, ta, i, lo, M, K)) * round_to_bf16(at(b, tb, lo, j, K, N));
+        }
+        out = std::fma(alpha, acc, out);
+      }
+      c[static_cast<std::size_t>(i * N + j)] = out;
+    }
+  return c;
+}
+bool same_bits(const std::vector<float>& x, const std::vector<float>& y) {
+  return x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size() * sizeof(float)) == 0;
+}
+std::vector<bf16> to_bf16_vector(const std::vector<float>& x) {
+  std::vector<bf16> out(x.size());
+  convert_to_bf16(out.data(), x.data(), static_cast<index_t>(x.size()));
+  return out;
+}
+}  // namespace
+
+TEST_CASE("gemm_bf16: B packed per K block gives the native kernel's sums exactly, across every block edge") {
+  // microkernel 6 x 64, K blocks of <= 192 pairs (384 elements), A blocks of 256 rows, tiles of
+  // 256 rows: M, N, K not multiples of those, K odd, 1 to 11 K blocks, 1 and 2 threads
+  bool native = false;
+  with_backend(Bf16Backend::Native, [&] { native = ops::bf16_backend() == Bf16Backend::Native; });
+  if (!native) {
+    MESSAGE("no native AVX512-BF16 kernel on this machine/build: skipped");
+    return;
+  }
+  Rng rng(17);
+  const int threads = num_threads();
+  const Dims shapes[] = {{263, 130, 1155}, {7, 65, 385}, {517, 63, 769}, {1, 1, 4099}, {300, 200, 383},
+                         {13, 1100, 387}, {6, 64, 384}, {70, 3, 4097}, {37, 1100, 1540}};  // the last: B packed per K block
+  with_backend(Bf16Backend::Native, [&] {
+    for (const Dims& s : shapes)
+      for (Trans ta : {Trans::No, Trans::Yes})
+        for (Trans tb : {Trans::No, Trans::Yes}) {
+          const bool accumulate = ta != tb;
+          const float alpha = accumulate ? -0.75f : 1.0f;
+          const auto a = random_vector(s.M * s.K, rng), b = random_vector(s.K * s.N, rng);
+          const auto c0 = random_vector(s.M * s.N, rng);
+          const auto want = native_order_reference(a, b, c0, s.M, s.N, s.K, ta, tb, alpha, accumulate);
+          for (int t : {1, 2}) {
+            set_num_threads(t);
+            auto c = c0, cs = c0, cp = c0;
+            ops::gemm_bf16(c.data(), a.data(), b.data(), s.M, s.N, s.K, ta, tb, alpha, accumulate);
+            ops::gemm_bf16_serial(cs.data(), a.data(), b.data(), s.M, s.N, s.K, ta, tb, alpha, accumulate);
+            ops::Bf16PackedB pb;
+            pb.pack(b.data(), s.K, s.N, tb);
+            ops::gemm_bf16(cp.data(), a.data(), pb, s.M, ta, alpha, accumulate);
+            CHECK_MESSAGE(same_bits(c, want), "M=" << s.M << " N=" << s.N << " K=" << s.K << " ta=" << int(ta)
+                                                   << " tb=" << int(tb) << " threads=" << t);
+            CHECK(same_bits(cs, want));
+            CHECK(same_bits(cp, want));
+          }
+        }
+  });
+  set_num_threads(threads);
+}
+
+#if defined(VHMN_BF16_NATIVE_BUILD) && VHMN_BF16_NATIVE_BUILD
+TEST_CASE("gemm_bf16: the native kernel's B buffer is bounded by one K block, not by K") {
+  bool native = false;
+  with_backend(Bf16Backend::Native, [&] { native = ops::bf16_backend() == Bf16Backend::Native; });
+  if (!native) {
+    MESSAGE("this CPU has no AVX512-BF16: skipped");
+    return;
+  }
+  // a weight gradient's shape: dW (L x I) = dy^T x, K = the batch's rows
+  Rng rng(3);
+  const index_t M = 40, N = 1152, K = 4096;
+  const auto a = random_vector(K * M, rng), b = random_vector(K * N, rng);
+  std::vector<float> c(M * N), cp(M * N);
+  with_backend(Bf16Backend::Native, [&] {
+    auto& ws = ops::detail::bf16_native_workspace();
+    ws.b = {};  // this thread's buffer as a fresh thread has it
+    ops::gemm_bf16(c.data(), a.data(), b.data(), M, N, K, Trans::Yes, Trans::No);
+    // 18 panels of 64 columns x at most 192 pairs (was 18 x 2048: all of K)
+    CHECK(ws.b.size() <= std::size_t(18 * 192 * 64));
+    CHECK(ws.b.size() >= std::size_t(18 * 187 * 64));
+    ops::Bf16PackedB pb;
+    pb.pack(b.data(), K, N, Trans::No);
+    ops::gemm_bf16(cp.data(), a.data(), pb, M, Trans::Yes);
+    CHECK(same_bits(c, cp));
+  });
+}
+#endif
+
+TEST_CASE("gemm_bf16: operands given as bf16 give the bits of their floats, every backend and layout") {
+  Rng rng(23);
+  for (Bf16Backend be : backends())
+    with_backend(be, [&] {
+      for (const Dims& s : {Dims{37, 70, 129}, Dims{300, 65, 387}, Dims{5, 3, 1}})
+        for (Trans ta : {Trans::No, Trans::Yes})
+          for (Trans tb : {Trans::No, Trans::Yes}) {
+            const auto a = random_vector(s.M * s.K, rng), b = random_vector(s.K * s.N, rng);
+            const auto a16 = to_bf16_vector(a), b16 = to_bf16_vector(b);
+            const auto c0 = random_vector(s.M * s.N, rng);
+            auto want = c0, ab = c0, fb = c0, bf = c0, bs = c0, pf = c0, pb16 = c0;
+            ops::gemm_bf16(want.data(), a.data(), b.data(), s.M, s.N, s.K, ta, tb, 0.5f, true);
+            ops::gemm_bf16(ab.data(), a16.data(), b16.data(), s.M, s.N, s.K, ta, tb, 0.5f, true);
+            ops::gemm_bf16(fb.data(), a.data(), b16.data(), s.M, s.N, s.K, ta, tb, 0.5f, true);
+            ops::gemm_bf16(bf.data(), a16.data(), b.data(), s.M, s.N, s.K, ta, tb, 0.5f, true);
+            CHECK(same_bits(ab, want));
+            CHECK(same_bits(fb, want));
+            CHECK(same_bits(bf, want));
+            auto ws = c0;
+            ops::gemm_bf16_serial(ws.data(), a.data(), b.data(), s.M, s.N, s.K, ta, tb, 0.5f, true);
+            ops::gemm_bf16_serial(bs.data(), a16.data(), b16.data(), s.M, s.N, s.K, ta, tb, 0.5f, true);
+            CHECK(same_bits(bs, ws));
+            ops::Bf16PackedB from_float, from_bf16;
+            from_float.pack(b.data(), s.K, s.N, tb);
+            from_bf16.pack(b16.data(), s.K, s.N, tb);
+            ops::gemm_bf16(pf.data(), a.data(), from_float, s.M, ta, 0.5f, true);
+            ops::gemm_bf16(pb16.data(), a16.data(), from_bf16, s.M, ta, 0.5f, true);
+            CHECK(same_bits(pb16, pf));
+          }
+    });
+}
+
+TEST_CASE("bf16: convert_to_bf16_fast equals convert_to_bf16, specials and tails included") {
+  Rng rng(29);
+  std::vector<float> in = random_vector(1000, rng);
+  const std::uint32_t specials[] = {0x7f800001u, 0x7fc00000u, 0x7f800000u, 0xff800000u, 0x7f7fffffu, 0x00008000u,
+                                    0x00018000u, 0x80000000u, 0x3f808000u, 0x3f818000u, 0xff800001u, 0x007fffffu};
+  for (std::size_t i = 0; i < std::size(specials); ++i) in[i * 37 + 1] = from_bits(specials[i]);
+  for (index_t n : {index_t(0), index_t(1), index_t(15), index_t(16), index_t(17), index_t(999)}) {
+    std::vector<bf16> fast(static_cast<std::size_t>(n) + 1, bf16{0x1234}), slow(static_cast<std::size_t>(n) + 1);
+    ops::convert_to_bf16_fast(fast.data(), in.data() + 1, n);
+    convert_to_bf16(slow.data(), in.data() + 1, n);
+    for (index_t i = 0; i < n; ++i) REQUIRE(fast[std::size_t(i)].bits == slow[std::size_t(i)].bits);
+    CHECK(fast[std::size_t(n)].bits == 0x1234);  // nothing written past n
+  }
+}

@@ -7,6 +7,9 @@
 // under the names `blocks.i.local.*`. U is the (B, h, w, D) token grid.
 #pragma once
 
+#include <type_traits>
+#include <vector>
+
 #include "vhmn/nn/memory_path.hpp"
 #include "vhmn/ops/unfold.hpp"
 
@@ -38,20 +41,32 @@ class LocalWindowMemory {
   // The windows are gathered token-major (ops::unfold_ijd_forward: each
   // window cell one contiguous copy) and multiplied by the query weight with
   // its columns permuted to match; the product is the spec's W_lq col_n.
+  // In bf16 mode (float models) the windows are gathered as bf16, the
+  // operand both their products round them to anyway: the largest cache of
+  // a block at half its fp32 size.
   const T* forward(const T* u, index_t B) {
     const index_t N = grid_ * grid_, D = dim(), kk = window_ * window_, L = path.latent(), R = B * N;
     batch_ = B;
+    windows_bf16_ = std::is_same_v<T, float> && path.precision() == Precision::BF16;
     {
       VHMN_PROFILE("unfold");
-      colp_.resize({R, kk * D});
-      ops::unfold_ijd_forward(colp_.data(), u, B, grid_, grid_, D, window_);
+      if (windows_bf16_) {
+        if constexpr (std::is_same_v<T, float>) {
+          colp_bf16_.resize(static_cast<std::size_t>(R * kk * D));
+          ops::unfold_ijd_forward(colp_bf16_.data(), u, B, grid_, grid_, D, window_);
+        }
+        colp_ = Tensor<T>();  // frees the fp32 windows of an fp32 forward
+      } else {
+        colp_.resize({R, kk * D});
+        ops::unfold_ijd_forward(colp_.data(), u, B, grid_, grid_, D, window_);
+        colp_bf16_ = decltype(colp_bf16_)();
+      }
     }
     {
       VHMN_PROFILE("query");
       wp_.resize({L, kk * D});
       ops::unfold_weight_permute(wp_.data(), path.query.weight.data(), L, D, kk);
-      ops::linear_forward(path.query_buffer(R), colp_.data(), wp_.data(), path.query.bias.data(), R, kk * D, L,
-                          path.precision());
+      query_forward(path.query_buffer(R), R, kk * D, L);
     }
     return path.forward_queries();
   }
@@ -65,8 +80,7 @@ class LocalWindowMemory {
       bw_->dcolp.resize({R, kk * D});
       ops::gemm(path.precision(), bw_->dcolp.data(), dq, wp_.data(), R, kk * D, L, ops::Trans::No, ops::Trans::No);
       bw_->dwp.resize({L, kk * D});
-      ops::gemm(path.precision(), bw_->dwp.data(), dq, colp_.data(), L, kk * D, R, ops::Trans::Yes,
-                ops::Trans::No);
+      query_weight_grad(bw_->dwp.data(), dq, R, kk * D, L);
       ops::unfold_weight_permute_backward(path.query.weight.grad_data(), bw_->dwp.data(), L, D, kk);
       T* db = path.query.bias.grad_data();
       for (index_t r = 0; r < R; ++r) simd::add_to(L, dq + r * L, db);  // rows in order
@@ -84,12 +98,29 @@ class LocalWindowMemory {
 
  private:
   index_t grid_ = 0, window_ = 1, batch_ = 0;
-  Tensor<T> colp_;  // (B*N, k*k*D) token-major windows
-  Tensor<T> wp_;    // (L, k*k*D) permuted query weight
+  Tensor<T> colp_;  // (B*N, k*k*D) token-major windows (fp32 mode)
+  std::vector<bf16, AlignedAllocator<bf16>> colp_bf16_;  // (B*N, k*k*D) the same in bf16 (bf16 mode)
+  bool windows_bf16_ = false;                             // the last forward filled colp_bf16_
+  Tensor<T> wp_;  // (L, k*k*D) permuted query weight
   struct Backward {
     Tensor<T> dcolp, dwp;  // gradients of colp_ and wp_
   };
   SharedWorkspace<Backward> bw_;
+
+  // q (R, L) = windows (R, I) Wp^T + b, from whichever windows the forward kept.
+  void query_forward(T* q, index_t R, index_t I, index_t L) {
+    if constexpr (std::is_same_v<T, float>) {
+      if (windows_bf16_) return ops::linear_forward(q, colp_bf16_.data(), wp_.data(), path.query.bias.data(), R, I, L);
+    }
+    ops::linear_forward(q, colp_.data(), wp_.data(), path.query.bias.data(), R, I, L, path.precision());
+  }
+  // dWp (L, I) = dq^T windows, dq: (R, L).
+  void query_weight_grad(T* dwp, const T* dq, index_t R, index_t I, index_t L) {
+    if constexpr (std::is_same_v<T, float>) {
+      if (windows_bf16_) return ops::gemm_bf16(dwp, dq, colp_bf16_.data(), L, I, R, ops::Trans::Yes, ops::Trans::No);
+    }
+    ops::gemm(path.precision(), dwp, dq, colp_.data(), L, I, R, ops::Trans::Yes, ops::Trans::No);
+  }
 };
 
 }  // namespace vhmn

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "vhmn/core/tensor.hpp"
@@ -86,6 +87,28 @@ class MemoryBank {
                 memory_.data() + (slot_ids[static_cast<std::size_t>(i)] + 1) * L, values.data() + i * L);
     if (n) ops::normalize_rows<T>(unit.data(), nullptr, values.data(), n, L);
     return ops::SlotView<T>{values.data(), unit.data(), n};
+  }
+  /// The same compaction for bf16 products (float banks): the values and unit
+  /// rows rounded to bf16, bit for bit the rounding of gather_written's, at
+  /// half its memory (the rows are normalised in fp32 and rounded after).
+  /// Returns n.
+  index_t gather_written_bf16(std::vector<bf16, AlignedAllocator<bf16>>& values,
+                              std::vector<bf16, AlignedAllocator<bf16>>& unit, std::vector<index_t>& slot_ids) const {
+    static_assert(std::is_same_v<T, float>, "bf16 copies of a bank are for float models");
+    slot_ids.clear();
+    for (index_t s = 0; s < slots(); ++s)
+      if (is_written(s)) slot_ids.push_back(s);
+    const index_t n = static_cast<index_t>(slot_ids.size()), L = latent();
+    values.resize(static_cast<std::size_t>(n * L));
+    unit.resize(static_cast<std::size_t>(n * L));
+    parallel_for(n, n * L > 32768, [&](index_t i) {
+      const T* row = memory_.data() + slot_ids[static_cast<std::size_t>(i)] * L;
+      ops::convert_to_bf16_fast(values.data() + i * L, row, L);
+      const T inv = ops::inverse_norm(row, L);  // normalize_rows_serial's scale
+      bf16* u = unit.data() + i * L;
+      for (index_t l = 0; l < L; ++l) u[l] = to_bf16(row[l] * inv);
+    });
+    return n;
   }
 
   // Read access for inspection and checkpoints.

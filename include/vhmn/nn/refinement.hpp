@@ -8,10 +8,12 @@
 // numbers they refer to stay readable (interpretability) until the next
 // forward; backward() uses only cached values, so bank writes between the
 // forward and the backward change nothing.
-// bf16 mode (set_precision): the retrieval products take bf16 operands; the
-// gathered slots are rounded once per forward and once per backward into a
-// bf16 copy that every block's refinement shares (blocks run one after
-// another), so the mode adds two slot-sized buffers per model, not per block.
+// bf16 mode (set_precision): the retrieval products take bf16 operands. The
+// gathered slots are kept as bf16 (values and unit rows; the fp32 copies of
+// fp32 mode are not kept: only the products read them), and packed once per
+// forward and once per backward into panels that every block's refinement
+// shares (blocks run one after another): two slot-sized panel buffers per
+// model, not per block.
 // Inference fast path: with set_keep_weights(false) (no backward coming)
 // and set_record(false) (nobody reads attention()), the (R, n_written)
 // weights are never stored; both are on by default.
@@ -68,7 +70,8 @@ class HopfieldRefinement {
     VHMN_PROFILE("retrieval");
     const index_t L = latent();
     rows_ = R;
-    slots_ = bank.gather_written(slot_values_, slot_unit_, slot_ids_);
+    step_precision_ = precision_;
+    slots_ = gather_slots(bank);
     steps_ = (slots_.slots > 0) ? iters_ : 0;
     const index_t S = slots_.slots;
     stored_ = record_ || keep_weights_;
@@ -82,11 +85,11 @@ class HopfieldRefinement {
     }
     const T b = beta.value[0];
     // s = tau zh Mh^T takes Mh as B^T, m = a M takes M as B
-    const ops::SlotPacks packs = steps_ > 0 ? pack_slots(slots_.memory_hat, slots_.memory) : ops::SlotPacks{};
+    const ops::SlotPacks packs = steps_ > 0 ? pack_slots(true) : ops::SlotPacks{};
     for (index_t t = 0; t < steps_; ++t) {
       const T* zt = z_.data() + t * R * L;
       ops::retrieval_forward(m_.data() + t * R * L, stored_ ? attn_.data() + t * R * S : nullptr, zh_.data() + t * R * L,
-                             norm_.data() + t * R, zt, slots_, tau_, R, L, precision_, packs);
+                             norm_.data() + t * R, zt, slots_, tau_, R, L, step_precision_, packs);
       ops::refine_update_forward(z_.data() + (t + 1) * R * L, zt, m_.data() + t * R * L, b, R * L);
     }
     std::copy(z_.data() + steps_ * R * L, z_.data() + (steps_ + 1) * R * L, z);
@@ -114,7 +117,7 @@ class HopfieldRefinement {
     std::copy(dz, dz + R * L, grad_next.data());
     const T b = beta.value[0];
     // da = dm M^T takes M as B^T, dzh = tau ds Mh takes Mh as B
-    const ops::SlotPacks packs = pack_slots(slots_.memory, slots_.memory_hat);
+    const ops::SlotPacks packs = pack_slots(false);
     T dbeta = T(0);
     for (index_t t = steps_ - 1; t >= 0; --t) {
       const T* zt = z_.data() + t * R * L;
@@ -122,7 +125,8 @@ class HopfieldRefinement {
       grad_cur.zero();
       dbeta += ops::refine_update_backward(grad_cur.data(), dm.data(), grad_next.data(), zt, mt, b, R, L);
       ops::retrieval_backward(grad_cur.data(), static_cast<T*>(nullptr), dzh.data(), dm.data(), attn_.data() + t * R * S,
-                              zh_.data() + t * R * L, norm_.data() + t * R, slots_, tau_, R, L, precision_, packs);
+                              zh_.data() + t * R * L, norm_.data() + t * R, slots_, tau_, R, L, step_precision_,
+                              packs);
       std::swap(grad_cur, grad_next);
     }
     simd::add_to(R * L, grad_next.data(), dq);
@@ -150,8 +154,11 @@ class HopfieldRefinement {
   index_t iters_ = 1;
   T tau_ = T(1);
   Precision precision_ = Precision::FP32;
-  // Frozen bank view for the current forward/backward.
+  Precision step_precision_ = Precision::FP32;  // of the last forward, so also of its backward
+  // Frozen bank view for the current forward/backward: fp32 copies (fp32
+  // mode) or bf16 copies (bf16 mode, float models), (slots, L) each.
   Tensor<T> slot_values_, slot_unit_;
+  std::vector<bf16, AlignedAllocator<bf16>> slot_values_bf16_, slot_unit_bf16_;
   std::vector<index_t> slot_ids_;
   ops::SlotView<T> slots_;
   index_t rows_ = 0, steps_ = 0;
@@ -170,19 +177,40 @@ class HopfieldRefinement {
   };
   SharedWorkspace<Bf16Slots> bf16_;
 
-  /// In bf16 mode, rounds `scores` (S, L) as the B^T operand and `values`
-  /// (S, L) as the B operand of this call's retrieval products; else none.
-  ops::SlotPacks pack_slots(const T* scores, const T* values) {
+  bool bf16_slots() const { return std::is_same_v<T, float> && step_precision_ == Precision::BF16; }
+
+  /// Compacts the bank's written slots for this forward (bf16 copies in
+  /// bf16 mode, fp32 copies else) and frees the other kind's buffers.
+  ops::SlotView<T> gather_slots(const MemoryBank<T>& bank) {
     if constexpr (std::is_same_v<T, float>) {
-      if (precision_ == Precision::BF16) {
+      if (bf16_slots()) {
+        const index_t S = bank.gather_written_bf16(slot_values_bf16_, slot_unit_bf16_, slot_ids_);
+        slot_values_ = Tensor<T>();  // frees the fp32 copies of an fp32 forward
+        slot_unit_ = Tensor<T>();
+        return ops::SlotView<T>{nullptr, nullptr, S};
+      }
+    }
+    slot_values_bf16_ = decltype(slot_values_bf16_)();  // frees the bf16 copies of a bf16 forward
+    slot_unit_bf16_ = decltype(slot_unit_bf16_)();
+    return bank.gather_written(slot_values_, slot_unit_, slot_ids_);
+  }
+
+  /// In bf16 mode, packs the slots as the two retrieval products' B operands:
+  ///   forward:  Mh (S, L) as B^T of s = tau zh Mh^T,  M as B of m = a M
+  ///   backward: M as B^T of da = dm M^T,              Mh as B of dzh = tau ds Mh
+  /// Else none (the fp32 products read the SlotView).
+  ops::SlotPacks pack_slots(bool forward) {
+    if constexpr (std::is_same_v<T, float>) {
+      if (bf16_slots()) {
         const index_t S = slots_.slots, L = latent();
-        bf16_->scores.pack(scores, L, S, ops::Trans::Yes);
-        bf16_->values.pack(values, S, L, ops::Trans::No);
+        const bf16* unit = slot_unit_bf16_.data();
+        const bf16* values = slot_values_bf16_.data();
+        bf16_->scores.pack(forward ? unit : values, L, S, ops::Trans::Yes);
+        bf16_->values.pack(forward ? values : unit, S, L, ops::Trans::No);
         return {&bf16_->scores, &bf16_->values};
       }
     }
-    (void)scores;
-    (void)values;
+    (void)forward;
     return {};
   }
 };

@@ -18,6 +18,13 @@ void linear_forward(T* y, const T* x, const T* W, const T* b, index_t R, index_t
   if (b) MatMap<T>(y, R, O).rowwise() += ConstVecMap<T>(b, O);
 }
 
+// The same with x already rounded to bf16 (a bf16-mode cache): the product
+// of bf16 mode (bit for bit linear_forward(y, float x, ..., BF16)), b in fp32.
+inline void linear_forward(float* y, const bf16* x, const float* W, const float* b, index_t R, index_t I, index_t O) {
+  gemm_bf16(y, x, W, R, O, I, Trans::No, Trans::Yes);
+  if (b) MatMap<float>(y, R, O).rowwise() += ConstVecMap<float>(b, O);
+}
+
 // Backward of y = x W^T + b; every output is accumulated (+=), any may be null.
 // dx: (R, I) += dy W     dW: (O, I) += dy^T x     db: (O) += sum_r dy
 template <class T>

@@ -38,20 +38,28 @@ struct SlotView {
 /// products, rounded once (ops/gemm_bf16.hpp) and shared by every tile.
 ///   forward:   scores = Mh (S, L) as B^T of s = zh Mh^T,  values = M (S, L) as B of m = a M
 ///   backward:  scores = M  (S, L) as B^T of da = dm M^T,  values = Mh (S, L) as B of dzh = ds Mh
-/// Null members: the products round the slots themselves.
+/// Null members: the products round the slots themselves. With both given,
+/// the SlotView's memory and memory_hat are never read (they may be null: a
+/// bf16-mode refinement keeps only bf16 copies of the slots).
 struct SlotPacks {
   const Bf16PackedB* scores = nullptr;
   const Bf16PackedB* values = nullptr;
 };
+
+// 1 / max(|x|, eps) of one row x (L); |x| (unclamped) into *norm unless null.
+template <class T>
+T inverse_norm(const T* x, index_t L, T* norm = nullptr) {
+  const T nr = std::sqrt(simd::dot(L, x, x));
+  if (norm) *norm = nr;
+  return T(1) / std::max(nr, T(kCosineEps));
+}
 
 // out[r] = x[r] / max(|x[r]|, eps);   norm[r] = |x[r]| (unclamped, for the backward)
 // x, out: (R, L)   norm: (R) or null.  Serial; normalize_rows below is threaded.
 template <class T>
 void normalize_rows_serial(T* out, T* norm, const T* x, index_t R, index_t L) {
   for (index_t r = 0; r < R; ++r) {
-    const T nr = std::sqrt(simd::dot(L, x + r * L, x + r * L));
-    if (norm) norm[r] = nr;
-    const T inv = T(1) / std::max(nr, T(kCosineEps));
+    const T inv = inverse_norm(x + r * L, L, norm ? norm + r : nullptr);
     simd::map(L, x + r * L, out + r * L, [inv](auto v) { return v * inv; });
   }
 }

@@ -6,8 +6,11 @@
 #pragma once
 
 #include <algorithm>
+#include <type_traits>
 
+#include "vhmn/core/bf16.hpp"
 #include "vhmn/core/config.hpp"
+#include "vhmn/ops/gemm_bf16.hpp"
 
 namespace vhmn::ops {
 
@@ -66,22 +69,30 @@ void unfold_backward(T* du, const T* dcol, index_t B, index_t h, index_t w, inde
 // W col (W: (L, D*k*k), spec order) equals Wp colp with the weight's columns
 // permuted the same way (unfold_weight_permute), so the model uses this
 // layout and keeps the spec's weight layout for checkpoints.
-// u: (B, h, w, D)   colp: (B*h*w, k*k*D)
-template <class T>
-void unfold_ijd_forward(T* colp, const T* u, index_t B, index_t h, index_t w, index_t D, index_t k) {
+// u: (B, h, w, D)   colp: (B*h*w, k*k*D), of u's type or, for a float u,
+// bf16 (each value rounded: the bf16-mode cache of the local memory).
+template <class Out, class T>
+void unfold_ijd_forward(Out* colp, const T* u, index_t B, index_t h, index_t w, index_t D, index_t k) {
+  static_assert(std::is_same_v<Out, T> || (std::is_same_v<Out, bf16> && std::is_same_v<T, float>),
+                "unfold_ijd_forward writes u's type, or bf16 from float");
   const index_t N = h * w, kk = k * k, half = k / 2;
   parallel_for(B * N, B * N * D * kk > 32768, [&](index_t bn) {
     const index_t b = bn / N, n = bn % N, row = n / w, cm = n % w;
-    T* out = colp + bn * kk * D;
+    Out* out = colp + bn * kk * D;
     for (index_t i = 0; i < k; ++i) {
       const index_t rr = row + i - half;
       for (index_t j = 0; j < k; ++j) {
         const index_t cc = cm + j - half;
-        T* dst = out + (i * k + j) * D;
-        if (rr < 0 || rr >= h || cc < 0 || cc >= w)
-          std::fill(dst, dst + D, T(0));
-        else
-          std::copy_n(u + (b * N + rr * w + cc) * D, D, dst);
+        Out* dst = out + (i * k + j) * D;
+        if (rr < 0 || rr >= h || cc < 0 || cc >= w) {
+          std::fill(dst, dst + D, Out{});  // 0 (a bf16's zero bits are +0)
+        } else {
+          const T* src = u + (b * N + rr * w + cc) * D;
+          if constexpr (std::is_same_v<Out, T>)
+            std::copy_n(src, D, dst);
+          else
+            convert_to_bf16_fast(dst, src, D);
+        }
       }
     }
   });
