@@ -6,7 +6,10 @@
 // cmd_train.cpp and cmd_eval.cpp are compiled into this test directly.
 #include <doctest/doctest.h>
 
+#include <csignal>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <sys/wait.h>
 
 #include "../tools/vhmn/cmd_eval.cpp"
@@ -87,6 +90,107 @@ TEST_CASE("vhmn train: bad options are refused by name, and before any data is r
   // sizes the data does not allow are still refused by the config's own check
   CHECK_THROWS_WITH_AS(cli::cmd_train(with(tiny_train(data, dir / "r3"), {"--patch", "3"})),
                        doctest::Contains("image 32 is not a multiple of patch 3"), Error);
+}
+
+TEST_CASE("vhmn train: every option is checked before the run directory or the data is touched") {
+  // --data-dir names a folder that does not exist: each bad option must be reported by itself, naming the
+  // option and its value, not as the missing data (which the old code read first for most of these).
+  TempDir dir("cli_train_early");
+  const std::string missing = dir / "no-such-data";
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--batch", "0"}, "--batch 0: must be between 1 and 65536"},
+      {{"--batch", "4x"}, "option --batch expects an integer, got '4x'"},
+      {{"--warmup", "-1"}, "--warmup -1: must be >= 0"},
+      {{"--lr", "-1"}, "--lr -1: must be > 0"},
+      {{"--lr", "0"}, "--lr 0: must be > 0"},
+      {{"--lr", "fast"}, "option --lr expects a number, got 'fast'"},
+      {{"--min-lr", "-1"}, "--min-lr -1: must be >= 0"},
+      {{"--label-smoothing", "2"}, "--label-smoothing 2: must be between 0 and 0.999"},
+      {{"--ema", "1.5"}, "--ema 1.5: must be in [0, 1) (0: off)"},
+      {{"--tta", "sideways"}, "--tta sideways: must be one of flip, none"},
+      {{"--init", "zeros"}, "--init zeros: must be one of whiten, random"},
+      {{"--schedule", "step"}, "--schedule step: must be one of cosine, linear"},
+      {{"--optimizer", "lion"}, "--optimizer lion: must be one of adamw, adam, sgd"},
+      {{"--augment", "crop,blur"},
+       "--augment crop,blur: unknown item 'blur' (known: crop, flip, autoaugment, randaugment, erasing, mixup, "
+       "cutmix; or paper, none)"},
+      {{"--momentum", "1"}, "--momentum 1: must be in [0, 1)"},
+      {{"--weight-decay", "-0.1"}, "--weight-decay -0.1: must be >= 0"},
+      {{"--clip", "-1"}, "--clip -1: must be >= 0"},
+      {{"--time-limit", "-5"}, "--time-limit -5: must be >= 0"},
+      {{"--epochs", "0"}, "--epochs 0: must be between 1 and 1000000"},
+      {{"--stop-after", "-1"}, "--stop-after -1: must be >= 0"},
+      {{"--workers", "0"}, "--workers 0: must be between 1 and 256"},
+      {{"--seed", "-1"}, "--seed -1: must be >= 0"},
+      {{"--fraction", "0"}, "--fraction 0: must be in (0, 1]"},
+      {{"--fraction", "1.5"}, "--fraction 1.5: must be in (0, 1]"},
+      {{"--imbalance", "0.5"}, "--imbalance 0.5: must be >= 1"},
+      {{"--train-limit", "-5"}, "--train-limit -5: must be >= 0"},
+      {{"--test-limit", "-1"}, "--test-limit -1: must be >= 0"},
+      {{"--patch", "0"}, "--patch 0: must be >= 1"},
+      {{"--iters", "-1"}, "--iters -1: must be >= 0"},
+      {{"--inv-temperature", "0"}, "--inv-temperature 0: must be > 0"},
+      {{"--config", "huge"}, "--config huge: must be one of paper-cifar, cifar-small, fmnist-small"},
+      {{"--precision", "fp16"}, "--precision must be fp32 or bf16, got 'fp16'"},
+      {{"--threads", "0"}, "--threads 0: must be between 1 and 4096"},
+      {{"--data", "imagenet"}, "unknown --data 'imagenet' (known: fashion-mnist, mnist, cifar10, cifar100, folder)"},
+  };
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const std::string option = cases[i].first[0] + " " + cases[i].first[1];
+    const std::string run = dir / ("run" + std::to_string(i));
+    CAPTURE(option);
+    CHECK_THROWS_WITH_AS(cli::cmd_train(with(tiny_train(missing, run), cases[i].first)), cases[i].second.c_str(),
+                         cli::UsageError);
+    CHECK_FALSE(std::filesystem::exists(run));  // a run that cannot start leaves no directory behind
+  }
+  // with every option good, the missing data is what is reported
+  CHECK_THROWS_WITH_AS(cli::cmd_train(tiny_train(missing, dir / "good")),
+                       doctest::Contains("image folder '" + missing + "' does not exist"), Error);
+}
+
+TEST_CASE("vhmn train: train.args is the JSON io::Json wrote, and a checkpoint with the old writer's text resumes") {
+  TempDir dir("cli_train_args");
+  // a folder name with a quote, a backslash and non-ASCII text, so that the escapes matter
+  const std::string data = dir / "data \"q\" \\ \xc3\xa9t\xc3\xa9";
+  vhmn_test_capture::write_image_folder(data, {"cat", "dog", "eel"}, 4);
+  const std::string run = dir / "run";
+  const std::vector<std::string> argv = with(tiny_train(data, run), {"--epochs", "2"});
+  // the old writer: io::Json (still the library's JSON) over the same arguments
+  io::Json old_json = io::Json::array();
+  for (const std::string& a : argv) old_json.push_back(a);
+  const std::string old_text = old_json.dump();
+  CHECK(cli::command_line_json(argv) == old_text);
+  CHECK(cli::command_line_from_json(old_text, "x") == argv);
+  // text as the old writer wrote it, checked in: raw UTF-8, \" and \\ escapes, no spaces
+  CHECK(cli::command_line_from_json("[\"--data\",\"folder\",\"--data-dir\",\"d \\\"q\\\" \\\\ \xc3\xa9\"]", "x") ==
+        std::vector<std::string>{"--data", "folder", "--data-dir", "d \"q\" \\ \xc3\xa9"});
+  CHECK_THROWS_WITH_AS(cli::command_line_from_json("[\"--data\",1]", "ck.safetensors"),
+                       "ck.safetensors: metadata 'train.args' must be a JSON array of strings; it holds a JSON number",
+                       Error);
+  CHECK_THROWS_WITH_AS(cli::command_line_from_json("{\"--data\":1}", "ck.safetensors"),
+                       "ck.safetensors: metadata 'train.args' must be a JSON array of strings, not a JSON object", Error);
+  CHECK_THROWS_WITH_AS(cli::command_line_from_json("[\"--data\",", "ck.safetensors"),
+                       doctest::Contains("ck.safetensors: metadata 'train.args' is not valid JSON"), Error);
+
+  {
+    CaptureStdout out(dir / "train.txt");
+    REQUIRE(cli::cmd_train(with(argv, {"--stop-after", "1"})) == 0);
+  }
+  // make the checkpoint one the old program wrote: its train.args is the io::Json text of the command line
+  const std::string last = run + "/last.safetensors";
+  io::SafetensorsFile file = io::read_safetensors(last);
+  REQUIRE(file.metadata.at("train.epoch") == "1");
+  file.metadata["train.args"] = old_text;
+  io::write_safetensors(last, file);
+  {
+    CaptureStdout out(dir / "resume.txt");
+    REQUIRE(cli::cmd_train({"--resume", run}) == 0);
+    const std::string text = out.text();
+    CHECK(text.find("resuming " + last + " at epoch 1 of 2") != std::string::npos);
+  }
+  const io::SafetensorsFile resumed = io::read_safetensors(last);
+  CHECK(resumed.metadata.at("train.epoch") == "2");
+  CHECK(resumed.metadata.at("train.args") == old_text);  // kept for the next resume
 }
 
 TEST_CASE("vhmn train on 3 classes: slots rounded with a note; a finished run says so; eval hides top-5 for K <= 5") {
@@ -210,6 +314,12 @@ TEST_CASE("vhmn program: help CMD, --version, and exit code 2 for every mistake 
   CHECK(run_shell(vhmn + " bench --batch 0", out) == 2);
   CHECK(out == "vhmn bench: error: --batch 0: must be between 1 and 65536 (see vhmn help bench)\n");
   CHECK(run_shell(vhmn + " predict --model /nonexistent.safetensors x.png", out) == 1);  // not a usage error
+  // a bad train option is a usage error (2) even when the data is missing too: options are checked first
+  TempDir dir("cli_program");
+  CHECK(run_shell(vhmn + " train --data folder --data-dir '" + dir / "none" + "' --out '" + dir / "run" +
+                      "' --ema 1.5",
+                  out) == 2);
+  CHECK(out == "vhmn train: error: --ema 1.5: must be in [0, 1) (0: off) (see vhmn help train)\n");
 }
 
 TEST_CASE("vhmn train in an 80-column terminal (tmux): the live line is redrawn in place, never wrapped") {
@@ -244,5 +354,86 @@ TEST_CASE("vhmn train in an 80-column terminal (tmux): the live line is redrawn 
   }
   CHECK(epoch_lines == 2);
   CHECK(eta_lines == 0);
+}
+
+TEST_CASE("vhmn train in tmux, 120 columns resized to 80 mid-epoch (SIGWINCH): the bar redraws in place, no fragments") {
+  std::string out;
+  if (run_shell("command -v tmux", out) != 0) {
+    MESSAGE("skipped: tmux is not installed (Debian: apt-get install tmux)");
+    return;
+  }
+  TempDir dir("cli_tmux_resize");
+  vhmn_test_capture::write_image_folder(dir / "data", {"cat", "dog", "eel"}, 100);
+  // the run writes its pid and becomes vhmn (exec), so the test can hold it still while the window shrinks
+  std::string script = "echo $$ > '" + dir / "pid" + "'\nexec '" + std::string(VHMN_CLI_PATH) + "' train";
+  for (const std::string& a : with(tiny_train(dir / "data", dir / "run"), {"--epochs", "2"})) script += " '" + a + "'";
+  vhmn_test_data::write_text(dir / "train.sh", script + "\n");
+  const std::string tmux = "tmux -L vhmn_resize_" + std::to_string(::getpid());
+  REQUIRE(run_shell(tmux + " new-session -d -s main -x 120 -y 40 \"sh '" + dir / "train.sh" +
+                        "'; echo exit=\\$?; sleep 30\"",
+                    out) == 0);
+  struct KillServer {
+    std::string tmux;
+    ~KillServer() {
+      std::string ignored;
+      run_shell(tmux + " kill-server", ignored);
+    }
+  } kill_server{tmux};
+  auto capture = [&] {
+    std::string pane;
+    run_shell(tmux + " capture-pane -p -t main", pane);
+    return pane;
+  };
+  auto rows_of = [](const std::string& pane) {
+    std::vector<std::string> rows;
+    std::istringstream in(pane);
+    for (std::string row; std::getline(in, row);) rows.push_back(row);
+    while (!rows.empty() && rows.back().empty()) rows.pop_back();
+    return rows;
+  };
+  // wait for a live bar wider than 80 columns, then stop the run while it is on screen
+  pid_t pid = 0;
+  std::string before;
+  for (int i = 0; i < 1200 && before.empty(); ++i) {
+    ::usleep(20000);
+    if (pid == 0) {
+      std::ifstream in(dir / "pid");
+      in >> pid;
+      continue;
+    }
+    const std::vector<std::string> rows = rows_of(capture());
+    if (rows.empty() || rows.back().find("ETA") == std::string::npos || rows.back().size() < 80) continue;
+    REQUIRE(::kill(pid, SIGSTOP) == 0);
+    const std::vector<std::string> still = rows_of(capture());
+    if (!still.empty() && still.back().find("ETA") != std::string::npos && still.back().size() >= 80)
+      before = still.back();
+    else
+      REQUIRE(::kill(pid, SIGCONT) == 0);  // between two lines: try again
+  }
+  REQUIRE_MESSAGE(!before.empty(), "never saw the live bar wider than 80 columns: " << capture());
+  CAPTURE(before);
+  REQUIRE(run_shell(tmux + " resize-window -t main -x 80 -y 40", out) == 0);
+  REQUIRE(run_shell(tmux + " display-message -p -t main '#{window_width}'", out) == 0);
+  REQUIRE(out == "80\n");
+  REQUIRE(::kill(pid, SIGCONT) == 0);
+  std::string pane;
+  for (int i = 0; i < 600 && pane.find("exit=") == std::string::npos; ++i) {
+    ::usleep(100000);
+    pane = capture();
+  }
+  CAPTURE(pane);
+  REQUIRE(pane.find("exit=0") != std::string::npos);
+  // The bar was drawn at 120 columns; tmux re-wrapped it over two rows of the 80-column window. Every line of
+  // progress is now narrower than the window (a full 80-column row is a wrapped one), the two epoch lines are
+  // the only progress left, and no bar is left over.
+  int epoch_rows = 0;
+  for (const std::string& row : rows_of(pane)) {
+    const bool progress = row.rfind("epoch ", 0) == 0 || row.find("img/s") != std::string::npos ||
+                          row.find("ETA") != std::string::npos || row.find("run ") == 0;
+    if (progress) CHECK(row.size() < 80);
+    epoch_rows += row.rfind("epoch ", 0) == 0;
+    CHECK(row.find("ETA") == std::string::npos);
+  }
+  CHECK(epoch_rows == 2);
 }
 #endif

@@ -222,12 +222,12 @@ std::vector<std::string> command_line_from_json(const std::string& text, const s
   } catch (const nlohmann::json::exception& e) {
     VHMN_FAIL(ckpt << ": metadata 'train.args' is not valid JSON (" << e.what() << ")");
   }
-  VHMN_CHECK(j.is_array(), ckpt << ": metadata 'train.args' must be a JSON array of strings, got a "
+  VHMN_CHECK(j.is_array(), ckpt << ": metadata 'train.args' must be a JSON array of strings, not a JSON "
                                 << j.type_name());
   std::vector<std::string> out;
   for (const auto& v : j) {
-    VHMN_CHECK(v.is_string(), ckpt << ": metadata 'train.args' must be a JSON array of strings, got a "
-                                   << v.type_name() << " in it");
+    VHMN_CHECK(v.is_string(), ckpt << ": metadata 'train.args' must be a JSON array of strings; it holds a JSON "
+                                   << v.type_name());
     out.push_back(v.get<std::string>());
   }
   return out;
