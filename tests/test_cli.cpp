@@ -1,8 +1,10 @@
 // The vhmn program as people use it (issue 13): option errors that name the
-// option and value, repeated options, exit codes, run-directory checks before
-// the data loads, slot counts rounded to the class count, a finished run,
-// default data folders, the status line that fits the terminal, and (with
-// the built program) `vhmn help CMD`, `--version` and an 80-column tmux.
+// option and value, repeated options, exit codes, every train option and the
+// run directory checked before the data loads, train.args as the old writer
+// wrote it, slot counts rounded to the class count, a finished run, default
+// data folders, the status line that fits the terminal, and (with the built
+// program) `vhmn help CMD`, `--version`, an 80-column tmux and a tmux window
+// resized from 120 to 80 columns mid-epoch.
 // cmd_train.cpp and cmd_eval.cpp are compiled into this test directly.
 #include <doctest/doctest.h>
 
@@ -435,5 +437,6 @@ TEST_CASE("vhmn train in tmux, 120 columns resized to 80 mid-epoch (SIGWINCH): t
     CHECK(row.find("ETA") == std::string::npos);
   }
   CHECK(epoch_rows == 2);
+  CHECK(pane.find("model: image") != std::string::npos);  // moving up did not overwrite the lines above
 }
 #endif

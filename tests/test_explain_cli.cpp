@@ -241,7 +241,9 @@ TEST_CASE("vhmn explain.json and robustness.json: byte for byte what io::Json wr
   CHECK(keys(ej["hit_rates"]["local"]) == "queries,top1,top5,chance_top1,chance_top5");
   CHECK(keys(ej["images"][0]) ==
         "index,label,predicted,confidence,token,pool_weight,patch_pixel_range,most_attended_token,blocks,panel");
-  CHECK(keys(ej["images"][0]["blocks"][0]["local"][0]) == "slot,weight,class,train_index,token,token_row,token_col");
+  const auto& hit = ej["images"][0]["blocks"][0]["local"][0];
+  CHECK(keys(hit) == (hit["token"].get<int>() >= 0 ? "slot,weight,class,train_index,token,token_row,token_col"
+                                                    : "slot,weight,class,train_index,token"));
   CHECK(keys(ej["images"][0]["blocks"][0]["global"][0]) == "slot,weight,class,train_index,token");
 
   auto r = fx.args(model, fx.dir / "robust");
@@ -305,6 +307,7 @@ TEST_CASE("vhmn explain on Fashion-MNIST: the patch shown is the heaviest with c
   const data::Dataset train = data::load_fashion_mnist(data, data::Split::Train);
   const data::Dataset test = data::load_fashion_mnist(data, data::Split::Test);
   const data::Normalization norm = data::compute_normalization(train);
+  set_num_threads(1);  // as explain runs below (--threads 1): the same sums in the same order
 
   ModelConfig c;
   c.image = 28;

@@ -141,6 +141,7 @@ TrainSettings read_train_settings(const Args& args) {
   VHMN_USAGE_CHECK(s.kind == "fashion-mnist" || s.kind == "mnist" || s.kind == "cifar10" || s.kind == "cifar100" ||
                        s.kind == "folder",
                    "unknown --data '" << s.kind << "' (known: fashion-mnist, mnist, cifar10, cifar100, folder)");
+  VHMN_USAGE_CHECK(s.kind != "folder" || args.has("data-dir"), "--data folder needs --data-dir DIR");
   s.mnist_like = s.kind == "fashion-mnist" || s.kind == "mnist";
   s.precision = precision_option(args);
 
