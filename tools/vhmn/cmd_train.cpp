@@ -162,8 +162,6 @@ TrainSettings read_train_settings(const Args& args) {
   size("iters", s.config.iters);
   size("local-writes", s.config.local_writes);
   s.config.inv_temperature = args.number("inv-temperature", s.config.inv_temperature);
-  VHMN_USAGE_CHECK(s.config.inv_temperature > 0,
-                   "--inv-temperature " << args.str("inv-temperature", "") << ": must be > 0");
 
   // ---- data: limits and the paper's subsets
   s.train_limit = args.integer("train-limit", 0, 0, kNoMax);
