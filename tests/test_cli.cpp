@@ -1,12 +1,15 @@
 // The vhmn program as people use it (issue 13): option errors that name the
-// option and value, repeated options, exit codes, run-directory checks before
-// the data loads, slot counts rounded to the class count, a finished run,
-// default data folders, the status line that fits the terminal, and (with
-// the built program) `vhmn help CMD`, `--version` and an 80-column tmux.
+// option and value, repeated options, exit codes, every train option and the
+// run directory checked before the data loads, train.args as the old writer
+// wrote it, slot counts rounded to the class count, a finished run, default
+// data folders, the status line that fits the terminal, and (with the built
+// program) `vhmn help CMD`, `--version` and an 80-column tmux.
 // cmd_train.cpp and cmd_eval.cpp are compiled into this test directly.
 #include <doctest/doctest.h>
 
+#include <csignal>
 #include <cstdlib>
+#include <fstream>
 #include <sstream>
 #include <sys/wait.h>
 
@@ -88,6 +91,106 @@ TEST_CASE("vhmn train: bad options are refused by name, and before any data is r
   // sizes the data does not allow are still refused by the config's own check
   CHECK_THROWS_WITH_AS(cli::cmd_train(with(tiny_train(data, dir / "r3"), {"--patch", "3"})),
                        doctest::Contains("image 32 is not a multiple of patch 3"), Error);
+}
+
+TEST_CASE("vhmn train: every option is checked before the run directory or the data is touched") {
+  // --data-dir names a folder that does not exist: each bad option must be reported by itself, naming the
+  // option and its value, not as the missing data (which the old code read first for most of these).
+  TempDir dir("cli_train_early");
+  const std::string missing = dir / "no-such-data";
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--batch", "0"}, "--batch 0: must be between 1 and 65536"},
+      {{"--batch", "4x"}, "option --batch expects an integer, got '4x'"},
+      {{"--warmup", "-1"}, "--warmup -1: must be >= 0"},
+      {{"--lr", "-1"}, "--lr -1: must be > 0"},
+      {{"--lr", "0"}, "--lr 0: must be > 0"},
+      {{"--lr", "fast"}, "option --lr expects a number, got 'fast'"},
+      {{"--min-lr", "-1"}, "--min-lr -1: must be >= 0"},
+      {{"--label-smoothing", "2"}, "--label-smoothing 2: must be between 0 and 0.999"},
+      {{"--ema", "1.5"}, "--ema 1.5: must be in [0, 1) (0: off)"},
+      {{"--tta", "sideways"}, "--tta sideways: must be one of flip, none"},
+      {{"--init", "zeros"}, "--init zeros: must be one of whiten, random"},
+      {{"--schedule", "step"}, "--schedule step: must be one of cosine, linear"},
+      {{"--optimizer", "lion"}, "--optimizer lion: must be one of adamw, adam, sgd"},
+      {{"--augment", "crop,blur"},
+       "--augment crop,blur: unknown item 'blur' (known: crop, flip, autoaugment, randaugment, erasing, mixup, "
+       "cutmix; or paper, none)"},
+      {{"--momentum", "1"}, "--momentum 1: must be in [0, 1)"},
+      {{"--weight-decay", "-0.1"}, "--weight-decay -0.1: must be >= 0"},
+      {{"--clip", "-1"}, "--clip -1: must be >= 0"},
+      {{"--time-limit", "-5"}, "--time-limit -5: must be >= 0"},
+      {{"--epochs", "0"}, "--epochs 0: must be between 1 and 1000000"},
+      {{"--stop-after", "-1"}, "--stop-after -1: must be >= 0"},
+      {{"--workers", "0"}, "--workers 0: must be between 1 and 256"},
+      {{"--seed", "-1"}, "--seed -1: must be >= 0"},
+      {{"--fraction", "0"}, "--fraction 0: must be in (0, 1]"},
+      {{"--fraction", "1.5"}, "--fraction 1.5: must be in (0, 1]"},
+      {{"--imbalance", "0.5"}, "--imbalance 0.5: must be >= 1"},
+      {{"--train-limit", "-5"}, "--train-limit -5: must be >= 0"},
+      {{"--test-limit", "-1"}, "--test-limit -1: must be >= 0"},
+      {{"--patch", "0"}, "--patch 0: must be >= 1"},
+      {{"--iters", "-1"}, "--iters -1: must be >= 0"},
+      {{"--config", "huge"}, "--config huge: must be one of paper-cifar, cifar-small, fmnist-small"},
+      {{"--precision", "fp16"}, "--precision must be fp32 or bf16, got 'fp16'"},
+      {{"--threads", "0"}, "--threads 0: must be between 1 and 4096"},
+      {{"--data", "imagenet"}, "unknown --data 'imagenet' (known: fashion-mnist, mnist, cifar10, cifar100, folder)"},
+  };
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const std::string option = cases[i].first[0] + " " + cases[i].first[1];
+    const std::string run = dir / ("run" + std::to_string(i));
+    CAPTURE(option);
+    CHECK_THROWS_WITH_AS(cli::cmd_train(with(tiny_train(missing, run), cases[i].first)), cases[i].second.c_str(),
+                         cli::UsageError);
+    CHECK_FALSE(std::filesystem::exists(run));  // a run that cannot start leaves no directory behind
+  }
+  // with every option good, the missing data is what is reported
+  CHECK_THROWS_WITH_AS(cli::cmd_train(tiny_train(missing, dir / "good")),
+                       doctest::Contains(("image folder '" + missing + "' does not exist").c_str()), Error);
+}
+
+TEST_CASE("vhmn train: train.args is the JSON io::Json wrote, and a checkpoint with the old writer's text resumes") {
+  TempDir dir("cli_train_args");
+  // a folder name with a quote, a backslash and non-ASCII text, so that the escapes matter
+  const std::string data = dir / "data \"q\" \\ \xc3\xa9t\xc3\xa9";
+  vhmn_test_capture::write_image_folder(data, {"cat", "dog", "eel"}, 4);
+  const std::string run = dir / "run";
+  const std::vector<std::string> argv = with(tiny_train(data, run), {"--epochs", "2"});
+  // the old writer: io::Json (still the library's JSON) over the same arguments
+  io::Json old_json = io::Json::array();
+  for (const std::string& a : argv) old_json.push_back(a);
+  const std::string old_text = old_json.dump();
+  CHECK(cli::command_line_json(argv) == old_text);
+  CHECK(cli::command_line_from_json(old_text, "x") == argv);
+  // text as the old writer wrote it, checked in: raw UTF-8, \" and \\ escapes, no spaces
+  CHECK(cli::command_line_from_json("[\"--data\",\"folder\",\"--data-dir\",\"d \\\"q\\\" \\\\ \xc3\xa9\"]", "x") ==
+        std::vector<std::string>{"--data", "folder", "--data-dir", "d \"q\" \\ \xc3\xa9"});
+  CHECK_THROWS_WITH_AS(cli::command_line_from_json("[\"--data\",1]", "ck.safetensors"),
+                       "ck.safetensors: metadata 'train.args' must be a JSON array of strings; it holds a JSON number",
+                       Error);
+  CHECK_THROWS_WITH_AS(cli::command_line_from_json("{\"--data\":1}", "ck.safetensors"),
+                       "ck.safetensors: metadata 'train.args' must be a JSON array of strings, not a JSON object", Error);
+  CHECK_THROWS_WITH_AS(cli::command_line_from_json("[\"--data\",", "ck.safetensors"),
+                       doctest::Contains("ck.safetensors: metadata 'train.args' is not valid JSON"), Error);
+
+  {
+    CaptureStdout out(dir / "train.txt");
+    REQUIRE(cli::cmd_train(with(argv, {"--stop-after", "1"})) == 0);
+  }
+  // make the checkpoint one the old program wrote: its train.args is the io::Json text of the command line
+  const std::string last = run + "/last.safetensors";
+  io::SafetensorsFile file = io::read_safetensors(last);
+  REQUIRE(file.metadata.at("train.epoch") == "1");
+  file.metadata["train.args"] = old_text;
+  io::write_safetensors(last, file);
+  {
+    CaptureStdout out(dir / "resume.txt");
+    REQUIRE(cli::cmd_train({"--resume", run}) == 0);
+    const std::string text = out.text();
+    CHECK(text.find("resuming " + last + " at epoch 1 of 2") != std::string::npos);
+  }
+  const io::SafetensorsFile resumed = io::read_safetensors(last);
+  CHECK(resumed.metadata.at("train.epoch") == "2");
+  CHECK(resumed.metadata.at("train.args") == old_text);  // kept for the next resume
 }
 
 TEST_CASE("vhmn train on 3 classes: slots rounded with a note; a finished run says so; eval hides top-5 for K <= 5") {
@@ -211,6 +314,12 @@ TEST_CASE("vhmn program: help CMD, --version, and exit code 2 for every mistake 
   CHECK(run_shell(vhmn + " bench --batch 0", out) == 2);
   CHECK(out == "vhmn bench: error: --batch 0: must be between 1 and 65536 (see vhmn help bench)\n");
   CHECK(run_shell(vhmn + " predict --model /nonexistent.safetensors x.png", out) == 1);  // not a usage error
+  // a bad train option is a usage error (2) even when the data is missing too: options are checked first
+  TempDir dir("cli_program");
+  CHECK(run_shell(vhmn + " train --data folder --data-dir '" + dir / "none" + "' --out '" + dir / "run" +
+                      "' --ema 1.5",
+                  out) == 2);
+  CHECK(out == "vhmn train: error: --ema 1.5: must be in [0, 1) (0: off) (see vhmn help train)\n");
 }
 
 TEST_CASE("vhmn train in an 80-column terminal (tmux): the live line is redrawn in place, never wrapped") {

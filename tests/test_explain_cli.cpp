@@ -218,3 +218,162 @@ TEST_CASE("vhmn explain: report.html loads in headless Chromium with every pictu
   // 2 profiles + 2 panels
   CHECK(text.find("data-decoded=\"4 of 4\"") != std::string::npos);
 }
+
+TEST_CASE("vhmn explain.json and robustness.json: byte for byte what io::Json wrote, members in the same order") {
+  // Both files were written with the library's io::Json before nlohmann/json; io::Json reads the new files
+  // back to the same values and, writing them again, gives the same bytes (numbers, escapes, no spaces).
+  CliFixture fx;
+  const std::string model = fx.checkpoint("good", CliFixture::config());
+  auto a = fx.args(model, fx.dir / "explain");
+  a.insert(a.end(), {"--images", "0,3", "--top", "3"});
+  REQUIRE(cli::cmd_explain(a) == 0);
+  const auto e_bytes = read_all(fx.dir / "explain/explain.json");
+  const std::string e_text(e_bytes.begin(), e_bytes.end());
+  CHECK(io::Json::parse(e_text, "explain.json").dump() + "\n" == e_text);
+  auto keys = [](const nlohmann::ordered_json& o) {
+    std::string s;
+    for (auto it = o.begin(); it != o.end(); ++it) s += (s.empty() ? "" : ",") + it.key();
+    return s;
+  };
+  const auto ej = nlohmann::ordered_json::parse(e_text);
+  // content_threshold, patch_pixel_range and most_attended_token are new (the content rule); the rest as before
+  CHECK(keys(ej) == "model,data,images_evaluated,accuracy,block,content_threshold,hit_rates,own_class_weight,images");
+  CHECK(keys(ej["hit_rates"]["local"]) == "queries,top1,top5,chance_top1,chance_top5");
+  CHECK(keys(ej["images"][0]) ==
+        "index,label,predicted,confidence,token,pool_weight,patch_pixel_range,most_attended_token,blocks,panel");
+  const auto& hit = ej["images"][0]["blocks"][0]["local"][0];
+  CHECK(keys(hit) == (hit["token"].get<int>() >= 0 ? "slot,weight,class,train_index,token,token_row,token_col"
+                                                    : "slot,weight,class,train_index,token"));
+  CHECK(keys(ej["images"][0]["blocks"][0]["global"][0]) == "slot,weight,class,train_index,token");
+
+  auto r = fx.args(model, fx.dir / "robust");
+  r.insert(r.end(), {"--limit", "4", "--iters", "0,2"});
+  REQUIRE(cli::cmd_robustness(r) == 0);
+  const auto r_bytes = read_all(fx.dir / "robust/robustness.json");
+  const std::string r_text(r_bytes.begin(), r_bytes.end());
+  CHECK(io::Json::parse(r_text, "robustness.json").dump() + "\n" == r_text);
+  const auto rj = nlohmann::ordered_json::parse(r_text);
+  CHECK(keys(rj) == "model,data,images,seed,checkpoint_iters,accuracy,stability");
+  CHECK(keys(rj["stability"]["local"][0]) == "corruption,severity,top5_consistency,cosine,queries");
+}
+
+namespace {
+
+/// Brightest minus darkest pixel of token t's p x p patch in a grey side x side image (the test's own count).
+int patch_range(const std::uint8_t* img, int side, int p, index_t t) {
+  const int g = side / p, r0 = static_cast<int>(t / g) * p, c0 = static_cast<int>(t % g) * p;
+  int lo = 255, hi = 0;
+  for (int r = r0; r < r0 + p; ++r)
+    for (int c = c0; c < c0 + p; ++c) {
+      lo = std::min<int>(lo, img[r * side + c]);
+      hi = std::max<int>(hi, img[r * side + c]);
+    }
+  return hi - lo;
+}
+
+/// n Fashion-MNIST-like 28x28 images, white-on-black as the real ones: black
+/// background, an 8x8 textured "garment" (2 x 2 patches of 4) whose place
+/// depends on the image.
+vhmn_test_data::Bytes garment_images(int n, int seed) {
+  vhmn_test_data::Bytes px(static_cast<std::size_t>(n) * 28 * 28, 0);
+  for (int i = 0; i < n; ++i) {
+    const int r0 = 4 * ((i * 2 + seed) % 6), c0 = 4 * ((i * 5 + seed) % 6);
+    for (int r = 0; r < 8; ++r)
+      for (int c = 0; c < 8; ++c)
+        px[static_cast<std::size_t>(i * 784 + (r0 + r) * 28 + c0 + c)] =
+            static_cast<std::uint8_t>(100 + (r * 37 + c * 11 + i * 5) % 156);
+  }
+  return px;
+}
+
+}  // namespace
+
+TEST_CASE("vhmn explain on Fashion-MNIST: the patch shown is the heaviest with content, not black background") {
+  // Fashion-MNIST format, written here: a model whose heaviest pool token for some test image is plain
+  // background (found by running it), then explain must show the heaviest patch that has content.
+  TempDir dir("explain_fmnist");
+  const std::string data = dir / "fmnist";
+  vhmn_test_data::Bytes train_labels, test_labels;
+  for (int i = 0; i < 20; ++i) {
+    train_labels.push_back(static_cast<std::uint8_t>(i % 10));
+    test_labels.push_back(static_cast<std::uint8_t>((i * 3) % 10));
+  }
+  vhmn_test_data::write_bytes(data + "/train-images-idx3-ubyte",
+                              vhmn_test_data::idx_images(20, 28, 28, garment_images(20, 0)));
+  vhmn_test_data::write_bytes(data + "/train-labels-idx1-ubyte", vhmn_test_data::idx_labels(train_labels));
+  vhmn_test_data::write_bytes(data + "/t10k-images-idx3-ubyte",
+                              vhmn_test_data::idx_images(20, 28, 28, garment_images(20, 1)));
+  vhmn_test_data::write_bytes(data + "/t10k-labels-idx1-ubyte", vhmn_test_data::idx_labels(test_labels));
+  const data::Dataset train = data::load_fashion_mnist(data, data::Split::Train);
+  const data::Dataset test = data::load_fashion_mnist(data, data::Split::Test);
+  const data::Normalization norm = data::compute_normalization(train);
+  set_num_threads(1);  // as explain runs below (--threads 1): the same sums in the same order
+
+  ModelConfig c;
+  c.image = 28;
+  c.channels = 1;
+  c.patch = 4;
+  c.dim = c.latent = 8;
+  c.depth = 1;
+  c.local_slots = 20;
+  c.global_slots = 10;
+  c.classes = 10;
+  c.iters = 1;
+  const int p = 4, N = 49, threshold = cli::explain_cmd::kContentRange;
+  const std::string model_path = dir / "model.safetensors";
+  index_t image = -1, heaviest = -1;
+  std::vector<float> weights;  // the pool weights of that image
+  for (std::uint64_t seed = 1; seed <= 30 && image < 0; ++seed) {
+    VHMN<float> model(c, seed);
+    std::vector<index_t> all;
+    for (index_t i = 0; i < train.size; ++i) all.push_back(i);
+    Tensor<float> images;
+    data::normalize_images(train, all, norm, images);
+    model.train();
+    model.forward(images.data(), train.size);
+    model.remember(train.labels.data(), train.source_index.data());
+    save_checkpoint(model_path, model, io::DType::F32, train::normalization_metadata(norm, train.class_names));
+    // the saved model as explain loads it, one test image at a time as explain runs one chosen image
+    const io::SafetensorsFile file = io::read_safetensors(model_path);
+    auto loaded = load_model<float>(file, model_path);
+    loaded->eval();
+    data::Normalization saved_norm;
+    std::vector<std::string> names;
+    REQUIRE(train::normalization_from_metadata(file.metadata, saved_norm, names, model_path));
+    for (index_t i = 0; i < test.size && image < 0; ++i) {
+      Tensor<float> one;
+      data::normalize_images(test, {i}, saved_norm, one);
+      loaded->forward(one.data(), 1);
+      const index_t t = explain::most_informative_token(*loaded, 0);
+      if (patch_range(test.image(i), 28, p, t) < threshold) {
+        image = i;
+        heaviest = t;
+        const float* w = explain::pool_weights(*loaded).data();
+        weights.assign(w, w + N);
+      }
+    }
+  }
+  REQUIRE_MESSAGE(image >= 0, "no model seed gave a test image whose heaviest token is background");
+  CAPTURE(image);
+  CAPTURE(heaviest);
+
+  const std::string out = dir / "explain";
+  REQUIRE(cli::cmd_explain({"--model", model_path, "--data", "fashion-mnist", "--data-dir", data, "--out", out,
+                            "--images", std::to_string(image), "--threads", "1"}) == 0);
+  const auto bytes = read_all(out + "/explain.json");
+  const auto j = nlohmann::json::parse(std::string(bytes.begin(), bytes.end()));
+  CHECK(j["content_threshold"].get<int>() == threshold);
+  const auto& e = j["images"][0];
+  REQUIRE(e["index"].get<index_t>() == image);
+  const index_t shown = e["token"].get<index_t>();
+  CAPTURE(shown);
+  CHECK(e["most_attended_token"].get<index_t>() == heaviest);
+  // the patch shown has content (counted here from the image itself), and explain.json says how much
+  CHECK(patch_range(test.image(image), 28, p, shown) >= threshold);
+  CHECK(e["patch_pixel_range"].get<int>() == patch_range(test.image(image), 28, p, shown));
+  CHECK(shown != heaviest);
+  // and it is the heaviest of the patches with content
+  for (index_t t = 0; t < N; ++t)
+    if (patch_range(test.image(image), 28, p, t) >= threshold) CHECK(weights[static_cast<std::size_t>(t)] <= weights[static_cast<std::size_t>(shown)]);
+  CHECK(e["pool_weight"].get<double>() == doctest::Approx(weights[static_cast<std::size_t>(shown)]));
+}

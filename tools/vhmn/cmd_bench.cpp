@@ -20,6 +20,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include <vhmn/train/optimizer.hpp>
 #include <vhmn/vhmn.hpp>
 
@@ -209,34 +211,34 @@ int cmd_bench(const std::vector<std::string>& argv) {
   auto shares = [](const std::vector<std::pair<std::string, double>>& br) {
     double total = 0;
     for (const auto& e : br) total += e.second;
-    io::Json o = io::Json::object();
-    for (const auto& e : br) o.set(e.first, total > 0 ? e.second / total : 0.0);
+    nlohmann::ordered_json o = nlohmann::ordered_json::object();
+    for (const auto& e : br) o[e.first] = total > 0 ? e.second / total : 0.0;
     return o;
   };
   if (json) {
-    io::Json out = io::Json::object();
-    out.set("impl", "vhmn");
-    out.set("config", config_name);
-    out.set("batch", B);
-    out.set("threads", num_threads());
-    out.set("repeats", repeats);
-    out.set("precision", precision_name(precision));
-    if (precision == Precision::BF16) out.set("bf16_backend", ops::bf16_backend_name());
+    nlohmann::ordered_json out = nlohmann::ordered_json::object();
+    out["impl"] = "vhmn";
+    out["config"] = config_name;
+    out["batch"] = B;
+    out["threads"] = num_threads();
+    out["repeats"] = repeats;
+    out["precision"] = precision_name(precision);
+    if (precision == Precision::BF16) out["bf16_backend"] = ops::bf16_backend_name();
     std::int64_t params = 0;
     for (const Param<T>* p : model.parameters()) params += p->numel();
-    out.set("params", params);
-    out.set("train_step_ms", 1e3 * t_train);
-    out.set("infer_batch_ms", 1e3 * t_infer);
-    out.set("train_images_per_s", double(B) / t_train);
-    out.set("infer_images_per_s", double(B) / t_infer);
-    out.set("peak_rss_mb", rss);
-    out.set("train_gflop", (flops.forward + flops.backward) / 1e9);
-    out.set("infer_gflop", flops.forward / 1e9);
-    out.set("train_gflops", train_gflops);
-    out.set("infer_gflops", infer_gflops);
+    out["params"] = params;
+    out["train_step_ms"] = 1e3 * t_train;
+    out["infer_batch_ms"] = 1e3 * t_infer;
+    out["train_images_per_s"] = double(B) / t_train;
+    out["infer_images_per_s"] = double(B) / t_infer;
+    out["peak_rss_mb"] = rss;
+    out["train_gflop"] = (flops.forward + flops.backward) / 1e9;
+    out["infer_gflop"] = flops.forward / 1e9;
+    out["train_gflops"] = train_gflops;
+    out["infer_gflops"] = infer_gflops;
     if (want_breakdown) {
-      out.set("train_breakdown", shares(br_train));
-      out.set("infer_breakdown", shares(br_infer));
+      out["train_breakdown"] = shares(br_train);
+      out["infer_breakdown"] = shares(br_infer);
     }
     std::printf("%s\n", out.dump().c_str());
     return 0;

@@ -12,6 +12,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include <vhmn/explain/canvas.hpp>
 #include <vhmn/explain/hit_rates.hpp>
 #include <vhmn/explain/png.hpp>
@@ -27,6 +29,8 @@ namespace vhmn::cli {
 namespace explain_cmd {
 
 using namespace vhmn::explain;
+/// explain.json: members in the order they are set (README, "Libraries the vhmn program uses").
+using Json = nlohmann::ordered_json;
 
 const char* kHelp =
     "usage: vhmn explain --model M.safetensors --data KIND [--data-dir DIR] [--out DIR]\n"
@@ -82,22 +86,28 @@ std::string html_escape(const std::string& s) { return xml_escape(s); }
 /// reader. Falls back to the heaviest token when every patch is flat.
 constexpr int kContentRange = 32;
 
+/// Brightest minus darkest pixel of token t's patch over all channels; image: (C, H, H) bytes.
+int patch_pixel_range(const std::uint8_t* image, const ModelConfig& c, index_t t) {
+  const index_t p = c.patch, g = c.grid(), H = c.image;
+  int lo = 255, hi = 0;
+  for (index_t ch = 0; ch < c.channels; ++ch)
+    for (index_t r = 0; r < p; ++r)
+      for (index_t q = 0; q < p; ++q) {
+        const int v = image[ch * H * H + ((t / g) * p + r) * H + (t % g) * p + q];
+        lo = std::min(lo, v);
+        hi = std::max(hi, v);
+      }
+  return hi - lo;
+}
+
 template <class T, int D, int L>
 index_t informative_content_token(const VHMN<T, D, L>& model, index_t b, const std::uint8_t* image, const ModelConfig& c) {
-  const index_t N = c.tokens(), p = c.patch, g = c.grid(), H = c.image;
+  const index_t N = c.tokens();
   const T* w = pool_weights(model).data() + b * N;
   index_t best = most_informative_token(model, b);
   double best_w = -1;
   for (index_t t = 0; t < N; ++t) {
-    int lo = 255, hi = 0;
-    for (index_t ch = 0; ch < c.channels; ++ch)
-      for (index_t r = 0; r < p; ++r)
-        for (index_t q = 0; q < p; ++q) {
-          const int v = image[ch * H * H + ((t / g) * p + r) * H + (t % g) * p + q];
-          lo = std::min(lo, v);
-          hi = std::max(hi, v);
-        }
-    if (hi - lo >= kContentRange && double(w[t]) > best_w) {
+    if (patch_pixel_range(image, c, t) >= kContentRange && double(w[t]) > best_w) {
       best_w = double(w[t]);
       best = t;
     }
@@ -107,7 +117,10 @@ index_t informative_content_token(const VHMN<T, D, L>& model, index_t b, const s
 
 /// One chosen test image, explained.
 struct Chosen {
-  index_t index = 0, label = 0, predicted = 0, token = 0;
+  index_t index = 0, label = 0, predicted = 0;
+  index_t token = 0;           // the patch shown: the heaviest among those with content
+  index_t most_attended = 0;   // the heaviest of all (often background)
+  int pixel_range = 0;         // of the patch shown
   double confidence = 0, token_weight = 0;
   std::vector<std::vector<SlotHit>> local, global;  // per block: top-k at the token / of the image
 };
@@ -257,28 +270,28 @@ Canvas panel_image(const Chosen& ch, index_t block, const ModelAndData& md, cons
   return cv;
 }
 
-io::Json hit_json(const HitRates& h) {
-  io::Json j = io::Json::object();
-  j.set("queries", h.queries);
-  j.set("top1", h.top1_rate());
-  j.set("top5", h.topk_rate());
-  j.set("chance_top1", h.chance_top1());
-  j.set("chance_top5", h.chance_topk());
+Json hit_json(const HitRates& h) {
+  Json j = Json::object();
+  j["queries"] = h.queries;
+  j["top1"] = h.top1_rate();
+  j["top5"] = h.topk_rate();
+  j["chance_top1"] = h.chance_top1();
+  j["chance_top5"] = h.chance_topk();
   return j;
 }
 
-io::Json hits_json(const std::vector<SlotHit>& hits, index_t grid) {
-  io::Json a = io::Json::array();
+Json hits_json(const std::vector<SlotHit>& hits, index_t grid) {
+  Json a = Json::array();
   for (const SlotHit& h : hits) {
-    io::Json j = io::Json::object();
-    j.set("slot", h.slot);
-    j.set("weight", h.weight);
-    j.set("class", h.slot_class);
-    j.set("train_index", h.source_index);
-    j.set("token", h.source_token);
+    Json j = Json::object();
+    j["slot"] = h.slot;
+    j["weight"] = h.weight;
+    j["class"] = h.slot_class;
+    j["train_index"] = h.source_index;
+    j["token"] = h.source_token;
     if (h.source_token >= 0) {
-      j.set("token_row", h.source_token / grid);
-      j.set("token_col", h.source_token % grid);
+      j["token_row"] = h.source_token / grid;
+      j["token_col"] = h.source_token % grid;
     }
     a.push_back(j);
   }
@@ -408,6 +421,8 @@ int cmd_explain(const std::vector<std::string>& argv) {
       for (index_t j = 0; j < K; ++j) z += std::exp(double(lb[j]) - double(lb[ch.predicted]));
       ch.confidence = 1.0 / z;
       ch.token = informative_content_token(model, b, full_test.image(ch.index), c);
+      ch.most_attended = most_informative_token(model, b);
+      ch.pixel_range = patch_pixel_range(full_test.image(ch.index), c, ch.token);
       ch.token_weight = double(pool_weights(model)[b * N + ch.token]);
       for (index_t i = 0; i < depth; ++i) {
         ch.local.push_back(retrieval(model, i, Path::Local).top_k(b * N + ch.token, top));
@@ -441,42 +456,45 @@ int cmd_explain(const std::vector<std::string>& argv) {
   }
 
   const index_t grid = c.grid();
-  io::Json j = io::Json::object(), hits = io::Json::object(), own = io::Json::object(), imgs = io::Json::array();
-  j.set("model", md.model_path);
-  j.set("data", full_test.name);
-  j.set("images_evaluated", evaluated);
-  j.set("accuracy", accuracy);
-  j.set("block", last);
-  hits.set("local", hit_json(hit_local));
-  hits.set("global", hit_json(hit_global));
-  j.set("hit_rates", hits);
-  io::Json own_l = io::Json::object(), own_g = io::Json::object();
+  Json j = Json::object(), hits = Json::object(), own = Json::object(), imgs = Json::array();
+  j["model"] = md.model_path;
+  j["data"] = full_test.name;
+  j["images_evaluated"] = evaluated;
+  j["accuracy"] = accuracy;
+  j["block"] = last;
+  j["content_threshold"] = kContentRange;  // pixel range a shown patch needs
+  hits["local"] = hit_json(hit_local);
+  hits["global"] = hit_json(hit_global);
+  j["hit_rates"] = hits;
+  Json own_l = Json::object(), own_g = Json::object();
   for (index_t y = 0; y < K; ++y) {
-    own_l.set(md.class_names[static_cast<std::size_t>(y)], prof_local.mass(y, y));
-    own_g.set(md.class_names[static_cast<std::size_t>(y)], prof_global.mass(y, y));
+    own_l[md.class_names[static_cast<std::size_t>(y)]] = prof_local.mass(y, y);
+    own_g[md.class_names[static_cast<std::size_t>(y)]] = prof_global.mass(y, y);
   }
-  own.set("local", own_l);
-  own.set("global", own_g);
-  j.set("own_class_weight", own);
+  own["local"] = own_l;
+  own["global"] = own_g;
+  j["own_class_weight"] = own;
   for (const Chosen& ch : chosen) {
-    io::Json e = io::Json::object(), blocks = io::Json::array();
-    e.set("index", ch.index);
-    e.set("label", md.class_names[static_cast<std::size_t>(ch.label)]);
-    e.set("predicted", md.class_names[static_cast<std::size_t>(ch.predicted)]);
-    e.set("confidence", ch.confidence);
-    e.set("token", ch.token);
-    e.set("pool_weight", ch.token_weight);
+    Json e = Json::object(), blocks = Json::array();
+    e["index"] = ch.index;
+    e["label"] = md.class_names[static_cast<std::size_t>(ch.label)];
+    e["predicted"] = md.class_names[static_cast<std::size_t>(ch.predicted)];
+    e["confidence"] = ch.confidence;
+    e["token"] = ch.token;
+    e["pool_weight"] = ch.token_weight;
+    e["patch_pixel_range"] = ch.pixel_range;  // >= content_threshold unless every patch is flat
+    e["most_attended_token"] = ch.most_attended;
     for (index_t i = 0; i < depth; ++i) {
-      io::Json b = io::Json::object();
-      b.set("local", hits_json(ch.local[static_cast<std::size_t>(i)], grid));
-      b.set("global", hits_json(ch.global[static_cast<std::size_t>(i)], grid));
+      Json b = Json::object();
+      b["local"] = hits_json(ch.local[static_cast<std::size_t>(i)], grid);
+      b["global"] = hits_json(ch.global[static_cast<std::size_t>(i)], grid);
       blocks.push_back(b);
     }
-    e.set("blocks", blocks);
-    e.set("panel", "panel_" + std::to_string(ch.index) + ".png");
+    e["blocks"] = blocks;
+    e["panel"] = "panel_" + std::to_string(ch.index) + ".png";
     imgs.push_back(e);
   }
-  j.set("images", imgs);
+  j["images"] = imgs;
   {
     const std::string text = j.dump() + "\n";
     write_file_atomic(path("explain.json"), std::vector<std::uint8_t>(text.begin(), text.end()));
@@ -520,7 +538,12 @@ int cmd_explain(const std::vector<std::string>& argv) {
       << percent(ch.confidence) << ")</h3>\n"
       << img_tag(panels[i], "prototype panel of test image " + std::to_string(ch.index), panel_widths[i]) << "\n<p>Most informative "
       << "token " << ch.token << " (row " << ch.token / grid << ", col " << ch.token % grid << "), pool weight "
-      << percent(ch.token_weight, 2) << ".</p>\n<details><summary>Top-" << top
+      << percent(ch.token_weight, 2) << ".";
+    if (ch.most_attended != ch.token)
+      h << " The heaviest token, " << ch.most_attended << " (row " << ch.most_attended / grid << ", col "
+        << ch.most_attended % grid << "), is plain background (pixel range below " << kContentRange
+        << "), so the heaviest patch with content is shown.";
+    h << "</p>\n<details><summary>Top-" << top
       << " slots of every block</summary>\n";
     for (index_t b = 0; b < depth; ++b)
       h << "<p>Block " << b + 1 << " of " << depth << ", local (token " << ch.token << ")</p>\n"

@@ -7,6 +7,8 @@
 #include <map>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include <vhmn/explain/corruptions.hpp>
 #include <vhmn/explain/png.hpp>
 #include <vhmn/explain/retrieval.hpp>
@@ -20,6 +22,8 @@ namespace vhmn::cli {
 namespace robustness_cmd {
 
 using namespace vhmn::explain;
+/// robustness.json: members in the order they are set.
+using Json = nlohmann::ordered_json;
 
 const char* kHelp =
     "usage: vhmn robustness --model M.safetensors --data KIND [--data-dir DIR] [--out DIR]\n"
@@ -168,39 +172,39 @@ int cmd_robustness(const std::vector<std::string>& argv) {
   }
 
   // JSON
-  io::Json j = io::Json::object(), acc = io::Json::object(), st = io::Json::object();
-  j.set("model", md.model_path);
-  j.set("data", md.test.name);
-  j.set("images", n);
-  j.set("seed", static_cast<std::int64_t>(seed));
-  j.set("checkpoint_iters", own_T);
+  Json j = Json::object(), acc = Json::object(), st = Json::object();
+  j["model"] = md.model_path;
+  j["data"] = md.test.name;
+  j["images"] = n;
+  j["seed"] = static_cast<std::int64_t>(seed);
+  j["checkpoint_iters"] = own_T;
   for (std::size_t t = 0; t < iters.size(); ++t) {
-    io::Json a = io::Json::object();
-    a.set("clean", accuracy[t][0]);
+    Json a = Json::object();
+    a["clean"] = accuracy[t][0];
     for (index_t ci = 0; ci < NC; ++ci)
-      a.set(corr[static_cast<std::size_t>(ci)].name(), accuracy[t][static_cast<std::size_t>(ci + 1)]);
-    for (CorruptionKind k : kinds) a.set(std::string("mean ") + corruption_kind_name(k), mean_of(t, k, false));
-    a.set("mean corrupted", mean_of(t, CorruptionKind::None, true));
-    acc.set("T=" + std::to_string(iters[t]), a);
+      a[corr[static_cast<std::size_t>(ci)].name()] = accuracy[t][static_cast<std::size_t>(ci + 1)];
+    for (CorruptionKind k : kinds) a[std::string("mean ") + corruption_kind_name(k)] = mean_of(t, k, false);
+    a["mean corrupted"] = mean_of(t, CorruptionKind::None, true);
+    acc["T=" + std::to_string(iters[t])] = a;
   }
-  j.set("accuracy", acc);
-  st.set("block", last);
-  st.set("iters", stab_T);
+  j["accuracy"] = acc;
+  st["block"] = last;
+  st["iters"] = stab_T;
   for (int p = 0; p < 2; ++p) {
-    io::Json arr = io::Json::array();
+    Json arr = Json::array();
     for (index_t ci = 0; ci < NC; ++ci) {
       const Stability& s = (p == 0 ? stab.local : stab.global)[static_cast<std::size_t>(ci)];
-      io::Json e = io::Json::object();
-      e.set("corruption", corruption_kind_name(corr[static_cast<std::size_t>(ci)].kind));
-      e.set("severity", corr[static_cast<std::size_t>(ci)].severity);
-      e.set("top5_consistency", s.consistency());
-      e.set("cosine", s.cosine());
-      e.set("queries", s.queries);
+      Json e = Json::object();
+      e["corruption"] = corruption_kind_name(corr[static_cast<std::size_t>(ci)].kind);
+      e["severity"] = corr[static_cast<std::size_t>(ci)].severity;
+      e["top5_consistency"] = s.consistency();
+      e["cosine"] = s.cosine();
+      e["queries"] = s.queries;
       arr.push_back(e);
     }
-    st.set(p == 0 ? "local" : "global", arr);
+    st[p == 0 ? "local" : "global"] = arr;
   }
-  j.set("stability", st);
+  j["stability"] = st;
 
   // plots
   std::filesystem::create_directories(out_dir);

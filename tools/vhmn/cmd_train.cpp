@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <iterator>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #if defined(__unix__) || defined(__APPLE__)
@@ -12,6 +14,8 @@
 #include <unistd.h>
 #define VHMN_CLI_POSIX_SIGNALS 1
 #endif
+
+#include <nlohmann/json.hpp>
 
 #include <vhmn/data/subset.hpp>
 #include <vhmn/train/trainer.hpp>
@@ -83,6 +87,7 @@ const std::set<std::string> kTrainOptions = {
     "label-smoothing", "schedule", "ema", "tta", "init", "out", "resume", "seed", "threads", "workers", "stop-after", "time-limit", "precision"};
 const std::set<std::string> kResumeOverrides = {"resume", "epochs", "threads", "workers", "stop-after", "precision"};
 
+/// --augment LIST: "paper", "none", or a comma list of the items below.
 data::AugmentOptions parse_augment(const std::string& list, double smoothing) {
   data::AugmentOptions a;
   if (list == "paper") {
@@ -102,13 +107,130 @@ data::AugmentOptions parse_augment(const std::string& list, double smoothing) {
     else if (item == "erasing") a.erasing = 0.25;
     else if (item == "mixup") a.mixup = 0.5;
     else if (item == "cutmix") a.cutmix = 0.5;
-    else VHMN_FAIL("--augment: unknown item '" << item << "'");
+    else
+      throw UsageError("--augment " + list + ": unknown item '" + item +
+                       "' (known: crop, flip, autoaugment, randaugment, erasing, mixup, cutmix; or paper, none)");
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
   if (a.mixup > 0 && a.cutmix == 0) a.mixup = 1.0;
   if (a.cutmix > 0 && a.mixup == 0) a.cutmix = 1.0;
   return a;
+}
+
+/// Every option of one `vhmn train` run, read and checked before the run
+/// directory is locked or any data is read: a mistake is reported at once,
+/// naming the option and its value (a UsageError: exit code 2), instead of
+/// after the data set has loaded or as a message about the library's
+/// internals ("DataLoader: batch_size must be > 0").
+struct TrainSettings {
+  std::string kind;         // --data
+  bool mnist_like = false;  // (fashion-)mnist: other defaults
+  Precision precision = Precision::FP32;
+  ModelConfig config;  // the preset with the single overrides; image, channels, classes follow the data later
+  long long train_limit = 0, test_limit = 0;  // 0: all
+  std::uint64_t seed = 0;
+  std::optional<double> fraction, imbalance;
+  data::LoaderOptions loader;
+  train::TrainOptions opt;  // all but run_dir, its lock and the communicator
+  index_t stop_after = -1;  // -1: train to --epochs
+};
+
+TrainSettings read_train_settings(const Args& args) {
+  TrainSettings s;
+  s.kind = args.required("data");
+  VHMN_USAGE_CHECK(s.kind == "fashion-mnist" || s.kind == "mnist" || s.kind == "cifar10" || s.kind == "cifar100" ||
+                       s.kind == "folder",
+                   "unknown --data '" << s.kind << "' (known: fashion-mnist, mnist, cifar10, cifar100, folder)");
+  VHMN_USAGE_CHECK(s.kind != "folder" || args.has("data-dir"), "--data folder needs --data-dir DIR");
+  s.mnist_like = s.kind == "fashion-mnist" || s.kind == "mnist";
+  s.precision = precision_option(args);
+
+  // ---- model: the preset, then single sizes (the data's shape comes once it is read)
+  s.config = ModelConfig::preset(
+      args.choice("config", s.mnist_like ? "fmnist-small" : "cifar-small", ModelConfig::preset_names()));
+  auto size = [&](const char* name, index_t& field) {
+    field = static_cast<index_t>(args.integer(name, field, std::string(name) == "iters" ? 0 : 1, kNoMax));
+  };
+  size("patch", s.config.patch);
+  size("dim", s.config.dim);
+  size("latent", s.config.latent);
+  size("depth", s.config.depth);
+  size("window", s.config.window);
+  size("local-slots", s.config.local_slots);
+  size("global-slots", s.config.global_slots);
+  size("mlp-ratio", s.config.mlp_ratio);
+  size("iters", s.config.iters);
+  size("local-writes", s.config.local_writes);
+  s.config.inv_temperature = args.number("inv-temperature", s.config.inv_temperature);
+
+  // ---- data: limits and the paper's subsets
+  s.train_limit = args.integer("train-limit", 0, 0, kNoMax);
+  s.test_limit = args.integer("test-limit", 0, 0, kNoMax);
+  s.seed = static_cast<std::uint64_t>(args.integer("seed", 0, 0, kNoMax));
+  if (args.has("fraction")) {
+    s.fraction = args.number("fraction", 1.0);
+    VHMN_USAGE_CHECK(*s.fraction > 0 && *s.fraction <= 1,
+                     "--fraction " << args.str("fraction", "") << ": must be in (0, 1]");
+  }
+  if (args.has("imbalance")) s.imbalance = args.number("imbalance", 1.0, 1.0, kNoMaxD);
+
+  // ---- batches
+  s.loader.batch_size = static_cast<index_t>(args.integer("batch", 128, 1, 65536));
+  s.loader.num_workers = static_cast<int>(args.integer("workers", 1, 1, 256));
+  s.loader.seed = data::derive_seed(s.seed, 1);
+  s.loader.augment = parse_augment(args.str("augment", s.mnist_like || s.kind == "folder" ? "none" : "crop,flip"),
+                                   args.number("label-smoothing", 0.0, 0.0, 0.999));
+
+  // ---- optimisation
+  train::TrainOptions& opt = s.opt;
+  // Fashion-MNIST's default is what fits in ~30 minutes on 2 cores (README, Results)
+  opt.epochs = static_cast<index_t>(args.integer("epochs", s.mnist_like ? 9 : 10, 1, 1000000));
+  opt.lr = args.number("lr", 2e-3);
+  VHMN_USAGE_CHECK(opt.lr > 0, "--lr " << args.str("lr", "") << ": must be > 0");
+  opt.min_lr = args.number("min-lr", 0.0, 0.0, kNoMaxD);
+  opt.warmup_epochs = args.number("warmup", 1.0, 0.0, kNoMaxD);
+  opt.optimizer.kind = train::optimizer_kind_from_string(args.choice("optimizer", "adamw", {"adamw", "adam", "sgd"}));
+  opt.optimizer.weight_decay = args.number("weight-decay", 0.05, 0.0, kNoMaxD);
+  opt.optimizer.momentum = args.number("momentum", 0.9);
+  VHMN_USAGE_CHECK(opt.optimizer.momentum >= 0 && opt.optimizer.momentum < 1,
+                   "--momentum " << args.str("momentum", "") << ": must be in [0, 1)");
+  opt.clip_norm = args.number("clip", 0.0, 0.0, kNoMaxD);
+  opt.time_limit_s = 60.0 * args.number("time-limit", 0.0, 0.0, kNoMaxD);
+  opt.precision = s.precision;
+  opt.schedule = train::decay_shape_from_string(args.choice("schedule", "cosine", {"cosine", "linear"}));
+  opt.ema_decay = args.number("ema", 0.0);
+  VHMN_USAGE_CHECK(opt.ema_decay >= 0 && opt.ema_decay < 1,
+                   "--ema " << args.str("ema", "") << ": must be in [0, 1) (0: off)");
+  opt.tta_flip = args.choice("tta", "none", {"flip", "none"}) == "flip";
+  opt.whiten_patch_embed = args.choice("init", "random", {"whiten", "random"}) == "whiten";
+  if (args.has("stop-after")) s.stop_after = static_cast<index_t>(args.integer("stop-after", -1, 0, kNoMax));
+  return s;
+}
+
+/// The command line a checkpoint keeps as metadata "train.args", for
+/// --resume: a compact JSON array of strings. nlohmann/json writes exactly
+/// the text io::Json wrote before (same escapes, no spaces), so a checkpoint
+/// of either version reads the same.
+std::string command_line_json(const std::vector<std::string>& argv) { return nlohmann::ordered_json(argv).dump(); }
+
+/// Reads "train.args" back; `ckpt` names the file in errors.
+std::vector<std::string> command_line_from_json(const std::string& text, const std::string& ckpt) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    VHMN_FAIL(ckpt << ": metadata 'train.args' is not valid JSON (" << e.what() << ")");
+  }
+  VHMN_CHECK(j.is_array(), ckpt << ": metadata 'train.args' must be a JSON array of strings, not a JSON "
+                                << j.type_name());
+  std::vector<std::string> out;
+  for (const auto& v : j) {
+    VHMN_CHECK(v.is_string(), ckpt << ": metadata 'train.args' must be a JSON array of strings; it holds a JSON "
+                                   << v.type_name());
+    out.push_back(v.get<std::string>());
+  }
+  return out;
 }
 
 // ---- Ctrl-C / SIGTERM: the first asks the trainer to stop, a second aborts
@@ -275,95 +397,50 @@ int train_rank(const std::vector<std::string>& argv_in, const std::shared_ptr<tr
     const io::SafetensorsFile file = io::read_safetensors(ckpt);
     auto it = file.metadata.find("train.args");
     VHMN_CHECK(it != file.metadata.end(), ckpt << ": has no 'train.args' metadata; it was not written by vhmn train");
-    std::vector<std::string> saved;
-    const io::Json saved_json = io::Json::parse(it->second, ckpt);
-    for (const auto& v : saved_json.as_array()) saved.push_back(v.as_string());
+    const std::vector<std::string> saved = command_line_from_json(it->second, ckpt);
     Args merged(saved, {"help"}, kTrainOptions);
     merged.overlay(args);  // the options given now replace the saved ones
     args = merged;
-  } else {
-    // a fresh run is checked and locks its directory before the (possibly long) data loading
+  }
+  // every option is checked before the run directory is locked or any data is read
+  args.apply_threads();
+  TrainSettings settings = read_train_settings(args);
+  if (!resuming) {
+    // a fresh run locks its directory (refusing a file or an old run) before the (possibly long) data loading
     const std::string out = args.required("out");
     if (rank0) run_lock = lock_new_run_dir(out);
   }
 
-  args.apply_threads();
-  const Precision precision = precision_option(args);
-  const std::string kind = args.required("data");
+  const Precision precision = settings.precision;
+  const std::string& kind = settings.kind;
   const std::string dir = data_dir_option(args, kind);
-  const bool mnist_like = kind == "fashion-mnist" || kind == "mnist";
 
-  // ---- model config: preset, then the data's shape, then single overrides
-  ModelConfig config = ModelConfig::preset(args.str("config", mnist_like ? "fmnist-small" : "cifar-small"));
+  // ---- model config: preset and single sizes, then the data's shape
+  ModelConfig config = settings.config;
   data::Dataset train_set, test_set;
   load_split(kind, dir, data::Split::Train, train_set, config.image, config.channels);
   const bool has_test = load_split(kind, dir, data::Split::Test, test_set, config.image, config.channels);
-  limit_dataset(train_set, args.integer("train-limit", 0, 0, kNoMax));
-  limit_dataset(test_set, args.integer("test-limit", 0, 0, kNoMax));
+  limit_dataset(train_set, settings.train_limit);
+  limit_dataset(test_set, settings.test_limit);
   VHMN_CHECK(train_set.height == train_set.width,
              "training images are " << train_set.height << "x" << train_set.width << "; V-HMN needs square images");
   config.image = train_set.height;
   config.channels = train_set.channels;
   config.classes = train_set.classes;
-  auto size = [&](const char* name, index_t& field) {
-    field = static_cast<index_t>(args.integer(name, field, std::string(name) == "iters" ? 0 : 1, kNoMax));
-  };
-  size("patch", config.patch);
-  size("dim", config.dim);
-  size("latent", config.latent);
-  size("depth", config.depth);
-  size("window", config.window);
-  size("local-slots", config.local_slots);
-  size("global-slots", config.global_slots);
-  size("mlp-ratio", config.mlp_ratio);
-  size("iters", config.iters);
-  size("local-writes", config.local_writes);
-  config.inv_temperature = args.number("inv-temperature", config.inv_temperature);
   fit_slots_to_classes(args, config, train_set.name);
   config.validate();
 
   // ---- subsets from the paper's experiments
-  const std::uint64_t seed = static_cast<std::uint64_t>(args.integer("seed", 0, 0, kNoMax));
-  if (args.has("fraction")) {
-    const double f = args.number("fraction", 1.0);
-    VHMN_USAGE_CHECK(f > 0 && f <= 1, "--fraction " << args.str("fraction", "") << ": must be in (0, 1]");
-    train_set = train_set.subset(data::stratified_fraction(train_set, f, data::derive_seed(seed, 11)));
-  }
-  if (args.has("imbalance")) {
-    const double r = args.number("imbalance", 1.0, 1.0, kNoMaxD);
-    train_set = train_set.subset(data::long_tail_indices(train_set, r, data::derive_seed(seed, 12)));
-  }
+  const std::uint64_t seed = settings.seed;
+  if (settings.fraction)
+    train_set = train_set.subset(data::stratified_fraction(train_set, *settings.fraction, data::derive_seed(seed, 11)));
+  if (settings.imbalance)
+    train_set = train_set.subset(data::long_tail_indices(train_set, *settings.imbalance, data::derive_seed(seed, 12)));
 
-  // ---- options
-  data::LoaderOptions loader;
-  loader.batch_size = static_cast<index_t>(args.integer("batch", 128, 1, 65536));
-  loader.num_workers = static_cast<int>(args.integer("workers", 1, 1, 256));
-  loader.seed = data::derive_seed(seed, 1);
-  loader.augment = parse_augment(args.str("augment", mnist_like || kind == "folder" ? "none" : "crop,flip"),
-                                 args.number("label-smoothing", 0.0, 0.0, 0.999));
-  train::TrainOptions opt;
-  // Fashion-MNIST's default is what fits in ~30 minutes on 2 cores (README, Results)
-  opt.epochs = static_cast<index_t>(args.integer("epochs", mnist_like ? 9 : 10, 1, 1000000));
-  opt.lr = args.number("lr", 2e-3, 0.0, kNoMaxD);
-  opt.min_lr = args.number("min-lr", 0.0, 0.0, kNoMaxD);
-  opt.warmup_epochs = args.number("warmup", 1.0, 0.0, kNoMaxD);
-  opt.optimizer.kind = train::optimizer_kind_from_string(args.str("optimizer", "adamw"));
-  opt.optimizer.weight_decay = args.number("weight-decay", 0.05, 0.0, kNoMaxD);
-  opt.optimizer.momentum = args.number("momentum", 0.9, 0.0, 1.0);
-  opt.clip_norm = args.number("clip", 0.0, 0.0, kNoMaxD);
-  opt.time_limit_s = 60.0 * args.number("time-limit", 0.0, 0.0, kNoMaxD);
+  const data::LoaderOptions& loader = settings.loader;
+  train::TrainOptions opt = settings.opt;
   opt.run_dir = resuming ? args.required("resume") : args.required("out");
   opt.run_dir_lock = run_lock;
-  opt.precision = precision;
-  opt.schedule = train::decay_shape_from_string(args.str("schedule", "cosine"));
-  opt.ema_decay = args.number("ema", 0.0);
-  VHMN_CHECK(opt.ema_decay >= 0 && opt.ema_decay < 1, "--ema must be in [0, 1) (0: off), got " << opt.ema_decay);
-  const std::string tta = args.str("tta", "none");
-  VHMN_CHECK(tta == "flip" || tta == "none", "--tta must be flip or none, got '" << tta << "'");
-  opt.tta_flip = tta == "flip";
-  const std::string init = args.str("init", "random");
-  VHMN_CHECK(init == "whiten" || init == "random", "--init must be whiten or random, got '" << init << "'");
-  opt.whiten_patch_embed = init == "whiten";
   opt.parallel.communicator = comm;
   opt.parallel.overlap = train::overlap_from_environment(opt.parallel.overlap);  // VHMN_MPI_OVERLAP
 
@@ -376,9 +453,7 @@ int train_rank(const std::vector<std::string>& argv_in, const std::shared_ptr<tr
   if (rec.promoted_best || trainer.recovery().promoted_best)
     std::printf("%s/%s was newer than %s (a kill came between the two): it is now the last checkpoint\n",
                 opt.run_dir.c_str(), train::kBestCheckpoint, train::kLastCheckpoint);
-  io::Json saved_args = io::Json::array();
-  for (const auto& a : argv_in) saved_args.push_back(a);
-  if (!resuming) trainer.extra_metadata()["train.args"] = saved_args.dump();
+  if (!resuming) trainer.extra_metadata()["train.args"] = command_line_json(argv_in);
   else {
     // keep the original command line (minus overrides) for the next resume
     const std::string ckpt = (std::filesystem::path(opt.run_dir) / "last.safetensors").string();
@@ -430,7 +505,7 @@ int train_rank(const std::vector<std::string>& argv_in, const std::shared_ptr<tr
   {
     StopSignals signals(trainer);
     if (g_stop_signal.load() != 0) trainer.request_stop();
-    trainer.fit(args.has("stop-after") ? static_cast<index_t>(args.integer("stop-after", -1, 0, kNoMax)) : -1);
+    trainer.fit(settings.stop_after);
   }
   if (const int sig = g_stop_signal.load();
       sig != 0 && trainer.stop_requested() && (trainer.abandoned_steps() > 0 || trainer.epochs_done() < opt.epochs)) {

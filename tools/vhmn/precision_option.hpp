@@ -20,9 +20,11 @@ inline constexpr const char* kPrecisionHelp =
     "                     at run time: AVX512-BF16 runs natively, any other CPU (or\n"
     "                     VHMN_BF16=emulate) runs a correct, slower emulation\n";
 
-/// --precision (default fp32).
+/// --precision (default fp32); anything else is a mistake in the command line (exit code 2).
 inline Precision precision_option(const Args& args) {
-  return parse_precision(args.str("precision", "fp32"), "--precision");
+  const std::string p = args.str("precision", "fp32");
+  VHMN_USAGE_CHECK(p == "fp32" || p == "bf16", "--precision must be fp32 or bf16, got '" << p << "'");
+  return parse_precision(p, "--precision");
 }
 
 /// "fp32", or "bf16 (native AVX512-BF16 kernel)" / "bf16 (emulated: <why>)".

@@ -6,12 +6,16 @@
 // width is asked of the terminal (TIOCGWINSZ) and asked again after a resize
 // (SIGWINCH). What does not fit is dropped, least useful first (img/s, then
 // accuracy, the run's ETA, the bar, ...); the bar shrinks before anything goes.
+// A terminal that re-wraps its lines when it gets narrower (tmux, VTE, kitty,
+// ...) spreads the last, wider line over several rows: the next draw moves up
+// over them first, so a resize leaves no fragment behind.
 #pragma once
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -115,6 +119,15 @@ class TerminalWidth {
   TerminalWidth& operator=(const TerminalWidth&) = delete;
 
   bool tty() const { return tty_; }
+  /// Whether the terminal re-wraps ("reflows") its lines when it gets
+  /// narrower, as tmux, VTE (GNOME Terminal), kitty, Alacritty, iTerm2 and
+  /// Windows Terminal do: a live line drawn wider than the new width then
+  /// covers several rows. xterm ($XTERM_VERSION) and the Linux console
+  /// (TERM=linux) cut such a line instead.
+  static bool reflows() {
+    const char* term = std::getenv("TERM");
+    return std::getenv("XTERM_VERSION") == nullptr && !(term && std::strcmp(term, "linux") == 0);
+  }
   int columns() {
     if (!tty_) return 0;
     if (detail::terminal_resized().exchange(false)) {
@@ -153,11 +166,13 @@ class Progress {
       std::snprintf(acc, sizeof acc, "acc %.3f", s.running_acc);
       std::snprintf(speed, sizeof speed, "%.0f img/s", s.images_per_s);
       const std::string count = std::to_string(s.step + 1) + "/" + std::to_string(s.steps_per_epoch);
+      const int columns = width_.columns();
       draw(compose_status_line(epoch_head(s.epoch), double(s.step + 1) / double(std::max<index_t>(s.steps_per_epoch, 1)),
                                count,
                                {{loss, 5}, {acc, 2}, {speed, 1}, {"ETA " + format_duration(s.eta_s), 4},
                                 {"run " + format_duration(run_eta), 3}},
-                               width_.columns()));
+                               columns),
+           columns);
     } else {
       const index_t every = std::max<index_t>(1, s.steps_per_epoch / 4);
       if ((s.step + 1) % every == 0 && s.step + 1 != s.steps_per_epoch) {
@@ -184,10 +199,12 @@ class Progress {
     const double eta = done > 0 ? spent / double(done) * double(total - done) : 0.0;
     const double epoch_s = std::chrono::duration<double>(now - epoch_start_).count() + eta;
     const double run_eta = run_eta_s(last_epoch_index_, eta, epoch_s);
+    const int columns = width_.columns();
     draw(compose_status_line(epoch_head(last_epoch_index_) + " test", double(done) / double(std::max<index_t>(total, 1)),
                              std::to_string(done) + "/" + std::to_string(total),
                              {{"ETA " + format_duration(eta), 4}, {"run " + format_duration(run_eta), 3}},
-                             width_.columns()));
+                             columns),
+         columns);
   }
 
   void epoch(const train::EpochStats& e) {
@@ -201,8 +218,12 @@ class Progress {
                   format_duration(e.elapsed_s).c_str());
     if (width_.tty()) {
       // on a narrow terminal the line is split in two rather than wrapped
-      const bool split = std::strlen(head) + 2 + std::strlen(tail) >= static_cast<std::size_t>(width_.columns());
-      std::printf("\r\x1b[K%s%s%s\n", head, split ? "\n  " : "  ", tail);
+      const int columns = width_.columns();
+      const bool split = std::strlen(head) + 2 + std::strlen(tail) >= static_cast<std::size_t>(columns);
+      const char* erase = "";
+      const std::string start = live_line_start(columns, &erase);
+      std::printf("%s%s%s%s%s\n", start.c_str(), erase, head, split ? "\n  " : "  ", tail);
+      live_length_ = 0;
     } else {
       std::printf("%s  %s\n", head, tail);
     }
@@ -232,9 +253,26 @@ class Progress {
     const double budget_left = time_left_s_ - std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     return std::max(0.0, std::min(eta, budget_left));  // training stops when the budget is spent
   }
-  void draw(const std::string& line) {
-    std::printf("\r%s\x1b[K", line.c_str());
+  /// Back to the start of the live line: "\r", and where a reflowing
+  /// terminal got narrower than the line last drawn (so that line now covers
+  /// several rows), up to its first row. `erase` is what clears the rest: to
+  /// the end of the row, or of the screen when rows below are involved.
+  std::string live_line_start(int columns, const char** erase) const {
+    *erase = "\x1b[K";
+    if (live_length_ == 0 || columns >= live_columns_ || !TerminalWidth::reflows()) return "\r";
+    const int rows_up = (live_length_ - 1) / std::max(columns, 1);
+    if (rows_up == 0) return "\r";
+    *erase = "\x1b[J";
+    return "\r\x1b[" + std::to_string(rows_up) + "A";
+  }
+  /// Draws the live line over the previous one; `columns`: the width it was composed for.
+  void draw(const std::string& line, int columns) {
+    const char* erase = "";
+    const std::string start = live_line_start(columns, &erase);
+    std::printf("%s%s%s", start.c_str(), line.c_str(), erase);
     std::fflush(stdout);
+    live_length_ = static_cast<int>(line.size());
+    live_columns_ = columns;
   }
 
   index_t total_;
@@ -244,6 +282,7 @@ class Progress {
   bool eval_start_set_ = false;
   index_t last_epoch_index_ = 0, epochs_here_ = 0;
   double epoch_seconds_here_ = 0;
+  int live_length_ = 0, live_columns_ = 0;  // the live line on screen (0: none) and the width it was drawn at
 };
 
 }  // namespace vhmn::cli
