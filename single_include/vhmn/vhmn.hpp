@@ -1453,13 +1453,18 @@ void gemm_serial(T* c, const T* a, const T* b, index_t M, index_t N, index_t K, 
 // The contract of ops::gemm / ops::gemm_serial (ops/gemm.hpp: row-major,
 // op(X) = X or X^T, alpha, accumulate, tiles cut by shape only so a result
 // never depends on the thread count), except that every element of A and B
-// is first rounded to bf16 (round_to_bf16: nearest, ties to even).
+// is first rounded to bf16 (round_to_bf16: nearest, ties to even). A and B
+// may each be given as float or as vhmn::bf16 (already rounded: a cache
+// kept in bf16 to halve its memory gives the same bits as its floats).
 //
 // Backends (bf16_backend()):
 //   Native    AVX512-BF16 (vdpbf16ps): operands packed into bf16 pair panels,
 //             a register-blocked microkernel, K blocks for L1, A blocks for
-//             L2. Compiled with a function-level target attribute, so a
-//             build without -mavx512bf16 still contains it; used only when
+//             L2; a B given as a pointer is packed whole if that is at most
+//             2 MiB, else one K block at a time, into a per-thread buffer of
+//             at most max(2 MiB, N x 384 bf16). Compiled
+//             with a function-level target attribute, so a build without
+//             -mavx512bf16 still contains it; used only when
 //             cpu_has_avx512_bf16() says so (never an illegal instruction).
 //             GCC >= 10 / clang >= 9 on x86-64, not with VHMN_NO_SIMD.
 //   Emulated  operands are rounded into per-thread float workspaces and
@@ -1477,8 +1482,10 @@ void gemm_serial(T* c, const T* a, const T* b, index_t M, index_t N, index_t K, 
 //   gemm_bf16(y, x, wb, M, Trans::No);                 // many times
 // The result is bit-identical to gemm_bf16(y, x, W, M, N, K, Trans::No, Trans::Yes).
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 
@@ -1541,7 +1548,6 @@ inline const char* bf16_backend_name() {
 }
 
 }  // namespace vhmn::ops
-
 #if VHMN_BF16_NATIVE_BUILD
 // ---------------------------------------------------------------------------
 // The native AVX512-BF16 kernel.
@@ -1556,6 +1562,12 @@ inline const char* bf16_backend_name() {
 // block (C = alpha acc (+ C)), so an element's sum runs over its K blocks and
 // pairs in order whatever the tiling: results depend on (M, N, K) only and
 // gemm_bf16, gemm_bf16_serial and the Bf16PackedB products agree bit for bit.
+// A B given as a pointer whose panels exceed 2 MiB is packed one K block at
+// a time (GotoBLAS order: a K-block x N panel, then every tile's product
+// with it), so the packing buffer is bounded by max(2 MiB, N x 2
+// kBf16KcPairs bf16), not by K; a Bf16PackedB holds all of K.
+// Operands may be given as float (rounded while packed) or as bf16 already
+// (vhmn::bf16: packed as they are; the same bits as rounding their floats).
 // ---------------------------------------------------------------------------
 namespace vhmn::ops::detail {
 
@@ -1566,8 +1578,13 @@ inline constexpr index_t kBf16KcPairs = VHMN_BF16_KC;   // k pairs per K block (
 inline constexpr index_t kBf16Mc = VHMN_BF16_MC;        // rows per packed A block (L2)
 
 inline index_t bf16_pairs(index_t K) { return (K + 1) / 2; }
-// K blocks of near-equal size, each at most kBf16KcPairs pairs.
+// K blocks of near-equal size, each at most kBf16KcPairs pairs: block kb is
+// pairs [kp kb / kblocks, kp (kb + 1) / kblocks).
 inline index_t bf16_kblocks(index_t K) { return (bf16_pairs(K) + kBf16KcPairs - 1) / kBf16KcPairs; }
+inline index_t bf16_kblock_begin(index_t K, index_t kb) { return bf16_pairs(K) * kb / bf16_kblocks(K); }
+// pairs in the largest K block
+inline index_t bf16_kblock_max(index_t K) { return (bf16_pairs(K) + bf16_kblocks(K) - 1) / bf16_kblocks(K); }
+inline index_t bf16_panels(index_t N) { return (N + kBf16NR - 1) / kBf16NR; }
 
 /// Rounds 16 floats to bf16 (nearest even, NaN quieted) in the upper halves.
 VHMN_BF16_TARGET inline __m512i bf16_round_hi(__m512 x) {
@@ -1580,21 +1597,39 @@ VHMN_BF16_TARGET inline __m512i bf16_round_hi(__m512 x) {
   return _mm512_and_si512(r, _mm512_set1_epi32(static_cast<int>(0xffff0000u)));
 }
 
+/// Elements [0, 16) of p under mask m as floats (masked-off lanes zero, not
+/// read). A bf16 source widens exactly, so rounding it again changes nothing.
+VHMN_BF16_TARGET inline __m512 bf16_load16(const float* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
+VHMN_BF16_TARGET inline __m512 bf16_load16(const bf16* p, __mmask16 m) {
+  const __m256i h = _mm256_maskz_loadu_epi16(m, p);
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+inline __mmask16 bf16_mask(index_t left) { return left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1u); }
+
+/// out[i] = to_bf16(in[i]) (core/bf16.hpp) for i < n, 16 at a time.
+VHMN_BF16_TARGET inline void bf16_convert_avx512(bf16* out, const float* in, index_t n) {
+  for (index_t i = 0; i < n; i += 16) {
+    const __mmask16 m = bf16_mask(n - i);
+    const __m512i r = _mm512_srli_epi32(bf16_round_hi(_mm512_maskz_loadu_ps(m, in + i)), 16);
+    _mm256_mask_storeu_epi16(out + i, m, _mm512_cvtepi32_epi16(r));
+  }
+}
+
 /// out[(p - p0) W + j] = pair(src[j ld + 2p], src[j ld + 2p + 1]) for j < w,
 /// zero for w <= j < W: the pair elements are adjacent in memory (op(A) of a
 /// row-major A, op(B) of a B stored transposed).
-VHMN_BF16_TARGET inline void bf16_pack_adjacent(std::uint32_t* out, index_t W, const float* src, index_t ld,
+template <class Src>
+VHMN_BF16_TARGET inline void bf16_pack_adjacent(std::uint32_t* out, index_t W, const Src* src, index_t ld,
                                                 index_t w, index_t K, index_t p0, index_t p1) {
   const index_t np = p1 - p0;
   for (index_t j = w; j < W; ++j)
     for (index_t p = 0; p < np; ++p) out[p * W + j] = 0;
   alignas(64) std::uint32_t tmp[8];
   for (index_t j = 0; j < w; ++j) {
-    const float* row = src + j * ld;
+    const Src* row = src + j * ld;
     for (index_t p = p0; p < p1; p += 8) {
-      const index_t k = 2 * p, left = std::min<index_t>(16, K - k);
-      const __mmask16 m = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1u);
-      const __m512i r = _mm512_srli_epi32(bf16_round_hi(_mm512_maskz_loadu_ps(m, row + k)), 16);
+      const index_t k = 2 * p;
+      const __m512i r = _mm512_srli_epi32(bf16_round_hi(bf16_load16(row + k, bf16_mask(K - k))), 16);
       _mm256_store_si256(reinterpret_cast<__m256i*>(tmp), _mm512_cvtepi32_epi16(r));
       const index_t q_end = std::min<index_t>(8, p1 - p);
       for (index_t q = 0; q < q_end; ++q) out[(p - p0 + q) * W + j] = tmp[q];
@@ -1605,18 +1640,18 @@ VHMN_BF16_TARGET inline void bf16_pack_adjacent(std::uint32_t* out, index_t W, c
 /// out[(p - p0) W + j] = pair(src[2p ld + j], src[(2p + 1) ld + j]) for j < w,
 /// zero for w <= j < W: the pair elements are in consecutive rows (op(A) of
 /// an A stored transposed, op(B) of a row-major B).
-VHMN_BF16_TARGET inline void bf16_pack_strided(std::uint32_t* out, index_t W, const float* src, index_t ld,
+template <class Src>
+VHMN_BF16_TARGET inline void bf16_pack_strided(std::uint32_t* out, index_t W, const Src* src, index_t ld,
                                                index_t w, index_t K, index_t p0, index_t p1) {
   for (index_t p = p0; p < p1; ++p) {
-    const float* even = src + 2 * p * ld;
+    const Src* even = src + 2 * p * ld;
     const bool has_odd = 2 * p + 1 < K;
     std::uint32_t* o = out + (p - p0) * W;
     for (index_t j = 0; j < W; j += 16) {
       const index_t lw = std::max<index_t>(0, std::min<index_t>(16, w - j)), sw = std::min<index_t>(16, W - j);
-      const __mmask16 lm = lw >= 16 ? __mmask16(0xffff) : __mmask16((1u << lw) - 1u);
-      const __mmask16 sm = sw >= 16 ? __mmask16(0xffff) : __mmask16((1u << sw) - 1u);
-      const __m512i e = bf16_round_hi(_mm512_maskz_loadu_ps(lm, even + j));
-      const __m512i o_ = has_odd ? bf16_round_hi(_mm512_maskz_loadu_ps(lm, even + ld + j)) : _mm512_setzero_si512();
+      const __mmask16 lm = bf16_mask(lw), sm = bf16_mask(sw);
+      const __m512i e = bf16_round_hi(bf16_load16(even + j, lm));
+      const __m512i o_ = has_odd ? bf16_round_hi(bf16_load16(even + ld + j, lm)) : _mm512_setzero_si512();
       _mm512_mask_storeu_epi32(o + j, sm, _mm512_or_si512(_mm512_srli_epi32(e, 16), o_));
     }
   }
@@ -1626,16 +1661,16 @@ VHMN_BF16_TARGET inline void bf16_pack_strided(std::uint32_t* out, index_t W, co
 /// [p0, p1): out[r np + p - p0], np = p1 - p0; rows [w, W) zero. Unlike a pair
 /// panel this needs no transpose: for op(A) of a row-major A the kernel
 /// reads A's pairs straight from these rows.
-VHMN_BF16_TARGET inline void bf16_convert_rows(std::uint32_t* out, const float* x, index_t K, index_t w, index_t W,
+template <class Src>
+VHMN_BF16_TARGET inline void bf16_convert_rows(std::uint32_t* out, const Src* x, index_t K, index_t w, index_t W,
                                                index_t p0, index_t p1) {
   const index_t np = p1 - p0;
   for (index_t r = 0; r < w; ++r) {
-    const float* row = x + r * K;
+    const Src* row = x + r * K;
     std::uint32_t* o = out + r * np;
     for (index_t p = p0; p < p1; p += 8) {
-      const index_t k = 2 * p, left = std::min<index_t>(16, K - k), words = std::min<index_t>(8, p1 - p);
-      const __mmask16 m = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1u);
-      const __m512i r16 = _mm512_srli_epi32(bf16_round_hi(_mm512_maskz_loadu_ps(m, row + k)), 16);
+      const index_t k = 2 * p, words = std::min<index_t>(8, p1 - p);
+      const __m512i r16 = _mm512_srli_epi32(bf16_round_hi(bf16_load16(row + k, bf16_mask(K - k))), 16);
       _mm256_mask_storeu_epi32(o + (p - p0), __mmask8((1u << words) - 1u), _mm512_cvtepi32_epi16(r16));
     }
   }
@@ -1644,7 +1679,8 @@ VHMN_BF16_TARGET inline void bf16_convert_rows(std::uint32_t* out, const float* 
 
 /// Packs op(X) rows/columns [j0, j0 + w) for pairs [p0, p1) into a W-lane
 /// panel. adjacent: the K index runs along memory (X (W-dim x K) row-major).
-VHMN_BF16_TARGET inline void bf16_pack_panel(std::uint32_t* out, index_t W, const float* x, bool adjacent,
+template <class Src>
+VHMN_BF16_TARGET inline void bf16_pack_panel(std::uint32_t* out, index_t W, const Src* x, bool adjacent,
                                              index_t ld, index_t j0, index_t w, index_t K, index_t p0, index_t p1) {
   if (adjacent)
     bf16_pack_adjacent(out, W, x + j0 * ld, ld, w, K, p0, p1);
@@ -1679,10 +1715,7 @@ VHMN_BF16_TARGET inline void bf16_microkernel(index_t kp, const std::uint32_t* a
   }
   const __m512 al = _mm512_set1_ps(alpha);
   __mmask16 mask[NV];
-  for (int v = 0; v < NV; ++v) {
-    const index_t left = std::max<index_t>(0, std::min<index_t>(16, n - 16 * v));
-    mask[v] = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1u);
-  }
+  for (int v = 0; v < NV; ++v) mask[v] = bf16_mask(std::max<index_t>(0, n - 16 * v));
   VHMN_BF16_UNROLL
   for (int i = 0; i < MR; ++i) {
     if (i >= m) break;
@@ -1695,7 +1728,8 @@ VHMN_BF16_TARGET inline void bf16_microkernel(index_t kp, const std::uint32_t* a
   }
 }
 
-/// Packing buffers of one thread, grown on demand and kept.
+/// Packing buffers of one thread, grown on demand and kept: a (one block of
+/// A: kBf16Mc rows x one K block) and b (op(B)'s panels for one K block).
 struct Bf16NativeWorkspace {
   std::vector<std::uint32_t, AlignedAllocator<std::uint32_t>> a, b;
 };
@@ -1708,38 +1742,48 @@ inline std::uint32_t* bf16_grow(std::vector<std::uint32_t, AlignedAllocator<std:
   return v.data();
 }
 
-/// B packed as pair panels of kBf16NR columns over all of K:
-/// panel q (columns [q NR, q NR + NR)) at bp + q * pairs(K) * NR.
-VHMN_BF16_TARGET inline void bf16_pack_b(std::uint32_t* bp, const float* b, index_t N, index_t K, Trans tb,
-                                         index_t q0, index_t q1) {  // panels [q0, q1)
-  const index_t kp = bf16_pairs(K);
+/// Where the kernel finds op(B)'s pair panels: the word of pair p, lane j of
+/// panel q (columns [q NR, q NR + NR)) at data + q stride + (p - first) NR + j.
+struct Bf16Panels {
+  const std::uint32_t* data = nullptr;
+  index_t stride = 0;  // words from one panel to the next
+  index_t first = 0;   // the pair each panel starts with
+  const std::uint32_t* at(index_t q, index_t p) const { return data + q * stride + (p - first) * kBf16NR; }
+};
+
+/// Packs pairs [p_begin, p_end) of op(B)'s panels [q0, q1) at bp, panel q at
+/// bp + q stride (the Bf16Panels layout with first = p_begin).
+template <class Src>
+VHMN_BF16_TARGET inline void bf16_pack_b(std::uint32_t* bp, index_t stride, const Src* b, index_t N, index_t K,
+                                         Trans tb, index_t q0, index_t q1, index_t p_begin, index_t p_end) {
   // op(B) (K x N): B row-major (ld N, pairs in consecutive rows) or B^T stored (N x K, pairs adjacent).
   // Row-major B goes in chunks of 16 row pairs across all panels, so B is read row after row
   // (panel after panel, over all K, ran at a fifth of the speed on a 2048 x 2048 B).
-  const index_t chunk = tb == Trans::Yes ? kp : 16;
-  for (index_t p0 = 0; p0 < kp; p0 += chunk) {
-    const index_t p1 = std::min(kp, p0 + chunk);
+  const index_t chunk = tb == Trans::Yes ? p_end - p_begin : 16;
+  for (index_t p0 = p_begin; p0 < p_end; p0 += chunk) {
+    const index_t p1 = std::min(p_end, p0 + chunk);
     for (index_t q = q0; q < q1; ++q) {
       const index_t j0 = q * kBf16NR, w = std::min<index_t>(kBf16NR, N - j0);
-      bf16_pack_panel(bp + q * kp * kBf16NR + p0 * kBf16NR, kBf16NR, b, tb == Trans::Yes, tb == Trans::Yes ? K : N,
-                      j0, w, K, p0, p1);
+      bf16_pack_panel(bp + q * stride + (p0 - p_begin) * kBf16NR, kBf16NR, b, tb == Trans::Yes,
+                      tb == Trans::Yes ? K : N, j0, w, K, p0, p1);
     }
   }
 }
 
-/// C[r0:r1, panels q0:q1] with all of B's panels at bp (packed by bf16_pack_b).
+/// C[r0:r1, panels q0:q1] for K blocks [kb0, kb1) (C += for every block past
+/// the product's first) with op(B)'s panels at bv.
 /// Per K block and block of kBf16Mc rows, A is converted once (bf16 rows for
 /// a row-major A, pair panels for A^T) and used against every B panel.
-VHMN_BF16_TARGET inline void bf16_native_tile(float* c, const float* a, const std::uint32_t* bp, index_t M,
-                                              index_t N, index_t K, Trans ta, float alpha, bool accumulate,
-                                              index_t r0, index_t r1, index_t q0, index_t q1) {
+template <class SrcA>
+VHMN_BF16_TARGET inline void bf16_native_tile(float* c, const SrcA* a, const Bf16Panels& bv, index_t M, index_t N,
+                                              index_t K, Trans ta, float alpha, bool accumulate, index_t kb0,
+                                              index_t kb1, index_t r0, index_t r1, index_t q0, index_t q1) {
   constexpr index_t MR = kBf16MR;
-  const index_t kp = bf16_pairs(K), kblocks = bf16_kblocks(K);
   const index_t mc = std::min<index_t>(kBf16Mc, r1 - r0);
   const index_t mc_padded = (mc + MR - 1) / MR * MR;
-  std::uint32_t* ap = bf16_grow(bf16_native_workspace().a, mc_padded * ((kp + kblocks - 1) / kblocks));
-  for (index_t kb = 0; kb < kblocks; ++kb) {
-    const index_t p0 = kp * kb / kblocks, p1 = kp * (kb + 1) / kblocks, np = p1 - p0;
+  std::uint32_t* ap = bf16_grow(bf16_native_workspace().a, mc_padded * bf16_kblock_max(K));
+  for (index_t kb = kb0; kb < kb1; ++kb) {
+    const index_t p0 = bf16_kblock_begin(K, kb), p1 = bf16_kblock_begin(K, kb + 1), np = p1 - p0;
     const bool load_c = accumulate || kb > 0;
     for (index_t i0 = r0; i0 < r1; i0 += kBf16Mc) {
       const index_t i1 = std::min<index_t>(r1, i0 + kBf16Mc), rows = i1 - i0;
@@ -1755,7 +1799,7 @@ VHMN_BF16_TARGET inline void bf16_native_tile(float* c, const float* a, const st
         ps = MR, is = 1, a_panel = MR * np;
       }
       for (index_t q = q0; q < q1; ++q) {
-        const std::uint32_t* bq = bp + q * kp * kBf16NR + p0 * kBf16NR;
+        const std::uint32_t* bq = bv.at(q, p0);
         const index_t j0 = q * kBf16NR, n = std::min<index_t>(kBf16NR, N - j0);
         for (index_t i = i0; i < i1; i += MR)
           bf16_microkernel<MR, kBf16NV>(np, ap + (i - i0) / MR * a_panel, ps, is, bq, c + i * N + j0, N,
@@ -1770,7 +1814,20 @@ VHMN_BF16_TARGET inline void bf16_native_tile(float* c, const float* a, const st
 
 namespace vhmn::ops {
 
+/// out[i] = to_bf16(in[i]) for i in [0, n): core/bf16.hpp's convert_to_bf16,
+/// bit for bit, 16 at a time on a CPU with AVX512-BF16 (whatever VHMN_BF16
+/// says: the conversion is exact either way).
+inline void convert_to_bf16_fast(bf16* out, const float* in, index_t n) {
+#if VHMN_BF16_NATIVE_BUILD
+  if (cpu_has_avx512_bf16()) return detail::bf16_convert_avx512(out, in, n);
+#endif
+  convert_to_bf16(out, in, n);
+}
+
 namespace detail {
+template <class X>
+inline constexpr bool kBf16Operand = std::is_same_v<X, float> || std::is_same_v<X, bf16>;
+
 /// Rounded copies of A and B (emulation) of one thread, grown on demand and kept.
 struct Bf16Workspace {
   std::vector<float, AlignedAllocator<float>> a, b;
@@ -1779,9 +1836,14 @@ inline Bf16Workspace& bf16_workspace() {
   thread_local Bf16Workspace ws;
   return ws;
 }
-inline const float* bf16_rounded(std::vector<float, AlignedAllocator<float>>& buf, const float* x, index_t n) {
+inline void bf16_round_into(float* out, const float* x, index_t n) { round_to_bf16(out, x, n); }
+inline void bf16_round_into(float* out, const bf16* x, index_t n) {
+  for (index_t i = 0; i < n; ++i) out[i] = to_float(x[i]);
+}
+template <class Src>
+const float* bf16_rounded(std::vector<float, AlignedAllocator<float>>& buf, const Src* x, index_t n) {
   if (buf.size() < static_cast<std::size_t>(n)) buf.resize(static_cast<std::size_t>(n));
-  round_to_bf16(buf.data(), x, n);
+  bf16_round_into(buf.data(), x, n);
   return buf.data();
 }
 
@@ -1809,8 +1871,8 @@ inline Bf16Tiling bf16_tiling(index_t M, index_t N, index_t K, index_t nr) {
   return t;
 }
 
-template <bool Serial>
-void gemm_bf16_emulated(float* c, const float* a, const float* b_rounded, index_t M, index_t N, index_t K, Trans ta,
+template <bool Serial, class SrcA>
+void gemm_bf16_emulated(float* c, const SrcA* a, const float* b_rounded, index_t M, index_t N, index_t K, Trans ta,
                         Trans tb, float alpha, bool accumulate) {
   Bf16Workspace& ws = bf16_workspace();
   const float* ar = bf16_rounded(ws.a, a, M * K);
@@ -1821,34 +1883,60 @@ void gemm_bf16_emulated(float* c, const float* a, const float* b_rounded, index_
 }
 
 #if VHMN_BF16_NATIVE_BUILD
-/// Products of A with B already packed into panels (bp: all of them).
-template <bool Serial>
-void gemm_bf16_native(float* c, const float* a, const std::uint32_t* bp, index_t M, index_t N, index_t K, Trans ta,
-                      float alpha, bool accumulate) {
+/// C for K blocks [kb0, kb1) with op(B)'s panels at bv: one tile (Serial) or
+/// the shape-only tiling on threads.
+template <bool Serial, class SrcA>
+void bf16_native_tiles(float* c, const SrcA* a, const Bf16Panels& bv, index_t M, index_t N, index_t K, Trans ta,
+                       float alpha, bool accumulate, index_t kb0, index_t kb1) {
   if constexpr (Serial) {
-    bf16_native_tile(c, a, bp, M, N, K, ta, alpha, accumulate, 0, M, 0, (N + kBf16NR - 1) / kBf16NR);
+    bf16_native_tile(c, a, bv, M, N, K, ta, alpha, accumulate, kb0, kb1, 0, M, 0, bf16_panels(N));
   } else {
     const Bf16Tiling t = bf16_tiling(M, N, K, kBf16NR);
     parallel_for(t.row_parts * t.col_parts, t.threaded && t.row_parts * t.col_parts > 1, [&](index_t i) {
       const index_t r = i / t.col_parts, q = i % t.col_parts;
-      bf16_native_tile(c, a, bp, M, N, K, ta, alpha, accumulate, gemm_part_begin(M, t.row_parts, r),
+      bf16_native_tile(c, a, bv, M, N, K, ta, alpha, accumulate, kb0, kb1, gemm_part_begin(M, t.row_parts, r),
                        gemm_part_begin(M, t.row_parts, r + 1), gemm_part_begin(t.panels, t.col_parts, q),
                        gemm_part_begin(t.panels, t.col_parts, q + 1));
     });
   }
 }
-/// Packs all of op(B)'s panels into buf (on threads unless Serial).
-template <bool Serial>
-const std::uint32_t* bf16_pack_b_all(std::vector<std::uint32_t, AlignedAllocator<std::uint32_t>>& buf,
-                                     const float* b, index_t N, index_t K, Trans tb) {
-  const index_t panels = (N + kBf16NR - 1) / kBf16NR;
-  std::uint32_t* bp = bf16_grow(buf, panels * bf16_pairs(K) * kBf16NR);
+/// Packs pairs [p0, p1) of all of op(B)'s panels at bp, panel stride
+/// (p1 - p0) NR (on threads unless Serial).
+template <bool Serial, class SrcB>
+void bf16_pack_b_pairs(std::uint32_t* bp, const SrcB* b, index_t N, index_t K, Trans tb, index_t p0, index_t p1) {
+  const index_t panels = bf16_panels(N);
   // parts of >= 4 panels each, so small B packs on the calling thread
   const index_t parts = Serial ? 1 : std::max<index_t>(1, std::min<index_t>(panels / 4, 64));
   parallel_for(parts, parts > 1 && N * K >= 64 * 1024, [&](index_t i) {
-    bf16_pack_b(bp, b, N, K, tb, panels * i / parts, panels * (i + 1) / parts);
+    bf16_pack_b(bp, (p1 - p0) * kBf16NR, b, N, K, tb, panels * i / parts, panels * (i + 1) / parts, p0, p1);
   });
-  return bp;
+}
+/// A B packed whole up to this many words (2 MiB) is packed in one pass and
+/// every tile runs all K blocks on it (C stays in cache across the blocks);
+/// a larger B (a weight gradient's: K = the batch's rows) goes one K block
+/// at a time. Either way the sums are the same.
+inline constexpr index_t kBf16WholeBWords = index_t(512) * 1024;
+
+/// A product with B given as a pointer: B's panels are packed into this
+/// thread's workspace (whole, or per K block), then every tile multiplies.
+template <bool Serial, class SrcA, class SrcB>
+void gemm_bf16_native(float* c, const SrcA* a, const SrcB* b, index_t M, index_t N, index_t K, Trans ta, Trans tb,
+                      float alpha, bool accumulate) {
+  const index_t kp = bf16_pairs(K), whole = bf16_panels(N) * kp * kBf16NR;
+  if (whole <= kBf16WholeBWords) {
+    std::uint32_t* bp = bf16_grow(bf16_native_workspace().b, whole);
+    bf16_pack_b_pairs<Serial>(bp, b, N, K, tb, 0, kp);
+    bf16_native_tiles<Serial>(c, a, Bf16Panels{bp, kp * kBf16NR, 0}, M, N, K, ta, alpha, accumulate, 0,
+                              bf16_kblocks(K));
+    return;
+  }
+  std::uint32_t* bp = bf16_grow(bf16_native_workspace().b, bf16_panels(N) * bf16_kblock_max(K) * kBf16NR);
+  for (index_t kb = 0, kblocks = bf16_kblocks(K); kb < kblocks; ++kb) {
+    const index_t p0 = bf16_kblock_begin(K, kb), p1 = bf16_kblock_begin(K, kb + 1);
+    bf16_pack_b_pairs<Serial>(bp, b, N, K, tb, p0, p1);
+    bf16_native_tiles<Serial>(c, a, Bf16Panels{bp, (p1 - p0) * kBf16NR, p0}, M, N, K, ta, alpha, accumulate, kb,
+                              kb + 1);
+  }
 }
 #endif
 
@@ -1861,16 +1949,13 @@ inline bool bf16_empty_product(float* c, index_t M, index_t N, index_t K, bool a
   return false;
 }
 
-template <bool Serial>
-void gemm_bf16_any(float* c, const float* a, const float* b, index_t M, index_t N, index_t K, Trans ta, Trans tb,
+template <bool Serial, class SrcA, class SrcB>
+void gemm_bf16_any(float* c, const SrcA* a, const SrcB* b, index_t M, index_t N, index_t K, Trans ta, Trans tb,
                    float alpha, bool accumulate) {
+  static_assert(kBf16Operand<SrcA> && kBf16Operand<SrcB>, "gemm_bf16 operands are float or vhmn::bf16");
   if (bf16_empty_product(c, M, N, K, accumulate)) return;
 #if VHMN_BF16_NATIVE_BUILD
-  if (bf16_backend() == Bf16Backend::Native) {
-    const std::uint32_t* bp = bf16_pack_b_all<Serial>(bf16_native_workspace().b, b, N, K, tb);
-    gemm_bf16_native<Serial>(c, a, bp, M, N, K, ta, alpha, accumulate);
-    return;
-  }
+  if (bf16_backend() == Bf16Backend::Native) return gemm_bf16_native<Serial>(c, a, b, M, N, K, ta, tb, alpha, accumulate);
 #endif
   const float* br = bf16_rounded(bf16_workspace().b, b, K * N);
   gemm_bf16_emulated<Serial>(c, a, br, M, N, K, ta, tb, alpha, accumulate);
@@ -1878,24 +1963,30 @@ void gemm_bf16_any(float* c, const float* a, const float* b, index_t M, index_t 
 }  // namespace detail
 
 /// B of a bf16 product converted once: B (K x N), or with tb = Yes stored
-/// (N x K), laid out for the backend chosen at pack() time (bf16 panels for
-/// the native kernel, rounded floats for the emulation). Holds its own copy;
-/// pack() again (same or another shape) reuses the storage.
+/// (N x K), float or already bf16, laid out for the backend chosen at pack()
+/// time (bf16 panels over all of K for the native kernel, rounded floats for
+/// the emulation). Holds its own copy; pack() again (same or another shape)
+/// reuses the storage.
 class Bf16PackedB {
  public:
-  void pack(const float* b, index_t K, index_t N, Trans tb) {
+  template <class Src>
+  void pack(const Src* b, index_t K, index_t N, Trans tb) {
+    static_assert(detail::kBf16Operand<Src>, "Bf16PackedB packs float or vhmn::bf16");
     K_ = K;
     N_ = N;
     tb_ = tb;
     backend_ = bf16_backend();
 #if VHMN_BF16_NATIVE_BUILD
     if (backend_ == Bf16Backend::Native) {
-      if (K > 0 && N > 0) detail::bf16_pack_b_all<false>(panels_, b, N, K, tb);
+      if (K > 0 && N > 0) {
+        const index_t kp = detail::bf16_pairs(K);
+        std::uint32_t* bp = detail::bf16_grow(panels_, detail::bf16_panels(N) * kp * detail::kBf16NR);
+        detail::bf16_pack_b_pairs<false>(bp, b, N, K, tb, 0, kp);
+      }
       return;
     }
 #endif
-    if (rounded_.size() < static_cast<std::size_t>(K * N)) rounded_.resize(static_cast<std::size_t>(K * N));
-    round_to_bf16(rounded_.data(), b, K * N);
+    detail::bf16_rounded(rounded_, b, K * N);
   }
   index_t depth() const { return K_; }  // K
   index_t cols() const { return N_; }   // N
@@ -1903,8 +1994,8 @@ class Bf16PackedB {
   Bf16Backend backend() const { return backend_; }
 
  private:
-  template <bool Serial>
-  friend void gemm_bf16_packed_impl(float*, const float*, const Bf16PackedB&, index_t, Trans, float, bool);
+  template <bool Serial, class SrcA>
+  friend void gemm_bf16_packed_impl(float*, const SrcA*, const Bf16PackedB&, index_t, Trans, float, bool);
   index_t K_ = 0, N_ = 0;
   Trans tb_ = Trans::No;
   Bf16Backend backend_ = Bf16Backend::Emulated;
@@ -1912,14 +2003,16 @@ class Bf16PackedB {
   std::vector<std::uint32_t, AlignedAllocator<std::uint32_t>> panels_;  // native: bf16 pair panels
 };
 
-template <bool Serial>
-void gemm_bf16_packed_impl(float* c, const float* a, const Bf16PackedB& b, index_t M, Trans ta, float alpha,
+template <bool Serial, class SrcA>
+void gemm_bf16_packed_impl(float* c, const SrcA* a, const Bf16PackedB& b, index_t M, Trans ta, float alpha,
                            bool accumulate) {
+  static_assert(detail::kBf16Operand<SrcA>, "gemm_bf16 operands are float or vhmn::bf16");
   const index_t N = b.N_, K = b.K_;
   if (detail::bf16_empty_product(c, M, N, K, accumulate)) return;
 #if VHMN_BF16_NATIVE_BUILD
   if (b.backend_ == Bf16Backend::Native) {
-    detail::gemm_bf16_native<Serial>(c, a, b.panels_.data(), M, N, K, ta, alpha, accumulate);
+    const detail::Bf16Panels bv{b.panels_.data(), detail::bf16_pairs(K) * detail::kBf16NR, 0};
+    detail::bf16_native_tiles<Serial>(c, a, bv, M, N, K, ta, alpha, accumulate, 0, detail::bf16_kblocks(K));
     return;
   }
 #endif
@@ -1927,23 +2020,28 @@ void gemm_bf16_packed_impl(float* c, const float* a, const Bf16PackedB& b, index
 }
 
 // a: (M, K) or, with ta = Yes, (K, M).  b: (K, N) or, with tb = Yes, (N, K).  c: (M, N).
-inline void gemm_bf16(float* c, const float* a, const float* b, index_t M, index_t N, index_t K, Trans ta, Trans tb,
-                      float alpha = 1.f, bool accumulate = false) {
+// a and b each float or vhmn::bf16 (a bf16 operand is used as it is).
+template <class TA, class TB>
+void gemm_bf16(float* c, const TA* a, const TB* b, index_t M, index_t N, index_t K, Trans ta, Trans tb,
+               float alpha = 1.f, bool accumulate = false) {
   detail::gemm_bf16_any<false>(c, a, b, M, N, K, ta, tb, alpha, accumulate);
 }
 /// The same product on the calling thread only (inside a parallel loop).
-inline void gemm_bf16_serial(float* c, const float* a, const float* b, index_t M, index_t N, index_t K, Trans ta,
-                             Trans tb, float alpha = 1.f, bool accumulate = false) {
+template <class TA, class TB>
+void gemm_bf16_serial(float* c, const TA* a, const TB* b, index_t M, index_t N, index_t K, Trans ta, Trans tb,
+                      float alpha = 1.f, bool accumulate = false) {
   detail::gemm_bf16_any<true>(c, a, b, M, N, K, ta, tb, alpha, accumulate);
 }
 
 // The same with B converted beforehand: N = b.cols(), K = b.depth(), op(B) as packed.
-inline void gemm_bf16(float* c, const float* a, const Bf16PackedB& b, index_t M, Trans ta, float alpha = 1.f,
-                      bool accumulate = false) {
+template <class TA>
+void gemm_bf16(float* c, const TA* a, const Bf16PackedB& b, index_t M, Trans ta, float alpha = 1.f,
+               bool accumulate = false) {
   gemm_bf16_packed_impl<false>(c, a, b, M, ta, alpha, accumulate);
 }
-inline void gemm_bf16_serial(float* c, const float* a, const Bf16PackedB& b, index_t M, Trans ta, float alpha = 1.f,
-                             bool accumulate = false) {
+template <class TA>
+void gemm_bf16_serial(float* c, const TA* a, const Bf16PackedB& b, index_t M, Trans ta, float alpha = 1.f,
+                      bool accumulate = false) {
   gemm_bf16_packed_impl<true>(c, a, b, M, ta, alpha, accumulate);
 }
 
@@ -2015,6 +2113,13 @@ void linear_forward(T* y, const T* x, const T* W, const T* b, index_t R, index_t
                     Precision precision = Precision::FP32) {
   gemm(precision, y, x, W, R, O, I, Trans::No, Trans::Yes);
   if (b) MatMap<T>(y, R, O).rowwise() += ConstVecMap<T>(b, O);
+}
+
+// The same with x already rounded to bf16 (a bf16-mode cache): the product
+// of bf16 mode (bit for bit linear_forward(y, float x, ..., BF16)), b in fp32.
+inline void linear_forward(float* y, const bf16* x, const float* W, const float* b, index_t R, index_t I, index_t O) {
+  gemm_bf16(y, x, W, R, O, I, Trans::No, Trans::Yes);
+  if (b) MatMap<float>(y, R, O).rowwise() += ConstVecMap<float>(b, O);
 }
 
 // Backward of y = x W^T + b; every output is accumulated (+=), any may be null.
@@ -2175,6 +2280,7 @@ void softmax_backward(T* ds, const T* da, const T* a, index_t n) {
 // channel d of the token at offset (i - k/2, j - k/2); outside the grid, 0.
 
 #include <algorithm>
+#include <type_traits>
 
 
 namespace vhmn::ops {
@@ -2234,22 +2340,30 @@ void unfold_backward(T* du, const T* dcol, index_t B, index_t h, index_t w, inde
 // W col (W: (L, D*k*k), spec order) equals Wp colp with the weight's columns
 // permuted the same way (unfold_weight_permute), so the model uses this
 // layout and keeps the spec's weight layout for checkpoints.
-// u: (B, h, w, D)   colp: (B*h*w, k*k*D)
-template <class T>
-void unfold_ijd_forward(T* colp, const T* u, index_t B, index_t h, index_t w, index_t D, index_t k) {
+// u: (B, h, w, D)   colp: (B*h*w, k*k*D), of u's type or, for a float u,
+// bf16 (each value rounded: the bf16-mode cache of the local memory).
+template <class Out, class T>
+void unfold_ijd_forward(Out* colp, const T* u, index_t B, index_t h, index_t w, index_t D, index_t k) {
+  static_assert(std::is_same_v<Out, T> || (std::is_same_v<Out, bf16> && std::is_same_v<T, float>),
+                "unfold_ijd_forward writes u's type, or bf16 from float");
   const index_t N = h * w, kk = k * k, half = k / 2;
   parallel_for(B * N, B * N * D * kk > 32768, [&](index_t bn) {
     const index_t b = bn / N, n = bn % N, row = n / w, cm = n % w;
-    T* out = colp + bn * kk * D;
+    Out* out = colp + bn * kk * D;
     for (index_t i = 0; i < k; ++i) {
       const index_t rr = row + i - half;
       for (index_t j = 0; j < k; ++j) {
         const index_t cc = cm + j - half;
-        T* dst = out + (i * k + j) * D;
-        if (rr < 0 || rr >= h || cc < 0 || cc >= w)
-          std::fill(dst, dst + D, T(0));
-        else
-          std::copy_n(u + (b * N + rr * w + cc) * D, D, dst);
+        Out* dst = out + (i * k + j) * D;
+        if (rr < 0 || rr >= h || cc < 0 || cc >= w) {
+          std::fill(dst, dst + D, Out{});  // 0 (a bf16's zero bits are +0)
+        } else {
+          const T* src = u + (b * N + rr * w + cc) * D;
+          if constexpr (std::is_same_v<Out, T>)
+            std::copy_n(src, D, dst);
+          else
+            convert_to_bf16_fast(dst, src, D);
+        }
       }
     }
   });
@@ -2428,20 +2542,28 @@ struct SlotView {
 /// products, rounded once (ops/gemm_bf16.hpp) and shared by every tile.
 ///   forward:   scores = Mh (S, L) as B^T of s = zh Mh^T,  values = M (S, L) as B of m = a M
 ///   backward:  scores = M  (S, L) as B^T of da = dm M^T,  values = Mh (S, L) as B of dzh = ds Mh
-/// Null members: the products round the slots themselves.
+/// Null members: the products round the slots themselves. With both given,
+/// the SlotView's memory and memory_hat are never read (they may be null: a
+/// bf16-mode refinement keeps only bf16 copies of the slots).
 struct SlotPacks {
   const Bf16PackedB* scores = nullptr;
   const Bf16PackedB* values = nullptr;
 };
+
+// 1 / max(|x|, eps) of one row x (L); |x| (unclamped) into *norm unless null.
+template <class T>
+T inverse_norm(const T* x, index_t L, T* norm = nullptr) {
+  const T nr = std::sqrt(simd::dot(L, x, x));
+  if (norm) *norm = nr;
+  return T(1) / std::max(nr, T(kCosineEps));
+}
 
 // out[r] = x[r] / max(|x[r]|, eps);   norm[r] = |x[r]| (unclamped, for the backward)
 // x, out: (R, L)   norm: (R) or null.  Serial; normalize_rows below is threaded.
 template <class T>
 void normalize_rows_serial(T* out, T* norm, const T* x, index_t R, index_t L) {
   for (index_t r = 0; r < R; ++r) {
-    const T nr = std::sqrt(simd::dot(L, x + r * L, x + r * L));
-    if (norm) norm[r] = nr;
-    const T inv = T(1) / std::max(nr, T(kCosineEps));
+    const T inv = inverse_norm(x + r * L, L, norm ? norm + r : nullptr);
     simd::map(L, x + r * L, out + r * L, [inv](auto v) { return v * inv; });
   }
 }
@@ -2769,6 +2891,7 @@ bool any_trainable(const ParamList<T>& params) {
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 
@@ -2842,6 +2965,28 @@ class MemoryBank {
     if (n) ops::normalize_rows<T>(unit.data(), nullptr, values.data(), n, L);
     return ops::SlotView<T>{values.data(), unit.data(), n};
   }
+  /// The same compaction for bf16 products (float banks): the values and unit
+  /// rows rounded to bf16, bit for bit the rounding of gather_written's, at
+  /// half its memory (the rows are normalised in fp32 and rounded after).
+  /// Returns n.
+  index_t gather_written_bf16(std::vector<bf16, AlignedAllocator<bf16>>& values,
+                              std::vector<bf16, AlignedAllocator<bf16>>& unit, std::vector<index_t>& slot_ids) const {
+    static_assert(std::is_same_v<T, float>, "bf16 copies of a bank are for float models");
+    slot_ids.clear();
+    for (index_t s = 0; s < slots(); ++s)
+      if (is_written(s)) slot_ids.push_back(s);
+    const index_t n = static_cast<index_t>(slot_ids.size()), L = latent();
+    values.resize(static_cast<std::size_t>(n * L));
+    unit.resize(static_cast<std::size_t>(n * L));
+    parallel_for(n, n * L > 32768, [&](index_t i) {
+      const T* row = memory_.data() + slot_ids[static_cast<std::size_t>(i)] * L;
+      ops::convert_to_bf16_fast(values.data() + i * L, row, L);
+      const T inv = ops::inverse_norm(row, L);  // normalize_rows_serial's scale
+      bf16* u = unit.data() + i * L;
+      for (index_t l = 0; l < L; ++l) u[l] = to_bf16(row[l] * inv);
+    });
+    return n;
+  }
 
   // Read access for inspection and checkpoints.
   const Tensor<T>& memory() const { return memory_; }                       // (S, L)
@@ -2897,10 +3042,12 @@ class MemoryBank {
 // numbers they refer to stay readable (interpretability) until the next
 // forward; backward() uses only cached values, so bank writes between the
 // forward and the backward change nothing.
-// bf16 mode (set_precision): the retrieval products take bf16 operands; the
-// gathered slots are rounded once per forward and once per backward into a
-// bf16 copy that every block's refinement shares (blocks run one after
-// another), so the mode adds two slot-sized buffers per model, not per block.
+// bf16 mode (set_precision): the retrieval products take bf16 operands. The
+// gathered slots are kept as bf16 (values and unit rows; the fp32 copies of
+// fp32 mode are not kept: only the products read them), and packed once per
+// forward and once per backward into panels that every block's refinement
+// shares (blocks run one after another): two slot-sized panel buffers per
+// model, not per block.
 // Inference fast path: with set_keep_weights(false) (no backward coming)
 // and set_record(false) (nobody reads attention()), the (R, n_written)
 // weights are never stored; both are on by default.
@@ -2950,7 +3097,8 @@ class HopfieldRefinement {
     VHMN_PROFILE("retrieval");
     const index_t L = latent();
     rows_ = R;
-    slots_ = bank.gather_written(slot_values_, slot_unit_, slot_ids_);
+    step_precision_ = precision_;
+    slots_ = gather_slots(bank);
     steps_ = (slots_.slots > 0) ? iters_ : 0;
     const index_t S = slots_.slots;
     stored_ = record_ || keep_weights_;
@@ -2964,11 +3112,11 @@ class HopfieldRefinement {
     }
     const T b = beta.value[0];
     // s = tau zh Mh^T takes Mh as B^T, m = a M takes M as B
-    const ops::SlotPacks packs = steps_ > 0 ? pack_slots(slots_.memory_hat, slots_.memory) : ops::SlotPacks{};
+    const ops::SlotPacks packs = steps_ > 0 ? pack_slots(true) : ops::SlotPacks{};
     for (index_t t = 0; t < steps_; ++t) {
       const T* zt = z_.data() + t * R * L;
       ops::retrieval_forward(m_.data() + t * R * L, stored_ ? attn_.data() + t * R * S : nullptr, zh_.data() + t * R * L,
-                             norm_.data() + t * R, zt, slots_, tau_, R, L, precision_, packs);
+                             norm_.data() + t * R, zt, slots_, tau_, R, L, step_precision_, packs);
       ops::refine_update_forward(z_.data() + (t + 1) * R * L, zt, m_.data() + t * R * L, b, R * L);
     }
     std::copy(z_.data() + steps_ * R * L, z_.data() + (steps_ + 1) * R * L, z);
@@ -2996,7 +3144,7 @@ class HopfieldRefinement {
     std::copy(dz, dz + R * L, grad_next.data());
     const T b = beta.value[0];
     // da = dm M^T takes M as B^T, dzh = tau ds Mh takes Mh as B
-    const ops::SlotPacks packs = pack_slots(slots_.memory, slots_.memory_hat);
+    const ops::SlotPacks packs = pack_slots(false);
     T dbeta = T(0);
     for (index_t t = steps_ - 1; t >= 0; --t) {
       const T* zt = z_.data() + t * R * L;
@@ -3004,7 +3152,8 @@ class HopfieldRefinement {
       grad_cur.zero();
       dbeta += ops::refine_update_backward(grad_cur.data(), dm.data(), grad_next.data(), zt, mt, b, R, L);
       ops::retrieval_backward(grad_cur.data(), static_cast<T*>(nullptr), dzh.data(), dm.data(), attn_.data() + t * R * S,
-                              zh_.data() + t * R * L, norm_.data() + t * R, slots_, tau_, R, L, precision_, packs);
+                              zh_.data() + t * R * L, norm_.data() + t * R, slots_, tau_, R, L, step_precision_,
+                              packs);
       std::swap(grad_cur, grad_next);
     }
     simd::add_to(R * L, grad_next.data(), dq);
@@ -3032,8 +3181,11 @@ class HopfieldRefinement {
   index_t iters_ = 1;
   T tau_ = T(1);
   Precision precision_ = Precision::FP32;
-  // Frozen bank view for the current forward/backward.
+  Precision step_precision_ = Precision::FP32;  // of the last forward, so also of its backward
+  // Frozen bank view for the current forward/backward: fp32 copies (fp32
+  // mode) or bf16 copies (bf16 mode, float models), (slots, L) each.
   Tensor<T> slot_values_, slot_unit_;
+  std::vector<bf16, AlignedAllocator<bf16>> slot_values_bf16_, slot_unit_bf16_;
   std::vector<index_t> slot_ids_;
   ops::SlotView<T> slots_;
   index_t rows_ = 0, steps_ = 0;
@@ -3052,19 +3204,40 @@ class HopfieldRefinement {
   };
   SharedWorkspace<Bf16Slots> bf16_;
 
-  /// In bf16 mode, rounds `scores` (S, L) as the B^T operand and `values`
-  /// (S, L) as the B operand of this call's retrieval products; else none.
-  ops::SlotPacks pack_slots(const T* scores, const T* values) {
+  bool bf16_slots() const { return std::is_same_v<T, float> && step_precision_ == Precision::BF16; }
+
+  /// Compacts the bank's written slots for this forward (bf16 copies in
+  /// bf16 mode, fp32 copies else) and frees the other kind's buffers.
+  ops::SlotView<T> gather_slots(const MemoryBank<T>& bank) {
     if constexpr (std::is_same_v<T, float>) {
-      if (precision_ == Precision::BF16) {
+      if (bf16_slots()) {
+        const index_t S = bank.gather_written_bf16(slot_values_bf16_, slot_unit_bf16_, slot_ids_);
+        slot_values_ = Tensor<T>();  // frees the fp32 copies of an fp32 forward
+        slot_unit_ = Tensor<T>();
+        return ops::SlotView<T>{nullptr, nullptr, S};
+      }
+    }
+    slot_values_bf16_ = decltype(slot_values_bf16_)();  // frees the bf16 copies of a bf16 forward
+    slot_unit_bf16_ = decltype(slot_unit_bf16_)();
+    return bank.gather_written(slot_values_, slot_unit_, slot_ids_);
+  }
+
+  /// In bf16 mode, packs the slots as the two retrieval products' B operands:
+  ///   forward:  Mh (S, L) as B^T of s = tau zh Mh^T,  M as B of m = a M
+  ///   backward: M as B^T of da = dm M^T,              Mh as B of dzh = tau ds Mh
+  /// Else none (the fp32 products read the SlotView).
+  ops::SlotPacks pack_slots(bool forward) {
+    if constexpr (std::is_same_v<T, float>) {
+      if (bf16_slots()) {
         const index_t S = slots_.slots, L = latent();
-        bf16_->scores.pack(scores, L, S, ops::Trans::Yes);
-        bf16_->values.pack(values, S, L, ops::Trans::No);
+        const bf16* unit = slot_unit_bf16_.data();
+        const bf16* values = slot_values_bf16_.data();
+        bf16_->scores.pack(forward ? unit : values, L, S, ops::Trans::Yes);
+        bf16_->values.pack(forward ? values : unit, S, L, ops::Trans::No);
         return {&bf16_->scores, &bf16_->values};
       }
     }
-    (void)scores;
-    (void)values;
+    (void)forward;
     return {};
   }
 };
@@ -3560,6 +3733,9 @@ class MemoryPath {
 //   a_n   = W_lo [refine(q_n) ; q_n] + b_lo,   q_n = W_lq col_n + b_lq
 // under the names `blocks.i.local.*`. U is the (B, h, w, D) token grid.
 
+#include <type_traits>
+#include <vector>
+
 
 namespace vhmn {
 
@@ -3589,20 +3765,32 @@ class LocalWindowMemory {
   // The windows are gathered token-major (ops::unfold_ijd_forward: each
   // window cell one contiguous copy) and multiplied by the query weight with
   // its columns permuted to match; the product is the spec's W_lq col_n.
+  // In bf16 mode (float models) the windows are gathered as bf16, the
+  // operand both their products round them to anyway: the largest cache of
+  // a block at half its fp32 size.
   const T* forward(const T* u, index_t B) {
     const index_t N = grid_ * grid_, D = dim(), kk = window_ * window_, L = path.latent(), R = B * N;
     batch_ = B;
+    windows_bf16_ = std::is_same_v<T, float> && path.precision() == Precision::BF16;
     {
       VHMN_PROFILE("unfold");
-      colp_.resize({R, kk * D});
-      ops::unfold_ijd_forward(colp_.data(), u, B, grid_, grid_, D, window_);
+      if (windows_bf16_) {
+        if constexpr (std::is_same_v<T, float>) {
+          colp_bf16_.resize(static_cast<std::size_t>(R * kk * D));
+          ops::unfold_ijd_forward(colp_bf16_.data(), u, B, grid_, grid_, D, window_);
+        }
+        colp_ = Tensor<T>();  // frees the fp32 windows of an fp32 forward
+      } else {
+        colp_.resize({R, kk * D});
+        ops::unfold_ijd_forward(colp_.data(), u, B, grid_, grid_, D, window_);
+        colp_bf16_ = decltype(colp_bf16_)();
+      }
     }
     {
       VHMN_PROFILE("query");
       wp_.resize({L, kk * D});
       ops::unfold_weight_permute(wp_.data(), path.query.weight.data(), L, D, kk);
-      ops::linear_forward(path.query_buffer(R), colp_.data(), wp_.data(), path.query.bias.data(), R, kk * D, L,
-                          path.precision());
+      query_forward(path.query_buffer(R), R, kk * D, L);
     }
     return path.forward_queries();
   }
@@ -3616,8 +3804,7 @@ class LocalWindowMemory {
       bw_->dcolp.resize({R, kk * D});
       ops::gemm(path.precision(), bw_->dcolp.data(), dq, wp_.data(), R, kk * D, L, ops::Trans::No, ops::Trans::No);
       bw_->dwp.resize({L, kk * D});
-      ops::gemm(path.precision(), bw_->dwp.data(), dq, colp_.data(), L, kk * D, R, ops::Trans::Yes,
-                ops::Trans::No);
+      query_weight_grad(bw_->dwp.data(), dq, R, kk * D, L);
       ops::unfold_weight_permute_backward(path.query.weight.grad_data(), bw_->dwp.data(), L, D, kk);
       T* db = path.query.bias.grad_data();
       for (index_t r = 0; r < R; ++r) simd::add_to(L, dq + r * L, db);  // rows in order
@@ -3635,12 +3822,29 @@ class LocalWindowMemory {
 
  private:
   index_t grid_ = 0, window_ = 1, batch_ = 0;
-  Tensor<T> colp_;  // (B*N, k*k*D) token-major windows
-  Tensor<T> wp_;    // (L, k*k*D) permuted query weight
+  Tensor<T> colp_;  // (B*N, k*k*D) token-major windows (fp32 mode)
+  std::vector<bf16, AlignedAllocator<bf16>> colp_bf16_;  // (B*N, k*k*D) the same in bf16 (bf16 mode)
+  bool windows_bf16_ = false;                             // the last forward filled colp_bf16_
+  Tensor<T> wp_;  // (L, k*k*D) permuted query weight
   struct Backward {
     Tensor<T> dcolp, dwp;  // gradients of colp_ and wp_
   };
   SharedWorkspace<Backward> bw_;
+
+  // q (R, L) = windows (R, I) Wp^T + b, from whichever windows the forward kept.
+  void query_forward(T* q, index_t R, index_t I, index_t L) {
+    if constexpr (std::is_same_v<T, float>) {
+      if (windows_bf16_) return ops::linear_forward(q, colp_bf16_.data(), wp_.data(), path.query.bias.data(), R, I, L);
+    }
+    ops::linear_forward(q, colp_.data(), wp_.data(), path.query.bias.data(), R, I, L, path.precision());
+  }
+  // dWp (L, I) = dq^T windows, dq: (R, L).
+  void query_weight_grad(T* dwp, const T* dq, index_t R, index_t I, index_t L) {
+    if constexpr (std::is_same_v<T, float>) {
+      if (windows_bf16_) return ops::gemm_bf16(dwp, dq, colp_bf16_.data(), L, I, R, ops::Trans::Yes, ops::Trans::No);
+    }
+    ops::gemm(path.precision(), dwp, dq, colp_.data(), L, I, R, ops::Trans::Yes, ops::Trans::No);
+  }
 };
 
 }  // namespace vhmn
@@ -4053,6 +4257,9 @@ struct ModelConfig {
 //   model.remember(labels, sample_ids);                   // training only
 // Backbone use (timm's names): forward_features() / backward_features(),
 // reset_classifier(K), freeze("pattern") / unfreeze("pattern").
+// Overlap hook: set_grad_ready_hook(f) has backward() call f(GradGroup)
+// as each group of parameters gets its final gradient (data-parallel
+// training starts that group's all-reduce there, train/data_parallel.hpp).
 // Requires: images are (B, C, H, W), already normalised. Buffers returned by
 // forward() stay valid until the next forward().
 // Precision: model.set_precision(Precision::BF16) runs every large matrix
@@ -4060,12 +4267,19 @@ struct ModelConfig {
 // docs/architecture.md says what is rounded where). Default FP32.
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 
 namespace vhmn {
+
+/// Parameters [first, last) of VHMN::parameters() whose gradients the running
+/// backward has finished: nothing later in that backward touches them.
+struct GradGroup {
+  index_t first = 0, last = 0;
+};
 
 template <class T, int Dim = Dynamic, int Latent = Dynamic>
 class VHMN {
@@ -4242,6 +4456,16 @@ class VHMN {
     backbone_backward(dtokens, dpooled_.data(), lowest_trainable_stage());
   }
 
+  /// Called by backward() and backward_features() once per group of
+  /// parameters, as soon as the group's gradients are final, in backward
+  /// order: {norm, pool, head}, blocks.{depth-1} ... blocks.0, then
+  /// {patch_embed, pos_embed}. A group whose every parameter is frozen is
+  /// skipped. The hook runs on the calling thread, between layers (never
+  /// inside a parallel region). Unset (the default): one null check per group.
+  using GradReadyHook = std::function<void(GradGroup)>;
+  void set_grad_ready_hook(GradReadyHook hook) { grad_ready_ = std::move(hook); }
+  const GradReadyHook& grad_ready_hook() const { return grad_ready_; }
+
   /// Freezes (or with frozen = false unfreezes) every parameter whose name
   /// matches the glob `pattern` ('*' any characters, '?' one), e.g.
   /// "blocks.*" or "*" then unfreeze("head.*"). Returns how many matched;
@@ -4251,7 +4475,7 @@ class VHMN {
   index_t unfreeze(const std::string& pattern) { return freeze(pattern, false); }
 
   /// A new head for `classes` classes (timm's reset_classifier): head
-  /// re-initialised per SPEC.md §6 from `seed`, slot counts rounded down to a
+  /// re-initialised per docs/spec.md §6 from `seed`, slot counts rounded down to a
   /// multiple of `classes` (at least one slot per class), every bank
   /// cleared; everything else (weights, frozen flags, precision, modes) kept.
   /// Build optimisers and trainers after this: the head's shape changed.
@@ -4327,22 +4551,65 @@ class VHMN {
   void backbone_backward(const T* dtokens, const T* dpooled, index_t lowest) {
     const index_t B = batch_, N = config_.tokens(), D = config_.dim;
     const index_t depth = static_cast<index_t>(blocks.size());
-    if (lowest > depth + 2) return;
+    const index_t tail = depth + 1;  // the group {norm, pool, head}
+    if (grad_ready_) index_groups();
+    if (lowest > depth + 2) {
+      group_done(tail);
+      return;
+    }
     {
       VHMN_PROFILE("head.bwd");
       dv_.resize_zero({B * N, D});
       if (dtokens) std::copy(dtokens, dtokens + B * N * D, dv_.data());
       pool.backward(dv_.data(), dpooled);
     }
-    if (lowest > depth + 1) return;
+    if (lowest > depth + 1) {
+      group_done(tail);
+      return;
+    }
     dx_.resize_zero({B * N, D});
     norm.backward(dx_.data(), dv_.data());
+    group_done(tail);
     for (index_t i = depth - 1; i >= 0 && i + 1 >= lowest; --i) {
       dx_prev_.resize_zero({B * N, D});
       blocks[static_cast<std::size_t>(i)]->backward(dx_prev_.data(), dx_.data());
       std::swap(dx_, dx_prev_);
+      group_done(i + 1);
     }
-    if (lowest == 0) patch_embed.backward(dx_.data());
+    if (lowest == 0) {
+      patch_embed.backward(dx_.data());
+      group_done(0);
+    }
+  }
+
+  // Groups of the grad-ready hook: 0 patch_embed, 1..depth the blocks,
+  // depth + 1 {norm, pool, head}; group g is parameters()[end[g-1], end[g]).
+  void index_groups() {
+    group_params_.clear();  // kept: no allocation once they have their size
+    group_end_.clear();
+    auto end_group = [&] { group_end_.push_back(static_cast<index_t>(group_params_.size())); };
+    patch_embed.collect_params(group_params_);
+    end_group();
+    for (auto& b : blocks) {
+      b->collect_params(group_params_);
+      end_group();
+    }
+    norm.collect_params(group_params_);
+    pool.collect_params(group_params_);
+    head.collect_params(group_params_);
+    end_group();
+  }
+  void group_done(index_t g) {
+    if (grad_ready_) report_group(g);
+  }
+  void report_group(index_t g) {
+    const GradGroup group{g == 0 ? 0 : group_end_[static_cast<std::size_t>(g - 1)],
+                          group_end_[static_cast<std::size_t>(g)]};
+    for (index_t i = group.first; i < group.last; ++i)
+      if (!group_params_[static_cast<std::size_t>(i)]->frozen) {
+        grad_ready_(group);
+        return;
+      }
   }
 
   ModelConfig config_;
@@ -4353,6 +4620,9 @@ class VHMN {
   const T* last_tokens_ = nullptr;
   ParamList<T> zero_list_;                        // zero_grad()'s parameter list
   ParamList<T> stage_list_;                       // lowest_trainable_stage()'s
+  GradReadyHook grad_ready_;                      // null: no hook
+  ParamList<T> group_params_;                     // parameters(), for the hook's groups
+  std::vector<index_t> group_end_;                // (depth + 2) group ends in it
   Tensor<T> logits_;                              // (B, K)
   Tensor<T> dpooled_, dv_, dx_, dx_prev_;         // backward workspaces
 };
@@ -10438,9 +10708,16 @@ class AverageSwappedIn {
 //             count = B/R, the first B%R ranks one more (share_of)
 //   loss      dlogits = (p - t) / B with the global B, so the summed
 //             gradients are those of the global batch's mean loss
-//   gradients sum over ranks (one all-reduce of every gradient, in
-//             parameters() order), before the finite check and the clip, so
-//             every rank takes the same optimiser step
+//   gradients sum over ranks, before the finite check and the clip, so
+//             every rank takes the same optimiser step. Overlap on (the
+//             default, docs/scaling.md measures it): each parameter group
+//             is packed into its place of one flat buffer and its
+//             non-blocking sum started from the model's grad-ready hook
+//             while the backward of the layers below still runs; the step
+//             waits for all of them before the finite check. Overlap off:
+//             one blocking all-reduce of the flat buffer after backward.
+//             Either way each element is the same sum over the ranks (with
+//             2 ranks a + b, the same bits; docs/scaling.md on R > 2)
 //   banks     each rank packs the bank writes of its own samples (the rows
 //             the memory generator picks, drawn for the whole global batch
 //             in single-process order); all ranks gather every rank's pack
@@ -10459,6 +10736,7 @@ class AverageSwappedIn {
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -10474,9 +10752,9 @@ class AverageSwappedIn {
 // same sizes (gather_all: sizes may differ per rank). The MPI
 // implementation is train/mpi_communicator.hpp (-DVHMN_USE_MPI=ON); the rest
 // of the library only sees this interface, so it builds without MPI.
-// Ensures: sum() leaves the same bits on every rank (MPI_Allreduce reduces
-// each element in one place and sends the result on); failures throw
-// vhmn::Error naming the operation.
+// Ensures: sum() and start_sum() leave the same bits on every rank
+// (MPI_Allreduce reduces each element in one place and sends the result
+// on); failures throw vhmn::Error naming the operation.
 
 #include <cstddef>
 #include <cstdint>
@@ -10493,6 +10771,16 @@ class Communicator {
   /// In place: data[i] becomes the sum over ranks of data[i] (n values).
   virtual void sum(float* data, std::size_t n) = 0;
   virtual void sum(double* data, std::size_t n) = 0;
+  /// Non-blocking sum(): starts the in-place sum of data[0, n) and returns;
+  /// `data` must stay untouched until wait_sums() returns. Every rank starts
+  /// the same sums in the same order. The default sums at once (for a
+  /// communicator without non-blocking collectives).
+  virtual void start_sum(float* data, std::size_t n) { sum(data, n); }
+  virtual void start_sum(double* data, std::size_t n) { sum(data, n); }
+  /// Lets started sums advance (MPI moves them on only inside MPI calls).
+  virtual void progress_sums() {}
+  /// Returns once every started sum is complete.
+  virtual void wait_sums() {}
   /// Every rank's `bytes`, concatenated in rank order, into `out`;
   /// `offsets` (size() + 1 entries) says where each rank's part starts.
   virtual void gather_all(const void* data, std::size_t bytes, std::vector<unsigned char>& out,
@@ -10510,7 +10798,24 @@ namespace vhmn::train {
 struct DataParallelOptions {
   std::shared_ptr<Communicator> communicator;  // null, or size() 1: one process (the code path of no communicator)
   std::int64_t check_every = 100;              // steps between checksum comparisons; 0: only at checkpoints
+  // Start each parameter group's gradient sum during the backward (true) or
+  // sum all gradients in one blocking all-reduce after it (false). The same
+  // bits either way; `vhmn train` reads VHMN_MPI_OVERLAP (overlap_from_environment).
+  bool overlap = true;
 };
+
+/// DataParallelOptions::overlap from the environment variable
+/// VHMN_MPI_OVERLAP: "1" or "on", "0" or "off"; `fallback` when unset or empty.
+inline bool overlap_from_environment(bool fallback) {
+  const char* value = std::getenv("VHMN_MPI_OVERLAP");
+  if (!value || !*value) return fallback;
+  const std::string v(value);
+  if (v == "1" || v == "on") return true;
+  if (v == "0" || v == "off") return false;
+  VHMN_FAIL("environment variable VHMN_MPI_OVERLAP must be 1 or on (gradient sums overlap the backward), 0 or off "
+            "(one all-reduce after it), got '"
+            << v << "'");
+}
 
 /// Rows [first, first + count) of a global batch of B that rank `rank` of `ranks` computes.
 struct Share {
@@ -10531,15 +10836,18 @@ inline std::uint64_t checksum_bytes(const void* data, std::size_t n, std::uint64
 /// Time and volume a rank spent communicating (for `vhmn train`'s report and docs/scaling.md).
 struct CommStats {
   std::int64_t steps = 0;
-  double gradient_s = 0, bank_s = 0;               // inside the gradient sum / the bank gather
+  double gradient_s = 0, bank_s = 0;  // in the gradient sums (packing, starting, waiting) / the bank gather
+  double wait_s = 0;                  // of gradient_s: in the final wait (overlap off: the all-reduce itself)
   std::int64_t gradient_bytes = 0, bank_bytes = 0;  // last step: this rank's contribution
+  std::int64_t gradient_buckets = 0;               // last step: sums started (overlap off: 1)
 };
 
 template <class T>
 class DataParallel {
  public:
-  DataParallel(std::shared_ptr<Communicator> comm, std::int64_t check_every)
-      : comm_(std::move(comm)), check_every_(check_every) {
+  DataParallel(std::shared_ptr<Communicator> comm, std::int64_t check_every,
+               bool overlap = DataParallelOptions{}.overlap)
+      : comm_(std::move(comm)), check_every_(check_every), overlap_(overlap) {
     VHMN_CHECK(comm_ && comm_->size() >= 1, "data-parallel training needs a communicator");
     VHMN_CHECK(check_every_ >= 0, "checksum interval must be >= 0 steps, got " << check_every_);
   }
@@ -10548,6 +10856,7 @@ class DataParallel {
   int size() const { return comm_->size(); }
   Communicator& communicator() { return *comm_; }
   bool writes_files() const { return rank() == 0; }
+  bool overlap() const { return overlap_; }
   const CommStats& stats() const { return stats_; }
   bool check_due(std::int64_t step) const { return check_every_ > 0 && step % check_every_ == 0; }
 
@@ -10605,25 +10914,71 @@ class DataParallel {
     return {v[0] / double(global_batch_), v[1]};
   }
 
-  /// Sums every gradient over the ranks (one all-reduce).
+  /// Before backward(): this step's gradients of `params` (parameters()
+  /// order; kept by reference until sum_gradients()) are about to be computed.
+  void begin_gradients(const ParamList<T>& params) {
+    params_ = &params;
+    grad_at_.resize(params.size() + 1);  // where each gradient sits in flat_
+    grad_at_[0] = 0;
+    for (std::size_t i = 0; i < params.size(); ++i)
+      grad_at_[i + 1] = grad_at_[i] + static_cast<std::size_t>(params[i]->grad.numel());
+    flat_.resize(grad_at_.back());
+    started_.assign(params.size(), 0);
+    stats_.gradient_buckets = 0;
+  }
+
+  /// The model's grad-ready hook (overlap on): parameters [first, last) of
+  /// begin_gradients()'s list have their final gradients; pack them into
+  /// their place in the flat buffer and start their sum. Each call also lets
+  /// the sums started before it advance.
+  void gradients_ready(GradGroup group) {
+    const auto start = std::chrono::steady_clock::now();
+    VHMN_CHECK(params_ && group.first >= 0 && group.first < group.last &&
+                   static_cast<std::size_t>(group.last) <= params_->size(),
+               "data-parallel gradients_ready(): parameters [" << group.first << ", " << group.last
+                                                               << ") are not a group of begin_gradients()'s list");
+    start_sum_of(static_cast<std::size_t>(group.first), static_cast<std::size_t>(group.last));
+    comm_->progress_sums();
+    stats_.gradient_s += seconds_since(start);
+  }
+
+  /// Sums every gradient of `params` over the ranks. Overlap off: one
+  /// blocking all-reduce. Overlap on: starts the sums of the parameters no
+  /// hook reported (frozen groups: their kernels may still have computed
+  /// something, and the clip reads every gradient), then waits for all.
   void sum_gradients(const ParamList<T>& params) {
     const auto start = std::chrono::steady_clock::now();
-    std::size_t n = 0;
-    for (const Param<T>* p : params) n += static_cast<std::size_t>(p->grad.numel());
-    flat_.resize(n);
-    std::size_t at = 0;
-    for (const Param<T>* p : params) {
-      std::copy(p->grad.data(), p->grad.data() + p->grad.numel(), flat_.data() + at);
-      at += static_cast<std::size_t>(p->grad.numel());
+    if (!overlap_ || !params_) begin_gradients(params);  // overlap on and no begin: nothing started yet
+    VHMN_CHECK(params_ == &params, "data-parallel sum_gradients(): called with another parameter list than "
+                                   "begin_gradients() (whose sums may still be running)");
+    if (!overlap_) {
+      for (std::size_t i = 0; i < params.size(); ++i) pack(i);
+      const auto wait_start = std::chrono::steady_clock::now();
+      comm_->sum(flat_.data(), flat_.size());
+      stats_.wait_s += seconds_since(wait_start);
+      stats_.gradient_buckets = 1;
+    } else {
+      for (std::size_t i = 0; i < params.size();) {
+        if (started_[i]) {
+          ++i;
+          continue;
+        }
+        std::size_t end = i + 1;  // a run of parameters not started yet
+        while (end < params.size() && !started_[end]) ++end;
+        start_sum_of(i, end);
+        i = end;
+      }
+      const auto wait_start = std::chrono::steady_clock::now();
+      comm_->wait_sums();
+      stats_.wait_s += seconds_since(wait_start);
     }
-    comm_->sum(flat_.data(), n);
-    at = 0;
-    for (Param<T>* p : params) {
-      std::copy(flat_.data() + at, flat_.data() + at + p->grad.numel(), p->grad.data());
-      at += static_cast<std::size_t>(p->grad.numel());
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      Param<T>& p = *params[i];
+      std::copy(flat_.data() + grad_at_[i], flat_.data() + grad_at_[i + 1], p.grad.data());
     }
+    params_ = nullptr;
     stats_.gradient_s += seconds_since(start);
-    stats_.gradient_bytes = static_cast<std::int64_t>(n * sizeof(T));
+    stats_.gradient_bytes = static_cast<std::int64_t>(flat_.size() * sizeof(T));
     ++stats_.steps;
   }
 
@@ -10808,14 +11163,34 @@ class DataParallel {
     std::memcpy(out, src, bytes);
     return out + bytes;
   }
+  // Copies gradient i into its place in flat_.
+  void pack(std::size_t i) {
+    const Param<T>& p = *(*params_)[i];
+    std::copy(p.grad.data(), p.grad.data() + p.grad.numel(), flat_.data() + grad_at_[i]);
+  }
+  // Packs parameters [first, last) and starts their sum (one bucket).
+  void start_sum_of(std::size_t first, std::size_t last) {
+    for (std::size_t i = first; i < last; ++i) {
+      VHMN_CHECK(!started_[i],
+                 "data-parallel gradients: '" << (*params_)[i]->name << "' reported ready twice in one step");
+      started_[i] = 1;
+      pack(i);
+    }
+    comm_->start_sum(flat_.data() + grad_at_[first], grad_at_[last] - grad_at_[first]);
+    ++stats_.gradient_buckets;
+  }
 
   std::shared_ptr<Communicator> comm_;
   std::int64_t check_every_;
+  bool overlap_;
   CommStats stats_;
   Share share_;
   index_t global_batch_ = 0;
   data::BasicBatch<T> local_;
-  std::vector<T> flat_, row_;
+  std::vector<T> flat_, row_;                  // flat_: every gradient, in parameters() order
+  const ParamList<T>* params_ = nullptr;       // begin_gradients() .. sum_gradients()
+  std::vector<std::size_t> grad_at_;           // (params + 1) offsets of the gradients in flat_
+  std::vector<unsigned char> started_;         // per parameter: its sum was started this step
   std::vector<index_t> positions_;
   std::vector<unsigned char> pack_, all_;
   std::vector<std::size_t> offsets_;
@@ -10827,6 +11202,30 @@ class DataParallel {
   data::Dataset shard_;
 };
 
+/// While alive (overlap on): `model`'s backward starts the gradient sum of
+/// each parameter group it finishes (DataParallel::gradients_ready);
+/// afterwards the model's previous hook is back. Does nothing when `dp` is
+/// null or its overlap is off.
+template <class T, class Model>
+class OverlapScope {
+ public:
+  OverlapScope(Model& model, DataParallel<T>* dp) : model_(model), installed_(dp && dp->overlap()) {
+    if (!installed_) return;
+    previous_ = model.grad_ready_hook();
+    model.set_grad_ready_hook([dp](GradGroup group) { dp->gradients_ready(group); });
+  }
+  ~OverlapScope() {
+    if (installed_) model_.set_grad_ready_hook(std::move(previous_));
+  }
+  OverlapScope(const OverlapScope&) = delete;
+  OverlapScope& operator=(const OverlapScope&) = delete;
+
+ private:
+  Model& model_;
+  bool installed_;
+  typename Model::GradReadyHook previous_;
+};
+
 }  // namespace vhmn::train
 // ---- end vhmn/train/data_parallel.hpp ----
 // ---- begin vhmn/train/whitening.hpp ----
@@ -10835,7 +11234,7 @@ class DataParallel {
 // What this represents: the first layer of the CIFAR-10 speed-run convnets
 // (airbench) starts as a whitening transform of image patches instead of
 // random filters. Here: with `P` = C*p*p values per patch (vec order of
-// SPEC.md §1), the covariance of the training set's normalised patches
+// docs/spec.md §1), the covariance of the training set's normalised patches
 //   Sigma = E[(x - mu)(x - mu)^T] = V diag(lambda) V^T,  lambda descending,
 // gives the filters  w_i = gain * v_i / sqrt(lambda_i + eps)  for the first
 // min(D, P) rows of `patch_embed.weight` (one per eigenvector, largest
@@ -10948,7 +11347,7 @@ void whiten_patch_embedding(VHMN<T, D, L>& model, const data::Dataset& ds, const
 // respect to the logits into dlogits (B, K), which the Trainer zeroes first:
 //   trainer.loss = train::SquaredErrorLoss<float>{};
 //   trainer.loss = [](const train::LossBatch<float>& b, float* dlogits) { ...; return loss; };
-// CrossEntropyLoss is the default (SPEC.md §5). Test accuracy and test loss
+// CrossEntropyLoss is the default (docs/spec.md §5). Test accuracy and test loss
 // (evaluate.hpp) stay cross-entropy whatever trains.
 
 #include <functional>
@@ -11096,7 +11495,8 @@ class Trainer {
                "EMA decay must be in [0, 1) (0: off), got " << options_.ema_decay);
     if (options_.ema_decay > 0) ema_.emplace(model.parameters(), options_.ema_decay);
     if (options_.parallel.communicator && options_.parallel.communicator->size() > 1) {
-      dp_ = std::make_unique<DataParallel<T>>(options_.parallel.communicator, options_.parallel.check_every);
+      dp_ = std::make_unique<DataParallel<T>>(options_.parallel.communicator, options_.parallel.check_every,
+                                              options_.parallel.overlap);
       dp_->check_batches(train.size, loader.batch_size, loader.drop_last);
     }
     if (writes_files()) {
@@ -11112,6 +11512,8 @@ class Trainer {
   LossFunction<T> loss = CrossEntropyLoss<T>{};
 
   index_t epochs_done() const { return epoch_; }
+  /// Training + evaluation time of the completed epochs, across resumes (what --time-limit counts).
+  double elapsed_s() const { return elapsed_; }
   double best_accuracy() const { return best_acc_; }
   const WarmupCosine& schedule() const { return schedule_; }
   Optimizer<T>& optimizer() { return optimizer_; }
@@ -11157,6 +11559,8 @@ class Trainer {
     }
     index_t stop = max_new_epochs >= 0 ? std::min(options_.epochs, epoch_ + max_new_epochs) : options_.epochs;
     const auto params = model_.parameters();
+    // overlap: backward() starts each finished parameter group's gradient sum
+    const OverlapScope<T, Model> overlap(model_, dp_.get());
     const index_t K = model_.config().classes;
     Tensor<T> dlogits;
     data::BasicBatch<T> global_batch;
@@ -11209,6 +11613,7 @@ class Trainer {
         VHMN_CHECK(std::isfinite(loss), "non-finite loss (" << loss << ") at epoch " << epoch_ + 1 << ", step "
                                                             << step + 1 << ": training stopped" << kept_note());
         model_.zero_grad();
+        if (dp_) dp_->begin_gradients(params);
         model_.backward(dlogits.data());
         if (dp_) dp_->sum_gradients(params);
         const std::string bad = first_non_finite_grad(params);
