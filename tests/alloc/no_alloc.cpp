@@ -20,6 +20,7 @@
 #include <vhmn/autodiff/layers.hpp>
 #include <vhmn/train/optimizer.hpp>
 #include <vhmn/vhmn.hpp>
+#include "full_banks.hpp"
 
 namespace {
 std::atomic<bool> g_counting{false};
@@ -121,14 +122,7 @@ int main() {
   const index_t B = 4, K = config.classes;
   VHMN<T> model(config, 0);
   Rng rng(1);
-  for (auto& blk : model.blocks)
-    for (MemoryBank<T>* bank : {&blk->local.path.bank, &blk->global.path.bank}) {
-      std::vector<T> row(static_cast<std::size_t>(bank->latent()));
-      for (index_t i = 0; i < bank->slots(); ++i) {
-        for (auto& v : row) v = static_cast<T>(rng.normal());
-        bank->write(i / bank->slots_per_class(), row.data(), i, -1);
-      }
-    }
+  fill_banks_randomly<T>(model, rng);
   Tensor<T> images({B, config.channels, config.image, config.image});
   for (auto& v : images) v = static_cast<T>(rng.normal());
   std::vector<std::int32_t> labels = {0, 3, 7, 3};
