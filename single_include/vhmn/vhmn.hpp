@@ -2953,9 +2953,7 @@ class MemoryBank {
   /// their slot numbers. The view stays valid while the buffers live, so
   /// writes after a forward pass never disturb its backward.
   ops::SlotView<T> gather_written(Tensor<T>& values, Tensor<T>& unit, std::vector<index_t>& slot_ids) const {
-    slot_ids.clear();
-    for (index_t s = 0; s < slots(); ++s)
-      if (is_written(s)) slot_ids.push_back(s);
+    list_written(slot_ids);
     const index_t n = static_cast<index_t>(slot_ids.size()), L = latent();
     values.resize({n, L});
     unit.resize({n, L});
@@ -2972,9 +2970,7 @@ class MemoryBank {
   index_t gather_written_bf16(std::vector<bf16, AlignedAllocator<bf16>>& values,
                               std::vector<bf16, AlignedAllocator<bf16>>& unit, std::vector<index_t>& slot_ids) const {
     static_assert(std::is_same_v<T, float>, "bf16 copies of a bank are for float models");
-    slot_ids.clear();
-    for (index_t s = 0; s < slots(); ++s)
-      if (is_written(s)) slot_ids.push_back(s);
+    list_written(slot_ids);
     const index_t n = static_cast<index_t>(slot_ids.size()), L = latent();
     values.resize(static_cast<std::size_t>(n * L));
     unit.resize(static_cast<std::size_t>(n * L));
@@ -2986,6 +2982,13 @@ class MemoryBank {
       for (index_t l = 0; l < L; ++l) u[l] = to_bf16(row[l] * inv);
     });
     return n;
+  }
+
+  /// The written slots' numbers, in slot order.
+  void list_written(std::vector<index_t>& slot_ids) const {
+    slot_ids.clear();
+    for (index_t s = 0; s < slots(); ++s)
+      if (is_written(s)) slot_ids.push_back(s);
   }
 
   // Read access for inspection and checkpoints.
