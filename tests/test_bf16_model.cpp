@@ -154,7 +154,17 @@ TEST_CASE("precision: names, parsing, and the clear error for anything else") {
   CHECK(cli::precision_option(Args({"--precision", "bf16"}, {}, opts)) == Precision::BF16);
   CHECK(cli::precision_option(Args({"--precision=fp32"}, {}, opts)) == Precision::FP32);
   CHECK_THROWS_WITH(cli::precision_option(Args({"--precision", "half"}, {}, opts)),
-                    "--precision must be fp32 or bf16, got 'half'");
+                    "--precision must be fp32, bf16 or auto, got 'half'");
+  CHECK(cli::precision_option(Args({}, {}, opts), "bf16") == Precision::BF16);  // a command's own default
+  // auto: bf16 only where the native kernel runs, fp32 under the (slower) emulation
+  with_backend(ops::Bf16Backend::Emulated, [&] {
+    CHECK(cli::precision_option(Args({"--precision", "auto"}, {}, opts)) == Precision::FP32);
+    CHECK(cli::precision_option(Args({}, {}, opts), "auto") == Precision::FP32);
+  });
+  with_backend(ops::Bf16Backend::Native, [&] {
+    const Precision expected = ops::bf16_backend() == ops::Bf16Backend::Native ? Precision::BF16 : Precision::FP32;
+    CHECK(cli::precision_option(Args({"--precision", "auto"}, {}, opts)) == expected);
+  });
   CHECK(cli::precision_description(Precision::FP32) == "fp32");
   with_backend(ops::Bf16Backend::Emulated, [] {
     CHECK(cli::precision_description(Precision::BF16) == "bf16 (emulated: forced by VHMN_BF16=emulate)");

@@ -130,8 +130,8 @@ TEST_CASE("vhmn train: every option is checked before the run directory or the d
       {{"--test-limit", "-1"}, "--test-limit -1: must be >= 0"},
       {{"--patch", "0"}, "--patch 0: must be >= 1"},
       {{"--iters", "-1"}, "--iters -1: must be >= 0"},
-      {{"--config", "huge"}, "--config huge: must be one of paper-cifar, cifar-small, fmnist-small"},
-      {{"--precision", "fp16"}, "--precision must be fp32 or bf16, got 'fp16'"},
+      {{"--config", "huge"}, "--config huge: must be one of paper-cifar, cifar-small, cifar-fast, fmnist-small"},
+      {{"--precision", "fp16"}, "--precision must be fp32, bf16 or auto, got 'fp16'"},
       {{"--threads", "0"}, "--threads 0: must be between 1 and 4096"},
       {{"--data", "imagenet"}, "unknown --data 'imagenet' (known: fashion-mnist, mnist, cifar10, cifar100, folder)"},
   };

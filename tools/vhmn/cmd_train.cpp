@@ -64,9 +64,10 @@ const char* kTrainHelp =
     "  --tta flip|none    flip test-time augmentation when evaluating (flip for cifar10, else none)\n"
     "  --init whiten|random  patch embedding from the whitened covariance of training\n"
     "                     patches, or SPEC's truncated normal (whiten for cifar10, else random)\n"
+    "%s"
+    "                     (vhmn train --data cifar10: auto, part of its one-hour recipe)\n"
     "CIFAR-10's defaults are the one-hour recipe (README, \"CIFAR-10 in one hour\"):\n"
     "  vhmn train --data cifar10 --time-limit 60 --out RUN_DIR\n"
-    "%s"
     "run:\n"
     "  --out RUN_DIR      metrics.jsonl, last.safetensors, best.safetensors go here (a directory\n"
     "                     that already holds a run is refused: resume it or choose another)\n"
@@ -149,6 +150,7 @@ struct RecipeDefaults {
   const char* augment = "crop,flip";
   const char* tta = "none";
   const char* init = "random";
+  const char* precision = "fp32";  // --precision fp32|bf16|auto
 
   static RecipeDefaults for_data(const std::string& kind) {
     RecipeDefaults r;
@@ -163,6 +165,7 @@ struct RecipeDefaults {
       r.label_smoothing = 0.1;
       r.tta = "flip";
       r.init = "whiten";
+      r.precision = "auto";  // bf16 where native: twice fp32's images/s here, 83.5% vs 78% in the hour
     } else if (kind == "folder") {
       r.augment = "none";
     }
@@ -177,8 +180,8 @@ TrainSettings read_train_settings(const Args& args) {
                        s.kind == "folder",
                    "unknown --data '" << s.kind << "' (known: fashion-mnist, mnist, cifar10, cifar100, folder)");
   VHMN_USAGE_CHECK(s.kind != "folder" || args.has("data-dir"), "--data folder needs --data-dir DIR");
-  s.precision = precision_option(args);
   const RecipeDefaults recipe = RecipeDefaults::for_data(s.kind);
+  s.precision = precision_option(args, recipe.precision);
 
   // ---- model: the preset, then single sizes (the data's shape comes once it is read)
   s.config = ModelConfig::preset(

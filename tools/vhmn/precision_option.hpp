@@ -1,4 +1,4 @@
-// tools/vhmn/precision_option.hpp — `--precision fp32|bf16` of every command
+// tools/vhmn/precision_option.hpp — `--precision fp32|bf16|auto` of every command
 // that runs a model, and the one line that says which bf16 kernel runs.
 #pragma once
 
@@ -15,16 +15,28 @@
 namespace vhmn::cli {
 
 inline constexpr const char* kPrecisionHelp =
-    "  --precision P      fp32 (default) or bf16: matrix products with bfloat16 operands and\n"
-    "                     fp32 accumulation (README, bf16 mixed precision); the CPU is checked\n"
-    "                     at run time: AVX512-BF16 runs natively, any other CPU (or\n"
-    "                     VHMN_BF16=emulate) runs a correct, slower emulation\n";
+    "  --precision P      fp32 (default), bf16 or auto. bf16: matrix products with bfloat16\n"
+    "                     operands and fp32 accumulation (README, bf16 mixed precision); the CPU\n"
+    "                     is checked at run time: AVX512-BF16 runs natively, any other CPU (or\n"
+    "                     VHMN_BF16=emulate) runs a correct, slower emulation. auto: bf16 where\n"
+    "                     it runs natively, else fp32\n";
 
-/// --precision (default fp32); anything else is a mistake in the command line (exit code 2).
-inline Precision precision_option(const Args& args) {
-  const std::string p = args.str("precision", "fp32");
-  VHMN_USAGE_CHECK(p == "fp32" || p == "bf16", "--precision must be fp32 or bf16, got '" << p << "'");
-  return parse_precision(p, "--precision");
+/// --precision fp32|bf16|auto; `fallback` is the value when the option is
+/// absent. auto is bf16 where the native AVX512-BF16 kernel runs and fp32
+/// elsewhere (the emulation is slower than fp32), and says which it chose
+/// on stderr. Anything else is a mistake in the command line (exit code 2).
+inline Precision precision_option(const Args& args, const char* fallback = "fp32") {
+  const std::string p = args.str("precision", fallback);
+  VHMN_USAGE_CHECK(p == "fp32" || p == "bf16" || p == "auto",
+                   "--precision must be fp32, bf16 or auto, got '" << p << "'");
+  if (p != "auto") return parse_precision(p, "--precision");
+  const bool native = ops::bf16_backend() == ops::Bf16Backend::Native;
+  const char* why = native ? "this CPU runs bf16 natively"
+                    : !cpu_has_avx512_bf16() ? "this CPU has no AVX512-BF16"
+                                             : "no native bf16 kernel (this build, or VHMN_BF16=emulate)";
+  std::fprintf(stderr, "vhmn: --precision auto%s: %s, %s\n", args.has("precision") ? "" : " (the default here)", why,
+               native ? "bf16" : "fp32");
+  return native ? Precision::BF16 : Precision::FP32;
 }
 
 /// "fp32", or "bf16 (native AVX512-BF16 kernel)" / "bf16 (emulated: <why>)".
