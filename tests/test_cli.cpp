@@ -379,3 +379,59 @@ TEST_CASE("vhmn train --time-limit: the run's ETA never goes past what is left o
   }
   CHECK(etas > 0);
 }
+
+TEST_CASE("vhmn train --data cifar10 defaults to the one-hour recipe; other data sets keep theirs; options win") {
+  using cli::Args;
+  auto settings = [](std::vector<std::string> argv) {
+    return cli::read_train_settings(Args(std::move(argv), {"help"}, cli::kTrainOptions));
+  };
+  const bool native = ops::bf16_backend() == ops::Bf16Backend::Native;
+
+  const cli::TrainSettings c = settings({"--data", "cifar10"});
+  CHECK(c.config.local_slots == 100);  // cifar-fast
+  CHECK(c.config.dim == 128);
+  CHECK(c.config.global_slots == 200);
+  CHECK(c.loader.batch_size == 64);
+  CHECK(c.opt.epochs == 40);
+  CHECK(c.opt.lr == doctest::Approx(2e-3));
+  CHECK(c.opt.warmup_epochs == doctest::Approx(1.0));
+  CHECK(c.loader.augment.label_smoothing == doctest::Approx(0.1));
+  CHECK(c.loader.augment.crop > 0);
+  CHECK(c.loader.augment.flip > 0);
+  CHECK(c.opt.tta_flip);
+  CHECK(c.opt.whiten_patch_embed);
+  CHECK(c.opt.precision == (native ? Precision::BF16 : Precision::FP32));  // --precision auto
+  const std::string line = cli::recipe_line(c);
+  CHECK(line.find("recipe: 40 epochs, batch 64, adamw lr 0.002 (warm-up 1 epochs, cosine decay)") == 0);
+  CHECK(line.find("label smoothing 0.1, augment crop,flip, init whiten, tta flip, precision ") != std::string::npos);
+  CHECK(cli::recipe_line(settings({"--data", "cifar10", "--time-limit", "60"})).find("40 epochs or 60 minutes") !=
+        std::string::npos);
+
+  const cli::TrainSettings f = settings({"--data", "fashion-mnist"});
+  CHECK(f.config.dim == 96);  // fmnist-small
+  CHECK(f.config.local_slots == 500);
+  CHECK(f.loader.batch_size == 128);
+  CHECK(f.opt.epochs == 9);
+  CHECK(f.loader.augment.label_smoothing == 0.0);
+  CHECK(f.loader.augment.crop == 0.0);
+  CHECK_FALSE(f.opt.tta_flip);
+  CHECK_FALSE(f.opt.whiten_patch_embed);
+  CHECK(f.opt.precision == Precision::FP32);
+
+  const cli::TrainSettings c100 = settings({"--data", "cifar100"});
+  CHECK(c100.config.local_slots == 500);  // cifar-small
+  CHECK(c100.loader.batch_size == 128);
+  CHECK(c100.opt.epochs == 10);
+  CHECK(c100.opt.precision == Precision::FP32);
+
+  const cli::TrainSettings o = settings({"--data", "cifar10", "--config", "cifar-small", "--batch", "128", "--tta",
+                                         "none", "--init", "random", "--label-smoothing", "0", "--precision", "fp32",
+                                         "--epochs", "3"});
+  CHECK(o.config.local_slots == 500);
+  CHECK(o.loader.batch_size == 128);
+  CHECK_FALSE(o.opt.tta_flip);
+  CHECK_FALSE(o.opt.whiten_patch_embed);
+  CHECK(o.loader.augment.label_smoothing == 0.0);
+  CHECK(o.opt.precision == Precision::FP32);
+  CHECK(o.opt.epochs == 3);
+}

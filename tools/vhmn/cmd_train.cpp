@@ -137,7 +137,36 @@ struct TrainSettings {
   data::LoaderOptions loader;
   train::TrainOptions opt;  // all but run_dir, its lock and the communicator
   index_t stop_after = -1;  // -1: train to --epochs
+  std::string augment;      // --augment as given or defaulted, for the recipe line
 };
+
+/// One line with the training recipe in effect, defaults included, so a run
+/// shows what `vhmn train --data KIND` chose for it.
+std::string recipe_line(const TrainSettings& s) {
+  const train::TrainOptions& o = s.opt;
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "recipe: %lld epochs%s, batch %lld, %s lr %g (warm-up %g epochs, %s decay), weight decay %g, "
+                "label smoothing %g, augment %s, init %s, tta %s, precision %s",
+                static_cast<long long>(o.epochs),
+                o.time_limit_s > 0 ? (" or " + std::to_string(static_cast<long long>(o.time_limit_s / 60)) +
+                                      " minutes, whichever ends first")
+                                         .c_str()
+                                   : "",
+                static_cast<long long>(s.loader.batch_size), train::optimizer_kind_name(o.optimizer.kind), o.lr,
+                o.warmup_epochs, train::decay_shape_name(o.schedule), o.optimizer.weight_decay,
+                s.loader.augment.label_smoothing, s.augment.c_str(), o.whiten_patch_embed ? "whiten" : "random",
+                o.tta_flip ? "flip" : "none", precision_name(s.precision));
+  std::string line = buf;
+  auto append = [&line](const char* name, double v) {
+    char b[64];
+    std::snprintf(b, sizeof b, ", %s %g", name, v);
+    line += b;
+  };
+  if (o.ema_decay > 0) append("ema", o.ema_decay);
+  if (o.clip_norm > 0) append("clip", o.clip_norm);
+  return line;
+}
 
 /// The defaults that differ by data set. CIFAR-10's are the one-hour recipe
 /// chosen by measurement (README, "CIFAR-10 in one hour"); Fashion-MNIST's
@@ -216,8 +245,8 @@ TrainSettings read_train_settings(const Args& args) {
   s.loader.batch_size = static_cast<index_t>(args.integer("batch", recipe.batch, 1, 65536));
   s.loader.num_workers = static_cast<int>(args.integer("workers", 1, 1, 256));
   s.loader.seed = data::derive_seed(s.seed, 1);
-  s.loader.augment =
-      parse_augment(args.str("augment", recipe.augment), args.number("label-smoothing", recipe.label_smoothing, 0.0, 0.999));
+  s.augment = args.str("augment", recipe.augment);
+  s.loader.augment = parse_augment(s.augment, args.number("label-smoothing", recipe.label_smoothing, 0.0, 0.999));
 
   // ---- optimisation
   train::TrainOptions& opt = s.opt;
@@ -516,6 +545,7 @@ int train_rank(const std::vector<std::string>& argv_in, const std::shared_ptr<tr
               static_cast<long long>(config.depth), static_cast<long long>(config.window),
               static_cast<long long>(config.local_slots), static_cast<long long>(config.global_slots),
               static_cast<long long>(config.iters), num_threads());
+  std::printf("%s\n", recipe_line(settings).c_str());
   if (comm)
     std::printf("data-parallel: %d ranks x %d threads, global batch %lld (%lld per rank)\n", comm->size(),
                 num_threads(), static_cast<long long>(loader.batch_size),
