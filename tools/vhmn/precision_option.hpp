@@ -34,8 +34,8 @@ inline Precision precision_option(const Args& args, const char* fallback = "fp32
   const char* why = native ? "this CPU runs bf16 natively"
                     : !cpu_has_avx512_bf16() ? "this CPU has no AVX512-BF16"
                                              : "no native bf16 kernel (this build, or VHMN_BF16=emulate)";
-  std::fprintf(stderr, "vhmn: --precision auto%s: %s, %s\n", args.has("precision") ? "" : " (the default here)", why,
-               native ? "bf16" : "fp32");
+  std::fprintf(stderr, "vhmn: --precision auto%s: %s (%s)\n", args.has("precision") ? "" : " (the default here)",
+               native ? "bf16" : "fp32", why);
   return native ? Precision::BF16 : Precision::FP32;
 }
 
