@@ -74,13 +74,18 @@ TEST_CASE("bench protocol: a training step updates the weights and writes the ba
   const MemoryBank<float>& global0 = bench.model.blocks[0]->global.path.bank;
   const std::int64_t before = total_writes(global0);
 
+  const auto& refine0 = bench.model.blocks[0]->local.path.refine;
   bench.infer_step();
   CHECK(!bench.model.training());
-  CHECK(!bench.model.no_grad());  // the switches are back at their defaults
+  CHECK(refine0.attention(0) == nullptr);  // the fast path kept no retrieval weights
+  CHECK(!bench.model.no_grad());           // and the switches are back at their defaults
   CHECK(bench.model.record_retrieval());
   const std::vector<float> first(bench.model.logits().begin(), bench.model.logits().end());
-  bench.infer_step(/*keep_caches=*/true);
+  bench.infer_step();
   CHECK(std::equal(first.begin(), first.end(), bench.model.logits().begin()));  // eval: banks untouched
+  CHECK(total_writes(global0) == before);
+  bench.infer_step(/*keep_caches=*/true);
+  CHECK(refine0.attention(0) != nullptr);
   CHECK(total_writes(global0) == before);
 
   bench.train_step();
