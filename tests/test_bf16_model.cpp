@@ -15,6 +15,7 @@
 
 #include "../tools/vhmn/precision_option.hpp"
 #include "vhmn/data/idx.hpp"
+#include "vhmn/train/bench_protocol.hpp"
 #include "vhmn/train/trainer.hpp"
 #include "vhmn/vhmn.hpp"
 
@@ -84,18 +85,6 @@ ModelConfig tiny_config() {
   c.mlp_ratio = 2;
   c.iters = 2;
   return c;
-}
-
-/// Every bank of `model` full of random rows (the bench protocol).
-void fill_banks(VHMN<float>& model, Rng& rng) {
-  for (auto& b : model.blocks)
-    for (MemoryBank<float>* bank : {&b->local.path.bank, &b->global.path.bank}) {
-      std::vector<float> row(static_cast<std::size_t>(bank->latent()));
-      for (index_t i = 0; i < bank->slots(); ++i) {
-        for (auto& v : row) v = static_cast<float>(rng.normal());
-        bank->write(i / bank->slots_per_class(), row.data(), i, -1);
-      }
-    }
 }
 
 std::vector<float> random_images(const ModelConfig& c, index_t B, Rng& rng) {
@@ -199,8 +188,8 @@ TEST_CASE("precision: fp32 stays the default and bit for bit; bf16 changes the l
   VHMN<float> untouched(c, 3), model(c, 3);
   CHECK(model.precision() == Precision::FP32);
   Rng r1(9), r2(9);
-  fill_banks(untouched, r1);
-  fill_banks(model, r2);
+  train::fill_banks_randomly(untouched, r1);
+  train::fill_banks_randomly(model, r2);
   const std::vector<float> images = random_images(c, B, rng);
   const float* l0 = untouched.forward(images.data(), B);
   const std::vector<float> ref(l0, l0 + B * c.classes);
@@ -261,7 +250,7 @@ TEST_CASE("precision: bf16 changes every parameter's gradient (none is left on a
   Rng rng(11);
   for (auto* p : model.parameters())
     for (index_t i = 0; i < p->numel(); ++i) p->data()[i] = static_cast<float>(0.35 * rng.normal());
-  fill_banks(model, rng);
+  train::fill_banks_randomly(model, rng);
   const std::vector<float> images = random_images(c, B, rng);
   std::vector<float> targets(static_cast<std::size_t>(B * K), 0.f);
   for (index_t b = 0; b < B; ++b) targets[static_cast<std::size_t>(b * K + b % K)] = 1.f;
@@ -285,7 +274,7 @@ TEST_CASE("precision: bf16 logits and gradients are bit-identical for 1 and 2 th
   const index_t B = 4, K = c.classes;
   VHMN<float> model(c, 2);
   Rng rng(3);
-  fill_banks(model, rng);
+  train::fill_banks_randomly(model, rng);
   const std::vector<float> images = random_images(c, B, rng);
   std::vector<float> targets(static_cast<std::size_t>(B * K), 0.f);
   for (index_t b = 0; b < B; ++b) targets[static_cast<std::size_t>(b * K + (3 * b) % K)] = 1.f;
@@ -337,7 +326,7 @@ TEST_CASE("accuracy: bf16 forward logits agree with fp32 on the test models (ful
     if (k.weight_std > 0)
       for (auto* p : model.parameters())
         for (index_t i = 0; i < p->numel(); ++i) p->data()[i] = static_cast<float>(k.weight_std * rng.normal());
-    fill_banks(model, rng);
+    train::fill_banks_randomly(model, rng);
     model.eval();
     const std::vector<float> images = random_images(k.config, k.batch, rng);
     const std::vector<float> ref = logits_at(model, Precision::FP32, images, k.batch);

@@ -3,7 +3,8 @@
 // because it replaces the global allocation functions), in fp32 and in bf16
 // mode (both bf16 backends where the CPU has the native one), and a step
 // composed through the autodiff tape, with and without a frozen backbone,
-// and a step with the grad-ready hook set (data-parallel overlap).
+// and a step with the grad-ready hook set (data-parallel overlap). The steps
+// are the bench protocol's (train/bench_protocol.hpp) at batch 4.
 //
 // Counts every operator new / new[] (all overloads) and, on glibc, every
 // malloc / calloc / realloc / memalign family call (Eigen allocates with
@@ -18,9 +19,8 @@
 #include <vector>
 
 #include <vhmn/autodiff/layers.hpp>
-#include <vhmn/train/optimizer.hpp>
+#include <vhmn/train/bench_protocol.hpp>
 #include <vhmn/vhmn.hpp>
-#include "full_banks.hpp"
 
 namespace {
 std::atomic<bool> g_counting{false};
@@ -119,37 +119,11 @@ int main() {
   // cifar-small's shapes (large enough for every tiled and threaded path)
   // at a small batch; every bank full.
   const ModelConfig config = ModelConfig::preset("cifar-small");
-  const index_t B = 4, K = config.classes;
-  VHMN<T> model(config, 0);
-  Rng rng(1);
-  fill_banks_randomly<T>(model, rng);
-  Tensor<T> images({B, config.channels, config.image, config.image});
-  for (auto& v : images) v = static_cast<T>(rng.normal());
-  std::vector<std::int32_t> labels = {0, 3, 7, 3};
-  std::vector<std::int64_t> ids = {0, 1, 2, 3};
-  Tensor<T> targets({B, K}), probs({B, K}), dlogits({B, K});
-  for (index_t b = 0; b < B; ++b) targets[b * K + labels[static_cast<std::size_t>(b)]] = T(1);
-  train::Optimizer<T> optimizer(model.parameters(), train::OptimizerOptions{});
-
-  auto train_step = [&] {
-    model.train();
-    model.zero_grad();
-    const T* logits = model.forward(images.data(), B);
-    ops::cross_entropy_forward(probs.data(), logits, targets.data(), B, K);
-    dlogits.zero();
-    ops::cross_entropy_backward(dlogits.data(), probs.data(), targets.data(), B, K);
-    model.backward(dlogits.data());
-    optimizer.step(1e-3);
-    model.remember(labels.data(), ids.data());
-  };
-  auto infer_step = [&](bool fast) {
-    model.eval();
-    model.set_no_grad(fast);
-    model.set_record_retrieval(!fast);
-    model.forward(images.data(), B);
-    model.set_no_grad(false);
-    model.set_record_retrieval(true);
-  };
+  train::BenchProtocol<T> bench(config, /*batch=*/4);
+  bench.set_labels({0, 3, 7, 3});
+  VHMN<T>& model = bench.model;
+  auto train_step = [&] { bench.train_step(); };
+  auto infer_step = [&](bool fast) { bench.infer_step(/*keep_caches=*/!fast); };
 
   // (precision, VHMN_BF16) runs: fp32; bf16 emulated; bf16 native if this CPU runs it
   struct Mode {
@@ -201,10 +175,10 @@ int main() {
     model.train();
     model.zero_grad();
     tape.clear();
-    const auto f = autodiff::backbone(tape, model, images.data(), B);
-    tape.backward(autodiff::cross_entropy(tape, autodiff::linear(tape, model.head, f.pooled), targets.data()));
-    optimizer.step(1e-3);
-    model.remember(labels.data(), ids.data());
+    const auto f = autodiff::backbone(tape, model, bench.images.data(), bench.batch);
+    tape.backward(autodiff::cross_entropy(tape, autodiff::linear(tape, model.head, f.pooled), bench.targets.data()));
+    bench.optimizer.step(bench.learning_rate);
+    model.remember(bench.labels.data(), bench.ids.data());
   };
   for (bool frozen : {false, true}) {
     if (frozen) {

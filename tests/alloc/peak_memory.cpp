@@ -1,7 +1,8 @@
 // tests/alloc/peak_memory.cpp — bf16 mode's peak heap is not above fp32
-// mode's (issue 11): the bench protocol (cifar-small, every bank full, batch
-// 64, 2 threads: training steps, then inference batches) runs once per mode,
-// each in a child process of its own, so no mode inherits another's buffers.
+// mode's (issue 11): the bench protocol (train/bench_protocol.hpp:
+// cifar-small, every bank full, batch 64, 2 threads: training steps, then
+// inference batches) runs once per mode, each in a child process of its
+// own, so no mode inherits another's buffers.
 // Its own executable (vhmn_peak_memory_test) because it replaces the global
 // allocation functions: every operator new and malloc-family call adds its
 // usable size to the live heap, every free takes it off, and the high-water
@@ -23,9 +24,8 @@
 
 #include <atomic>
 
-#include <vhmn/train/optimizer.hpp>
+#include <vhmn/train/bench_protocol.hpp>
 #include <vhmn/vhmn.hpp>
-#include "full_banks.hpp"
 
 namespace {
 std::atomic<long long> g_live{0}, g_peak{0};
@@ -112,43 +112,18 @@ using namespace vhmn;
 
 /// The bench protocol in one mode; returns the peak live heap in bytes.
 long long peak_of_bench(Precision precision) {
-  using T = float;
   g_peak = g_live.load();  // from here on
   set_num_threads(2);
   const ModelConfig config = ModelConfig::preset("cifar-small");
   const index_t B = 64, K = config.classes;
-  VHMN<T> model(config, 0);
-  model.set_precision(precision);
-  Rng rng(1);
-  fill_banks_randomly<T>(model, rng);
-  Tensor<T> images({B, config.channels, config.image, config.image});
-  for (auto& v : images) v = static_cast<T>(rng.normal());
-  std::vector<std::int32_t> labels(static_cast<std::size_t>(B));
-  std::vector<std::int64_t> ids(static_cast<std::size_t>(B));
-  Tensor<T> targets({B, K}), probs({B, K}), dlogits({B, K});
-  for (index_t b = 0; b < B; ++b) {
-    labels[static_cast<std::size_t>(b)] = static_cast<std::int32_t>(b % K);
-    ids[static_cast<std::size_t>(b)] = b;
-    targets[b * K + b % K] = T(1);
+  train::BenchProtocol<float> bench(config, B, precision);
+  {
+    std::vector<std::int32_t> labels(static_cast<std::size_t>(B));  // freed before the steps
+    for (index_t b = 0; b < B; ++b) labels[static_cast<std::size_t>(b)] = static_cast<std::int32_t>(b % K);
+    bench.set_labels(labels);
   }
-  train::Optimizer<T> optimizer(model.parameters(), train::OptimizerOptions{});
-  for (int i = 0; i < 2; ++i) {
-    model.train();
-    model.zero_grad();
-    const T* logits = model.forward(images.data(), B);
-    ops::cross_entropy_forward(probs.data(), logits, targets.data(), B, K);
-    dlogits.zero();
-    ops::cross_entropy_backward(dlogits.data(), probs.data(), targets.data(), B, K);
-    model.backward(dlogits.data());
-    optimizer.step(1e-3);
-    model.remember(labels.data(), ids.data());
-  }
-  for (int i = 0; i < 2; ++i) {
-    model.eval();
-    model.set_no_grad(true);
-    model.set_record_retrieval(false);
-    model.forward(images.data(), B);
-  }
+  for (int i = 0; i < 2; ++i) bench.train_step();
+  for (int i = 0; i < 2; ++i) bench.infer_step();
   return g_peak.load();
 }
 

@@ -2,8 +2,9 @@
 // throughput of a spec preset on this CPU, the counterpart of
 // `bench/pytorch_reference.py bench` (same model, same protocol).
 //
-// Protocol: every memory bank full (writes = S/K per class, random rows, so
-// retrieval runs over all slots); random normalised images and labels;
+// Protocol (train/bench_protocol.hpp): every memory bank full (writes = S/K
+// per class, random rows, so retrieval runs over all slots); random
+// normalised images and labels;
 //   training step = zero_grad, forward, soft-target cross-entropy, backward,
 //                   AdamW step (lr 1e-3, weight decay 0.05), bank writes;
 //   inference     = eval mode, forward only (no backward caches, retrieval
@@ -22,7 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include <vhmn/train/optimizer.hpp>
+#include <vhmn/train/bench_protocol.hpp>
 #include <vhmn/vhmn.hpp>
 
 #include "args.hpp"
@@ -87,23 +88,6 @@ Flops model_flops(const ModelConfig& c, index_t B) {
   return f;
 }
 
-/// Fills every bank of `model` with S/K random rows per class.
-template <class T>
-void fill_banks(VHMN<T>& model, Rng& rng) {
-  auto fill = [&](MemoryBank<T>& bank) {
-    std::vector<T> row(static_cast<std::size_t>(bank.latent()));
-    for (index_t y = 0; y < bank.classes(); ++y)
-      for (index_t i = 0; i < bank.slots_per_class(); ++i) {
-        for (auto& v : row) v = static_cast<T>(rng.normal());
-        bank.write(y, row.data(), -1, -1);
-      }
-  };
-  for (auto& b : model.blocks) {
-    fill(b->local.path.bank);
-    fill(b->global.path.bank);
-  }
-}
-
 /// Self time per profiled op, per run, sorted by share (largest first).
 std::vector<std::pair<std::string, double>> breakdown(int runs) {
   std::vector<std::pair<std::string, double>> out;
@@ -134,43 +118,9 @@ int cmd_bench(const std::vector<std::string>& argv) {
 
   using T = float;
   const ModelConfig config = ModelConfig::preset(config_name);
-  VHMN<T> model(config, 0);
-  model.set_precision(precision);
-  Rng rng(1);
-  fill_banks(model, rng);
-  const index_t K = config.classes;
-  Tensor<T> images({B, config.channels, config.image, config.image});
-  for (auto& v : images) v = static_cast<T>(rng.normal());
-  std::vector<std::int32_t> labels(static_cast<std::size_t>(B));
-  std::vector<std::int64_t> ids(static_cast<std::size_t>(B));
-  Tensor<T> targets({B, K}), probs({B, K}), dlogits({B, K});
-  for (index_t b = 0; b < B; ++b) {
-    labels[static_cast<std::size_t>(b)] = static_cast<std::int32_t>(rng.below(K));
-    ids[static_cast<std::size_t>(b)] = b;
-    targets[b * K + labels[static_cast<std::size_t>(b)]] = T(1);
-  }
-  train::OptimizerOptions opt_options;  // AdamW, weight decay 0.05
-  train::Optimizer<T> optimizer(model.parameters(), opt_options);
-
-  auto train_step = [&] {
-    model.train();
-    model.zero_grad();
-    const T* logits = model.forward(images.data(), B);
-    ops::cross_entropy_forward(probs.data(), logits, targets.data(), B, K);
-    dlogits.zero();
-    ops::cross_entropy_backward(dlogits.data(), probs.data(), targets.data(), B, K);
-    model.backward(dlogits.data());
-    optimizer.step(1e-3);
-    model.remember(labels.data(), ids.data());
-  };
-  auto infer_step = [&] {
-    model.eval();
-    model.set_no_grad(true);
-    model.set_record_retrieval(false);
-    model.forward(images.data(), B);
-    model.set_no_grad(false);
-    model.set_record_retrieval(true);
-  };
+  train::BenchProtocol<T> bench(config, B, precision);  // banks full, one random batch, AdamW
+  auto train_step = [&] { bench.train_step(); };
+  auto infer_step = [&] { bench.infer_step(); };
   auto timed = [&](auto& step) {
     for (int i = 0; i < warmup; ++i) step();
     std::vector<double> t;
@@ -225,7 +175,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
     out["precision"] = precision_name(precision);
     if (precision == Precision::BF16) out["bf16_backend"] = ops::bf16_backend_name();
     std::int64_t params = 0;
-    for (const Param<T>* p : model.parameters()) params += p->numel();
+    for (const Param<T>* p : bench.model.parameters()) params += p->numel();
     out["params"] = params;
     out["train_step_ms"] = 1e3 * t_train;
     out["infer_batch_ms"] = 1e3 * t_infer;
