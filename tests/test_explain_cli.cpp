@@ -6,6 +6,7 @@
 
 #include "../tools/vhmn/cmd_explain.cpp"
 #include "../tools/vhmn/cmd_robustness.cpp"
+#include "test_capture.hpp"
 #include "test_data_util.hpp"
 
 namespace {
@@ -129,7 +130,24 @@ TEST_CASE("vhmn robustness: accuracy per corruption and T, stability, JSON and p
   const std::string out = fx.dir / "robust";
   auto a = fx.args(model, out);
   a.insert(a.end(), {"--limit", "4", "--iters", "0,2"});
-  REQUIRE(cli::cmd_robustness(a) == 0);
+  std::string printed;
+  {
+    vhmn_test_capture::CaptureStdout capture(fx.dir / "robustness.txt");
+    REQUIRE(cli::cmd_robustness(a) == 0);
+    printed = capture.text();
+  }
+  // text for people counts blocks from 1, as `vhmn explain` does: the last of this model's 2 blocks is
+  // "block 2 of 2" (it said "block 1") on stdout, in the report and on the stability plots
+  auto read_text = [&](const std::string& name) {
+    const auto bytes = read_all(out + "/" + name);
+    return std::string(bytes.begin(), bytes.end());
+  };
+  CHECK(printed.find("retrieval stability, block 2 of 2, T = 1 ") != std::string::npos);
+  CHECK(read_text("report.html").find("<h2>Retrieval stability (block 2 of 2, T = 1)</h2>") != std::string::npos);
+  for (const char* svg : {"stability_noise.svg", "stability_occlusion.svg"})
+    CHECK(read_text(svg).find("(block 2 of 2, T = 1)") != std::string::npos);
+  for (const std::string& text : {printed, read_text("report.html"), read_text("stability_noise.svg")})
+    CHECK(text.find("block 1,") == std::string::npos);
   const auto json_bytes = read_all(out + "/robustness.json");
   const io::Json j = io::Json::parse(std::string(json_bytes.begin(), json_bytes.end()), "robustness.json");
   CHECK(j.at("images").as_int64() == 4);
@@ -138,6 +156,7 @@ TEST_CASE("vhmn robustness: accuracy per corruption and T, stability, JSON and p
   CHECK(j.at("accuracy").contains("T=1"));  // the checkpoint's own T, for stability
   CHECK(j.at("accuracy").at("T=0").contains("occlusion 0.20"));
   CHECK(j.at("stability").at("local").size() == 11);
+  CHECK(j.at("stability").at("block").as_int64() == 1);  // the JSON keeps the index, from 0 as --block (README)
   CHECK(j.at("stability").at("global").at(0).at("queries").as_int64() == 4);
   for (const char* f : {"report.html", "accuracy_noise.svg", "accuracy_occlusion.svg", "accuracy_contrast.svg", "accuracy_depth.svg",
                         "stability_noise.svg", "stability_occlusion.svg"})
