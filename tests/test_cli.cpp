@@ -129,6 +129,18 @@ TEST_CASE("vhmn train: bad options are refused by name, and before any data is r
                        doctest::Contains("image 32 is not a multiple of patch 3"), Error);
 }
 
+TEST_CASE("vhmn train --stop-after 0 says that nothing was written (--epochs 0 is refused, above)") {
+  // --epochs 0 used to print "done: checkpoint .../last.safetensors" with no such file
+  TempDir dir("cli_stop_after_0");
+  vhmn_test_capture::write_image_folder(dir / "data", {"cat", "dog", "eel"}, 4);
+  CaptureStdout out(dir / "train.txt");
+  REQUIRE(cli::cmd_train(with(tiny_train(dir / "data", dir / "run"), {"--stop-after", "0"})) == 0);
+  const std::string text = out.text();
+  CHECK(text.find("done: no epoch was trained (--stop-after 0), so nothing was written\n") != std::string::npos);
+  CHECK(text.find("done: checkpoint") == std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir / "run/last.safetensors"));
+}
+
 TEST_CASE("vhmn train: every option is checked before the run directory or the data is touched") {
   // --data-dir names a folder that does not exist: each bad option must be reported by itself, naming the
   // option and its value, not as the missing data (which the old code read first for most of these).
