@@ -13,6 +13,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <fcntl.h>
 #include <fstream>
 #include <map>
@@ -664,11 +665,14 @@ std::string pane_command(const std::vector<std::string>& train_args) {
   return cmd + "; echo exit=\\$?; sleep 60";
 }
 
-/// The live status line ("epoch 3/9 [###...] 5/24 loss ..."), or a piece of
-/// one left behind, as against an epoch summary ("epoch 3/9  train loss ...",
-/// two spaces) and its continuation lines ("  lr ...").
+/// The live status line ("epoch 3/9 [###...] 5/24 loss ...", or on a narrow
+/// terminal "epoch 3/9 5/24 loss ..."), or a piece of one left behind, as
+/// against an epoch summary ("epoch 3/9  train loss ...", two spaces, or just
+/// "epoch 3/9" when the rest goes on the next lines) and its continuation
+/// lines ("  lr ...").
 bool is_live_line(const std::string& line) {
-  return line.rfind("epoch ", 0) == 0 && line.find("  ") == std::string::npos;
+  return line.rfind("epoch ", 0) == 0 && line.find("  ") == std::string::npos &&
+         line.find(' ', std::strlen("epoch ")) != std::string::npos;
 }
 bool is_summary_line(const std::string& line) { return line.rfind("epoch ", 0) == 0 && !is_live_line(line); }
 
