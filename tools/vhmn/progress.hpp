@@ -306,10 +306,14 @@ class Progress {
     return "\r\x1b[" + std::to_string(rows_up) + "A";
   }
   /// Draws the live line over the previous one; `columns`: the width it was composed for.
+  /// Autowrap is off while it is written ("\x1b[?7l" ... "\x1b[?7h", in the same write): a
+  /// line composed for a width the terminal left meanwhile (a resize between asking the
+  /// width and writing) is cut at the edge rather than wrapped onto a row below, so the
+  /// next draw, which knows the new width, still covers every row the live line holds.
   void draw(const std::string& line, int columns) {
     const char* erase = "";
     const std::string start = live_line_start(columns, &erase);
-    std::printf("%s%s%s", start.c_str(), line.c_str(), erase);
+    std::printf("%s\x1b[?7l%s%s\x1b[?7h", start.c_str(), line.c_str(), erase);
     std::fflush(stdout);
     live_length_ = static_cast<int>(line.size());
     live_columns_ = columns;
