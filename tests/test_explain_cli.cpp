@@ -6,6 +6,7 @@
 
 #include "../tools/vhmn/cmd_explain.cpp"
 #include "../tools/vhmn/cmd_robustness.cpp"
+#include "test_capture.hpp"
 #include "test_data_util.hpp"
 
 namespace {
@@ -123,13 +124,86 @@ TEST_CASE("vhmn explain: panels, profiles, hit rates and a self-contained report
   CHECK(top.at("train_index").as_int64() < 20);
 }
 
+TEST_CASE("vhmn explain: profile_local.png has a colour bar and 2-pixel green frames around each class's own slots") {
+  // The profile had no colour scale, and 1-pixel red frames that were hard to see among the heat map's reds.
+  CliFixture fx;
+  const ModelConfig c = CliFixture::config();
+  const std::string model = fx.checkpoint("good", c);
+  const std::string out = fx.dir / "explain";
+  auto a = fx.args(model, out);
+  a.insert(a.end(), {"--images", "0"});
+  {
+    vhmn_test_capture::CaptureStdout quiet(fx.dir / "explain.txt");
+    REQUIRE(cli::cmd_explain(a) == 0);
+  }
+  const auto png = read_all(out + "/profile_local.png");
+  int w = 0, h = 0;
+  std::vector<std::uint8_t> px;
+  std::string why;
+  REQUIRE(vhmn::detail::stb_decode_image(png.data(), png.size(), 3, w, h, px, why));
+  auto at = [&](int x, int y) {
+    const std::uint8_t* p = px.data() + (static_cast<std::size_t>(y) * w + x) * 3;
+    return explain::Rgb{p[0], p[1], p[2]};
+  };
+  auto same = [](explain::Rgb p, explain::Rgb q) { return p.r == q.r && p.g == q.g && p.b == q.b; };
+  // the colour bar: one row that runs from the map's lowest colour to its highest through at least 100 others
+  // (a heat-map row has one colour per slot: 20 here)
+  const explain::Rgb lo = cli::explain_cmd::heat(0), hi = cli::explain_cmd::heat(1);
+  int bar_rows = 0;
+  for (int y = 0; y < h; ++y) {
+    int from = -1, colours = 0;
+    explain::Rgb last{};
+    for (int x = 0; x < w; ++x) {
+      if (from < 0 && same(at(x, y), lo)) from = x;
+      if (from < 0) continue;
+      colours += !same(at(x, y), last);
+      last = at(x, y);
+      if (same(at(x, y), hi)) {
+        bar_rows += colours >= 100;
+        break;
+      }
+    }
+  }
+  CHECK(bar_rows >= 5);  // 10 pixels high
+  // own-class frames: per class a frame around its S_l / K slots, top and bottom edges 2 pixels thick:
+  // rows holding a green run as wide as the frame, 4 per class
+  const int frame_width = static_cast<int>(c.local_slots / c.classes) * std::max(1, 640 / static_cast<int>(c.local_slots));
+  int edge_rows = 0;
+  for (int y = 0; y < h; ++y) {
+    int run = 0, longest = 0;
+    for (int x = 0; x < w; ++x) {
+      run = same(at(x, y), cli::explain_cmd::kOwnClass) ? run + 1 : 0;
+      longest = std::max(longest, run);
+    }
+    edge_rows += longest >= frame_width;
+  }
+  CHECK(edge_rows == 4 * c.classes);
+}
+
 TEST_CASE("vhmn robustness: accuracy per corruption and T, stability, JSON and plots") {
   CliFixture fx;
   const std::string model = fx.checkpoint("good", CliFixture::config());
   const std::string out = fx.dir / "robust";
   auto a = fx.args(model, out);
   a.insert(a.end(), {"--limit", "4", "--iters", "0,2"});
-  REQUIRE(cli::cmd_robustness(a) == 0);
+  std::string printed;
+  {
+    vhmn_test_capture::CaptureStdout capture(fx.dir / "robustness.txt");
+    REQUIRE(cli::cmd_robustness(a) == 0);
+    printed = capture.text();
+  }
+  // text for people counts blocks from 1, as `vhmn explain` does: the last of this model's 2 blocks is
+  // "block 2 of 2" (it said "block 1") on stdout, in the report and on the stability plots
+  auto read_text = [&](const std::string& name) {
+    const auto bytes = read_all(out + "/" + name);
+    return std::string(bytes.begin(), bytes.end());
+  };
+  CHECK(printed.find("retrieval stability, block 2 of 2, T = 1 ") != std::string::npos);
+  CHECK(read_text("report.html").find("<h2>Retrieval stability (block 2 of 2, T = 1)</h2>") != std::string::npos);
+  for (const char* svg : {"stability_noise.svg", "stability_occlusion.svg"})
+    CHECK(read_text(svg).find("(block 2 of 2, T = 1)") != std::string::npos);
+  for (const std::string& text : {printed, read_text("report.html"), read_text("stability_noise.svg")})
+    CHECK(text.find("block 1,") == std::string::npos);
   const auto json_bytes = read_all(out + "/robustness.json");
   const io::Json j = io::Json::parse(std::string(json_bytes.begin(), json_bytes.end()), "robustness.json");
   CHECK(j.at("images").as_int64() == 4);
@@ -138,6 +212,7 @@ TEST_CASE("vhmn robustness: accuracy per corruption and T, stability, JSON and p
   CHECK(j.at("accuracy").contains("T=1"));  // the checkpoint's own T, for stability
   CHECK(j.at("accuracy").at("T=0").contains("occlusion 0.20"));
   CHECK(j.at("stability").at("local").size() == 11);
+  CHECK(j.at("stability").at("block").as_int64() == 1);  // the JSON keeps the index, from 0 as --block (README)
   CHECK(j.at("stability").at("global").at(0).at("queries").as_int64() == 4);
   for (const char* f : {"report.html", "accuracy_noise.svg", "accuracy_occlusion.svg", "accuracy_contrast.svg", "accuracy_depth.svg",
                         "stability_noise.svg", "stability_occlusion.svg"})

@@ -72,6 +72,8 @@ int cmd_robustness(const std::vector<std::string>& argv) {
   const ModelConfig c = model.config();
   const index_t K = c.classes, C = c.channels, H = c.image, HW = H * H, last = c.depth - 1;
   const index_t own_T = c.iters, stab_T = own_T > 0 ? own_T : 1;
+  // text for people counts blocks from 1 ("block 4 of 4"), as `vhmn explain` does
+  const std::string block_of = "block " + std::to_string(last + 1) + " of " + std::to_string(c.depth);
   if (std::find(iters.begin(), iters.end(), stab_T) == iters.end()) iters.push_back(stab_T);
   const std::vector<Corruption> corr = paper_corruptions();
   const index_t NC = static_cast<index_t>(corr.size());
@@ -162,8 +164,8 @@ int cmd_robustness(const std::vector<std::string>& argv) {
   }
   std::printf("\n%-20s", "mean corrupted");
   for (std::size_t t = 0; t < iters.size(); ++t) std::printf("  %6.2f ", 100 * mean_of(t, CorruptionKind::None, true));
-  std::printf("\n\nretrieval stability, block %lld, T = %lld   top-5 consistency / top-1 cosine\n",
-              static_cast<long long>(last), static_cast<long long>(stab_T));
+  std::printf("\n\nretrieval stability, %s, T = %lld   top-5 consistency / top-1 cosine\n", block_of.c_str(),
+              static_cast<long long>(stab_T));
   for (index_t ci = 0; ci < NC; ++ci) {
     const Stability& l = stab.local[static_cast<std::size_t>(ci)];
     const Stability& g = stab.global[static_cast<std::size_t>(ci)];
@@ -188,7 +190,7 @@ int cmd_robustness(const std::vector<std::string>& argv) {
     acc["T=" + std::to_string(iters[t])] = a;
   }
   j["accuracy"] = acc;
-  st["block"] = last;
+  st["block"] = last;  // an index, from 0 as `vhmn explain --block` and explain.json count (README)
   st["iters"] = stab_T;
   for (int p = 0; p < 2; ++p) {
     Json arr = Json::array();
@@ -266,8 +268,8 @@ int cmd_robustness(const std::vector<std::string>& argv) {
   }
   for (int k = 0; k < 2; ++k) {
     LinePlot plot;
-    plot.title = std::string("Retrieval stability under ") + corruption_kind_name(kinds[k]) + " (block " +
-                 std::to_string(last) + ", T = " + std::to_string(stab_T) + ")";
+    plot.title = std::string("Retrieval stability under ") + corruption_kind_name(kinds[k]) + " (" + block_of +
+                 ", T = " + std::to_string(stab_T) + ")";
     plot.x_label = unit_names[k];
     plot.y_label = "fraction / cosine";
     for (int p = 0; p < 2; ++p)
@@ -317,7 +319,7 @@ int cmd_robustness(const std::vector<std::string>& argv) {
       h << "<th>" << pct(k < 3 ? mean_of(t, kinds[k], false) : mean_of(t, CorruptionKind::None, true)) << "</th>";
     h << "</tr>\n";
   }
-  h << "</table>\n<h2>Retrieval stability (block " << last << ", T = " << stab_T << ")</h2>\n<table><tr>"
+  h << "</table>\n<h2>Retrieval stability (" << block_of << ", T = " << stab_T << ")</h2>\n<table><tr>"
        "<th>corruption</th><th>local top-5 consistency (%)</th><th>local top-1 cosine</th>"
        "<th>global top-5 consistency (%)</th><th>global top-1 cosine</th></tr>\n";
   for (index_t ci = 0; ci < NC; ++ci) {

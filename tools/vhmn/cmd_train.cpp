@@ -298,6 +298,21 @@ std::vector<std::string> command_line_from_json(const std::string& text, const s
   return out;
 }
 
+/// The command line a checkpoint keeps ("train.args"), read as `vhmn train`
+/// reads one. A line it refuses (an option it does not know, a value out of
+/// range) is the checkpoint's fault, not the user's: an Error naming the file
+/// (exit code 1), not a UsageError about an option the user never typed.
+Args saved_command_line(const std::string& train_args, const std::string& ckpt) {
+  const std::vector<std::string> saved = command_line_from_json(train_args, ckpt);
+  try {
+    Args args(saved, {"help"}, kTrainOptions);
+    (void)read_train_settings(args);
+    return args;
+  } catch (const UsageError& e) {
+    VHMN_FAIL(ckpt << ": metadata 'train.args' holds a command line vhmn train refuses: " << e.what());
+  }
+}
+
 // ---- Ctrl-C / SIGTERM: the first asks the trainer to stop, a second aborts
 std::atomic<int> g_stop_signal{0};
 std::atomic<train::Trainer<float>*> g_trainer{nullptr};
@@ -462,8 +477,7 @@ int train_rank(const std::vector<std::string>& argv_in, const std::shared_ptr<tr
     const io::SafetensorsFile file = io::read_safetensors(ckpt);
     auto it = file.metadata.find("train.args");
     VHMN_CHECK(it != file.metadata.end(), ckpt << ": has no 'train.args' metadata; it was not written by vhmn train");
-    const std::vector<std::string> saved = command_line_from_json(it->second, ckpt);
-    Args merged(saved, {"help"}, kTrainOptions);
+    Args merged = saved_command_line(it->second, ckpt);
     merged.overlay(args);  // the options given now replace the saved ones
     args = merged;
   }

@@ -8,7 +8,8 @@
 // accuracy, the run's ETA, the bar, ...); the bar shrinks before anything goes.
 // A terminal that re-wraps its lines when it gets narrower (tmux, VTE, kitty,
 // ...) spreads the last, wider line over several rows: the next draw moves up
-// over them first, so a resize leaves no fragment behind.
+// over them first, so a resize leaves no fragment behind. The summary printed
+// after each epoch is broken into lines that fit the width of that moment.
 #pragma once
 
 #include <algorithm>
@@ -86,6 +87,36 @@ inline std::string compose_status_line(const std::string& head, double fraction,
   return line;
 }
 
+/// The epoch summary's parts ("epoch 1/2", "train loss 1.7 acc 0.4", "lr
+/// 2e-3", ...) joined by two spaces into lines of at most columns - 1
+/// characters, so that none wraps: a part that does not fit on the line goes
+/// to the next, indented two spaces; a part wider than a whole line is broken
+/// between its words (and a word wider than that, cut).
+inline std::vector<std::string> pack_summary(const std::vector<std::string>& parts, int columns) {
+  const std::size_t room = static_cast<std::size_t>(std::max(columns - 1, 1));
+  const std::string indent = "  ";
+  std::vector<std::string> lines(1);
+  auto empty = [&] { return lines.back().empty() || lines.back() == indent; };
+  auto put = [&](const std::string& piece, const char* sep) {
+    if (!empty() && lines.back().size() + std::strlen(sep) + piece.size() > room) lines.push_back(indent);
+    lines.back() += (empty() ? "" : sep) + piece;
+    if (lines.back().size() > room) lines.back().resize(room);
+  };
+  for (const std::string& part : parts) {
+    if (lines.back().size() + (empty() ? 0 : 2) + part.size() <= room || indent.size() + part.size() <= room) {
+      put(part, "  ");
+      continue;
+    }
+    std::size_t start = 0;  // too wide for any line: word by word
+    for (bool first = true; start < part.size(); first = false) {
+      const std::size_t space = std::min(part.find(' ', start), part.size());
+      put(part.substr(start, space - start), first ? "  " : " ");
+      start = space + 1;
+    }
+  }
+  return lines;
+}
+
 namespace detail {
 inline std::atomic<bool>& terminal_resized() {
   static std::atomic<bool> flag{true};  // true: ask the first time
@@ -99,6 +130,7 @@ extern "C" inline void on_sigwinch(int) { terminal_resized().store(true); }
 class TerminalWidth {
  public:
   TerminalWidth() : tty_(isatty(fileno(stdout)) != 0) {
+    detail::terminal_resized().store(true);  // ask anew: an earlier one in this process took the last answer
 #ifdef VHMN_CLI_HAVE_WINSIZE
     if (tty_) {
       struct sigaction sa {};
@@ -208,24 +240,32 @@ class Progress {
   }
 
   void epoch(const train::EpochStats& e) {
-    char head[160], tail[96];
-    int n = std::snprintf(head, sizeof head, "epoch %lld/%lld  train loss %.4f acc %.4f", static_cast<long long>(e.epoch),
-                          static_cast<long long>(total_), e.train_loss, e.train_acc);
-    if (e.has_test)
-      std::snprintf(head + n, sizeof head - static_cast<std::size_t>(n), "  test loss %.4f acc %.4f%s", e.test_loss,
-                    e.test_acc, e.best ? " (best)" : "");
-    std::snprintf(tail, sizeof tail, "lr %.2e  %.0f img/s  elapsed %s", e.lr, e.images_per_s,
-                  format_duration(e.elapsed_s).c_str());
+    char buf[96];
+    std::vector<std::string> parts = {"epoch " + std::to_string(e.epoch) + "/" + std::to_string(total_)};
+    std::snprintf(buf, sizeof buf, "train loss %.4f acc %.4f", e.train_loss, e.train_acc);
+    parts.push_back(buf);
+    if (e.has_test) {
+      std::snprintf(buf, sizeof buf, "test loss %.4f acc %.4f%s", e.test_loss, e.test_acc, e.best ? " (best)" : "");
+      parts.push_back(buf);
+    }
+    std::snprintf(buf, sizeof buf, "lr %.2e", e.lr);
+    parts.push_back(buf);
+    std::snprintf(buf, sizeof buf, "%.0f img/s", e.images_per_s);
+    parts.push_back(buf);
+    parts.push_back("elapsed " + format_duration(e.elapsed_s));
     if (width_.tty()) {
-      // on a narrow terminal the line is split in two rather than wrapped
+      // over the live line, in as many lines as the terminal's width needs (none wraps)
       const int columns = width_.columns();
-      const bool split = std::strlen(head) + 2 + std::strlen(tail) >= static_cast<std::size_t>(columns);
       const char* erase = "";
       const std::string start = live_line_start(columns, &erase);
-      std::printf("%s%s%s%s%s\n", start.c_str(), erase, head, split ? "\n  " : "  ", tail);
+      std::string text;
+      for (const std::string& line : pack_summary(parts, columns)) text += (text.empty() ? "" : "\n") + line;
+      std::printf("%s%s%s\n", start.c_str(), erase, text.c_str());
       live_length_ = 0;
     } else {
-      std::printf("%s  %s\n", head, tail);
+      std::string text;
+      for (const std::string& part : parts) text += (text.empty() ? "" : "  ") + part;
+      std::printf("%s\n", text.c_str());
     }
     std::fflush(stdout);
     const auto now = std::chrono::steady_clock::now();
@@ -266,10 +306,14 @@ class Progress {
     return "\r\x1b[" + std::to_string(rows_up) + "A";
   }
   /// Draws the live line over the previous one; `columns`: the width it was composed for.
+  /// Autowrap is off while it is written ("\x1b[?7l" ... "\x1b[?7h", in the same write): a
+  /// line composed for a width the terminal left meanwhile (a resize between asking the
+  /// width and writing) is cut at the edge rather than wrapped onto a row below, so the
+  /// next draw, which knows the new width, still covers every row the live line holds.
   void draw(const std::string& line, int columns) {
     const char* erase = "";
     const std::string start = live_line_start(columns, &erase);
-    std::printf("%s%s%s", start.c_str(), line.c_str(), erase);
+    std::printf("%s\x1b[?7l%s%s\x1b[?7h", start.c_str(), line.c_str(), erase);
     std::fflush(stdout);
     live_length_ = static_cast<int>(line.size());
     live_columns_ = columns;
