@@ -63,10 +63,22 @@ What differs:
   count, for a second comparison.
 * Random numbers for the weights: torch's generator (torch.manual_seed),
   not vhmn's, so the initial weights are a different draw from the same
-  distribution. The whitened filters can differ in sign from Eigen's
-  eigenvectors (LAPACK's sign convention), which is the same initialisation
-  up to the sign of each embedding channel.
+  distribution. The whitened filters equal vhmn's up to the sign of each
+  row (checked with --check-vhmn on an untrained vhmn checkpoint: |cos| 1,
+  norms and biases within 1e-7; LAPACK and Eigen choose eigenvector signs
+  differently, here 30 of the 48 rows), which is the same initialisation
+  up to the sign of each embedding channel, a symmetry of the random
+  weights that read them.
 * Arithmetic: PyTorch's kernels (summation order, float32 rounding).
+
+Speed: Debian's python3-torch calls the system's libblas.so.3. With the
+netlib reference BLAS (libblas3, what this machine has) a training step of
+batch 64 takes seconds (about 2 GFLOP/s); with OpenBLAS it is ~15x faster.
+Without installing anything system-wide:
+    apt-get download libopenblas0-openmp && dpkg-deb -x libopenblas0-openmp_*.deb ob
+    LD_LIBRARY_PATH=$PWD/ob/usr/lib/x86_64-linux-gnu/openblas-openmp OMP_NUM_THREADS=1 \
+        /usr/bin/python3 bench/vit_reference.py ...
+The results do not depend on it (same numbers, checked on a short run).
 """
 
 import argparse
@@ -549,7 +561,7 @@ def main(argv=None):
 
     opt = torch.optim.AdamW(decay_groups(model, args.weight_decay), lr=args.lr, betas=(0.9, 0.999), eps=1e-8)
     steps = loader.num_batches()
-    warmup_steps = int(round(args.warmup * steps))
+    warmup_steps = int(math.floor(args.warmup * steps + 0.5))  # std::llround
     total_steps = max(1, steps * args.epochs)
     out = open(args.out, "w") if args.out else None
     elapsed, step, best = 0.0, 0, -1.0
