@@ -78,7 +78,7 @@ Without installing anything system-wide:
     apt-get download libopenblas0-openmp && dpkg-deb -x libopenblas0-openmp_*.deb ob
     LD_LIBRARY_PATH=$PWD/ob/usr/lib/x86_64-linux-gnu/openblas-openmp OMP_NUM_THREADS=1 \
         /usr/bin/python3 bench/vit_reference.py ...
-The results do not depend on it (same numbers, checked on a short run).
+A short run gave the same loss and accuracy (to the 4 printed digits) with both.
 """
 
 import argparse
