@@ -212,7 +212,7 @@ TEST_CASE("vhmn robustness: accuracy per corruption and T, stability, JSON and p
   CHECK(j.at("accuracy").contains("T=1"));  // the checkpoint's own T, for stability
   CHECK(j.at("accuracy").at("T=0").contains("occlusion 0.20"));
   CHECK(j.at("stability").at("local").size() == 11);
-  CHECK(j.at("stability").at("block").as_int64() == 1);  // the JSON keeps the index, from 0 as --block (README)
+  CHECK(j.at("stability").at("block").as_int64() == 2);  // the last of 2, counted from 1 as --block (README)
   CHECK(j.at("stability").at("global").at(0).at("queries").as_int64() == 4);
   for (const char* f : {"report.html", "accuracy_noise.svg", "accuracy_occlusion.svg", "accuracy_contrast.svg", "accuracy_depth.svg",
                         "stability_noise.svg", "stability_occlusion.svg"})
@@ -254,6 +254,17 @@ TEST_CASE("vhmn explain / robustness reject a missing or mismatched model/data p
     CHECK_THROWS_WITH_AS(cmd({"--data", "cifar10"}), doctest::Contains("--model"), Error);
     CHECK_FALSE(std::filesystem::exists(out));
   }
+  // --block counts from 1, as the pictures do: 0 and depth + 1 are refused, naming the range
+  for (const char* b : {"0", "3"}) {
+    auto a = fx.args(good, fx.dir / "out_block");
+    a.insert(a.end(), {"--block", b});
+    CHECK_THROWS_WITH_AS(cli::cmd_explain(a),
+                         ("--block " + std::string(b) + ": must be between 1 and 2 (this model has 2 blocks, counted "
+                                                        "from 1)")
+                             .c_str(),
+                         cli::UsageError);
+  }
+  CHECK_FALSE(std::filesystem::exists(fx.dir / "out_block"));
   // explain needs the training images that wrote the slots
   CHECK_THROWS_WITH_AS(cli::cmd_explain(fx.args(foreign, fx.dir / "out_foreign")),
                        doctest::Contains("has no such image"), Error);

@@ -41,7 +41,7 @@ const char* kHelp =
     "  --images L    test images to explain, comma-separated (default: the first of each class)\n"
     "  --limit N     hit rates and memory-weight profiles over the first N test images (default: all)\n"
     "  --top K       prototypes shown per memory (default 5)\n"
-    "  --block B     block whose prototypes the panels show (default: the last)\n"
+    "  --block B     block whose prototypes the panels show, from 1 (default: the last)\n"
     "\n"
     "Needs the data set the checkpoint was trained on: the prototype panels show the training\n"
     "patches and images that wrote the recalled memory slots (their provenance), and a checkpoint\n"
@@ -350,9 +350,12 @@ int cmd_explain(const std::vector<std::string>& argv) {
   VHMN<float>& model = *md.model;
   const ModelConfig& c = model.config();
   const index_t K = c.classes, N = c.tokens(), depth = c.depth, last = depth - 1;
-  const index_t block = static_cast<index_t>(args.integer("block", last));
-  VHMN_USAGE_CHECK(block >= 0 && block < depth, "--block " << block << ": must be between 0 and " << last
-                                                            << " (blocks count from 0 here; pictures from 1)");
+  // --block counts from 1, as the pictures, the report and explain.json do
+  const long long block_number = args.integer("block", depth);
+  VHMN_USAGE_CHECK(block_number >= 1 && block_number <= depth,
+                   "--block " << block_number << ": must be between 1 and " << depth << " (this model has " << depth
+                              << " blocks, counted from 1)");
+  const index_t block = static_cast<index_t>(block_number - 1);  // index
   VHMN_CHECK(c.iters > 0, md.model_path << " runs with T = 0 refinement steps: its memories are never read, "
                                            "so there is nothing to explain");
 
@@ -461,7 +464,7 @@ int cmd_explain(const std::vector<std::string>& argv) {
   j["data"] = full_test.name;
   j["images_evaluated"] = evaluated;
   j["accuracy"] = accuracy;
-  j["block"] = last;
+  j["block"] = last + 1;  // counted from 1, as everywhere people read it
   j["content_threshold"] = kContentRange;  // pixel range a shown patch needs
   hits["local"] = hit_json(hit_local);
   hits["global"] = hit_json(hit_global);

@@ -190,7 +190,7 @@ int cmd_robustness(const std::vector<std::string>& argv) {
     acc["T=" + std::to_string(iters[t])] = a;
   }
   j["accuracy"] = acc;
-  st["block"] = last;  // an index, from 0 as `vhmn explain --block` and explain.json count (README)
+  st["block"] = last + 1;  // counted from 1, as `vhmn explain --block` and explain.json count (README)
   st["iters"] = stab_T;
   for (int p = 0; p < 2; ++p) {
     Json arr = Json::array();
