@@ -2,6 +2,7 @@
 // that runs a model, and the one line that says which bf16 kernel runs.
 #pragma once
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -34,8 +35,10 @@ inline Precision precision_option(const Args& args, const char* fallback = "fp32
   const char* why = native ? "this CPU runs bf16 natively"
                     : !cpu_has_avx512_bf16() ? "this CPU has no AVX512-BF16"
                                              : "no native bf16 kernel (this build, or VHMN_BF16=emulate)";
-  std::fprintf(stderr, "vhmn: --precision auto%s: %s (%s)\n", args.has("precision") ? "" : " (the default here)",
-               native ? "bf16" : "fp32", why);
+  static std::atomic<bool> said{false};  // once per process: a resumed run reads its command line twice
+  if (!said.exchange(true))
+    std::fprintf(stderr, "vhmn: --precision auto%s: %s (%s)\n", args.has("precision") ? "" : " (the default here)",
+                 native ? "bf16" : "fp32", why);
   return native ? Precision::BF16 : Precision::FP32;
 }
 
