@@ -1,6 +1,7 @@
 // The bench protocol (train/bench_protocol.hpp): banks full, the batch and
 // banks the same for the same arguments, the two steps doing what they say,
 // and bad arguments named.
+#include "tiny_config.hpp"
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -15,20 +16,7 @@ using namespace vhmn;
 namespace {
 /// The tiny model of the gradient checks (3 classes, 2 blocks).
 ModelConfig tiny_bench_config() {
-  ModelConfig c;
-  c.image = 8;
-  c.channels = 2;
-  c.patch = 2;
-  c.dim = 6;
-  c.latent = 5;
-  c.depth = 2;
-  c.window = 3;
-  c.local_slots = 12;
-  c.global_slots = 6;
-  c.classes = 3;
-  c.mlp_ratio = 2;
-  c.iters = 2;
-  return c;
+  return vhmn_test::tiny_model_config();
 }
 
 template <class T>

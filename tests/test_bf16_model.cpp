@@ -4,6 +4,7 @@
 // forward logits, the gradients of a training step on real Fashion-MNIST,
 // and a short training run that learns — for both bf16 backends (the native
 // kernel where the CPU has it, and the emulation forced by VHMN_BF16=emulate).
+#include "tiny_config.hpp"
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -71,20 +72,7 @@ bool bit_equal(const float* a, const float* b, index_t n) { return std::equal(a,
 // ---- models ----------------------------------------------------------------
 /// The tiny model of the gradient checks (tests/test_layers.cpp), in float.
 ModelConfig tiny_config() {
-  ModelConfig c;
-  c.image = 8;
-  c.channels = 2;
-  c.patch = 2;
-  c.dim = 6;
-  c.latent = 5;
-  c.depth = 2;
-  c.window = 3;
-  c.local_slots = 12;
-  c.global_slots = 6;
-  c.classes = 3;
-  c.mlp_ratio = 2;
-  c.iters = 2;
-  return c;
+  return vhmn_test::tiny_model_config();
 }
 
 std::vector<float> random_images(const ModelConfig& c, index_t B, Rng& rng) {

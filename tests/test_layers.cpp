@@ -1,5 +1,6 @@
 // Gradient checks of every layer and of the whole model (double precision),
 // over the bank states docs/spec.md §3-4 distinguishes.
+#include "tiny_config.hpp"
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -183,20 +184,7 @@ TEST_CASE("HMNBlock: gradients of input and every parameter") {
 
 // A tiny model with non-trivial weights and banks in several states.
 static ModelConfig tiny_config() {
-  ModelConfig c;
-  c.image = 8;
-  c.channels = 2;
-  c.patch = 2;
-  c.dim = 6;
-  c.latent = 5;
-  c.depth = 2;
-  c.window = 3;
-  c.local_slots = 12;
-  c.global_slots = 6;
-  c.classes = 3;
-  c.mlp_ratio = 2;
-  c.iters = 2;
-  return c;
+  return vhmn_test::tiny_model_config();
 }
 
 TEST_CASE("VHMN: whole-model gradient check against central differences") {

@@ -2,6 +2,7 @@
 // user-written head, a user-written non-cross-entropy loss) gradient-checked
 // in double; the library adapters against VHMN's own backward; fan-out,
 // skipped branches, frozen layers, and every misuse with its message.
+#include "tiny_config.hpp"
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -99,20 +100,7 @@ BlockShape small_block() {
 }
 
 ModelConfig tiny_config() {
-  ModelConfig c;
-  c.image = 8;
-  c.channels = 2;
-  c.patch = 2;
-  c.dim = 6;
-  c.latent = 5;
-  c.depth = 2;
-  c.window = 3;
-  c.local_slots = 12;
-  c.global_slots = 6;
-  c.classes = 3;
-  c.mlp_ratio = 2;
-  c.iters = 2;
-  return c;
+  return vhmn_test::tiny_model_config();
 }
 
 }  // namespace
