@@ -85,7 +85,6 @@ import argparse
 import json
 import math
 import os
-import struct
 import sys
 import time
 
@@ -99,6 +98,11 @@ except ImportError as _exc:  # pragma: no cover - depends on the machine
         print("SKIP: torch not installed (%s)" % _exc)
         sys.exit(77)
     raise
+
+# the spec's truncated normal, the soft-target loss and the safetensors reader
+# are pytorch_reference.py's (same folder)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pytorch_reference import load_safetensors, soft_cross_entropy, trunc_normal_  # noqa: E402
 
 MASK64 = (1 << 64) - 1
 
@@ -310,11 +314,6 @@ def whitening_filters(images, mean, std, patch, rows, max_images=5000, eps=5e-4,
 # ---------------------------------------------------------------------------
 
 
-def trunc_normal_(t, std=0.02):
-    """Normal(0, std) cut at +-2 std (docs/spec.md §6)."""
-    return nn.init.trunc_normal_(t, mean=0.0, std=std, a=-2 * std, b=2 * std)
-
-
 class SelfAttention(nn.Module):
     """Multi-head self-attention over the N tokens: softmax(q k^T / sqrt(d)) v, heads concatenated, projected."""
 
@@ -395,11 +394,6 @@ def lr_at(step, lr, warmup_steps, total_steps, min_lr=0.0):
     return min_lr + 0.5 * (lr - min_lr) * (1.0 + math.cos(math.pi * progress))
 
 
-def soft_cross_entropy(logits, targets):
-    """Batch mean of -sum_k t_k log softmax(logits)_k."""
-    return -(targets * F.log_softmax(logits, dim=1)).sum(dim=1).mean()
-
-
 @torch.no_grad()
 def evaluate(model, images, labels, lut, batch, tta_flip):
     """(loss, top1, top5) over the whole set, in order; flip TTA: mean logits of x and its mirror."""
@@ -425,28 +419,13 @@ def evaluate(model, images, labels, lut, batch, tta_flip):
 # ---------------------------------------------------------------------------
 
 
-def read_safetensors(path):
-    """(metadata dict, {name: numpy array}) of a safetensors file (F32 / F64 / I64 tensors)."""
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    meta = header.pop("__metadata__", {})
-    kinds = {"F32": np.float32, "F64": np.float64, "I64": np.int64}
-    tensors = {}
-    for name, t in header.items():
-        if t["dtype"] in kinds:
-            a, b = t["data_offsets"]
-            tensors[name] = np.frombuffer(data[a:b], dtype=kinds[t["dtype"]]).reshape(t["shape"])
-    return meta, tensors
-
-
 def check_vhmn(ckpt, subset, labels, mean, std, loader, filters):
     """Checks that a `vhmn train` checkpoint of the same data options saw the images this script trains on:
     normalisation, and every global-bank slot's provenance against the subset and the epoch orders
     (slot s of class y holds that class's last write w < writes[y] with w = s mod S/K). Patch filters
     are compared too, which is meaningful only for an (almost) untrained checkpoint. Returns True if all agree."""
-    meta, t = read_safetensors(ckpt)
+    tensors, meta = load_safetensors(ckpt)
+    t = {name: v.numpy() for name, v in tensors.items()}
     ok = True
     vm, vs = json.loads(meta["vhmn.norm_mean"]), json.loads(meta["vhmn.norm_std"])
     d = max(max(abs(a - b) for a, b in zip(vm, mean)), max(abs(a - b) for a, b in zip(vs, std)))
