@@ -225,11 +225,19 @@ TEST_CASE("vhmn train: train.args is the JSON io::Json wrote, and a checkpoint w
     CaptureStdout out(dir / "train.txt");
     REQUIRE(cli::cmd_train(with(argv, {"--stop-after", "1"})) == 0);
   }
-  // make the checkpoint one the old program wrote: its train.args is the io::Json text of the command line
+  // what this program wrote: the command line with the data set's defaults spelled out, and the mark that says so
   const std::string last = run + "/last.safetensors";
   io::SafetensorsFile file = io::read_safetensors(last);
   REQUIRE(file.metadata.at("train.epoch") == "1");
+  std::vector<std::string> spelled_out = with(argv, {"--stop-after", "1"});  // --epochs and --batch were typed
+  spelled_out.insert(spelled_out.end(), {"--config", "cifar-small", "--label-smoothing", "0", "--augment", "none",
+                                         "--tta", "none", "--init", "random", "--precision", "fp32"});
+  CHECK(cli::command_line_from_json(file.metadata.at("train.args"), last) == spelled_out);
+  CHECK(file.metadata.count(cli::kRecipeDefaultsKey) == 1);
+  // make the checkpoint one the old program wrote: its train.args is the io::Json text of the command line as
+  // typed, and no mark
   file.metadata["train.args"] = old_text;
+  file.metadata.erase(cli::kRecipeDefaultsKey);
   io::write_safetensors(last, file);
   {
     CaptureStdout out(dir / "resume.txt");
@@ -239,7 +247,8 @@ TEST_CASE("vhmn train: train.args is the JSON io::Json wrote, and a checkpoint w
   }
   const io::SafetensorsFile resumed = io::read_safetensors(last);
   CHECK(resumed.metadata.at("train.epoch") == "2");
-  CHECK(resumed.metadata.at("train.args") == old_text);  // kept for the next resume
+  CHECK(resumed.metadata.at("train.args") == old_text);  // kept for the next resume ...
+  CHECK(resumed.metadata.count(cli::kRecipeDefaultsKey) == 0);  // ... with the old defaults
 }
 
 TEST_CASE("vhmn train --resume: mangled train.args is refused, naming the file, and the run is left as it was") {
@@ -918,4 +927,41 @@ TEST_CASE("vhmn train --data cifar10 defaults to the one-hour recipe; other data
   CHECK(o.loader.augment.label_smoothing == 0.0);
   CHECK(o.opt.precision == Precision::FP32);
   CHECK(o.opt.epochs == 3);
+}
+
+TEST_CASE("vhmn train --resume: a run keeps the defaults it started with; one from before CIFAR-10's recipe too") {
+  using cli::Args;
+  const bool native = ops::bf16_backend() == ops::Bf16Backend::Native;
+  const std::vector<std::string> typed = {"--data", "cifar10", "--out", "r", "--batch", "32"};
+  // a fresh run saves every default that depends on the data set, after what was typed
+  const std::vector<std::string> saved = cli::with_recipe_defaults(typed, cli::RecipeDefaults::for_data("cifar10"));
+  CHECK(saved == std::vector<std::string>{"--data", "cifar10", "--out", "r", "--batch", "32", "--config",
+                                          "cifar-fast", "--epochs", "40", "--label-smoothing", "0.1", "--augment",
+                                          "crop,flip", "--tta", "flip", "--init", "whiten", "--precision", "auto"});
+  const cli::TrainSettings now = cli::read_train_settings(cli::saved_command_line(cli::command_line_json(saved), "ck", true));
+  CHECK(now.config.local_slots == 100);
+  CHECK(now.loader.batch_size == 32);
+  CHECK(now.opt.epochs == 40);
+  CHECK(now.loader.augment.label_smoothing == doctest::Approx(0.1));
+  CHECK(now.opt.tta_flip);
+  CHECK(now.opt.whiten_patch_embed);
+  CHECK(now.opt.precision == (native ? Precision::BF16 : Precision::FP32));
+
+  // a checkpoint without the mark was written before the recipe became CIFAR-10's default: its run resumes
+  // with the defaults it was trained with (cifar-small, 10 epochs, no smoothing, TTA or whitening, fp32)
+  const cli::TrainSettings old = cli::read_train_settings(cli::saved_command_line(cli::command_line_json(typed), "ck", false));
+  CHECK(old.config.local_slots == 500);
+  CHECK(old.loader.batch_size == 32);  // as typed
+  CHECK(old.opt.epochs == 10);
+  CHECK(old.loader.augment.label_smoothing == 0.0);
+  CHECK(old.loader.augment.crop > 0);
+  CHECK_FALSE(old.opt.tta_flip);
+  CHECK_FALSE(old.opt.whiten_patch_embed);
+  CHECK(old.opt.precision == Precision::FP32);
+  // the other data sets' defaults did not change
+  const cli::TrainSettings f = cli::read_train_settings(
+      cli::saved_command_line(cli::command_line_json({"--data", "fashion-mnist", "--out", "r"}), "ck", false));
+  CHECK(f.config.dim == 96);
+  CHECK(f.opt.epochs == 9);
+  CHECK(f.loader.augment.crop == 0.0);
 }

@@ -200,7 +200,35 @@ struct RecipeDefaults {
     }
     return r;
   }
+
+  /// The defaults of the program before CIFAR-10's one-hour recipe (its
+  /// checkpoints' train.args leave them out): CIFAR-10 trained like the rest.
+  static RecipeDefaults before_one_hour_recipe(const std::string& kind) {
+    return kind == "cifar10" ? RecipeDefaults{} : for_data(kind);
+  }
 };
+
+/// Checkpoint metadata saying that "train.args" spells out every option whose
+/// default depends on --data (RecipeDefaults). A fresh run writes both, so a
+/// later change of defaults never changes how its run resumes; a checkpoint
+/// without it is older and resumes with before_one_hour_recipe's defaults.
+inline constexpr const char* kRecipeDefaultsKey = "train.recipe_defaults";
+
+/// `argv` with "--NAME VALUE" added for each option of `defaults` it leaves
+/// to its default. Throws UsageError where `argv` is not a train command line.
+std::vector<std::string> with_recipe_defaults(std::vector<std::string> argv, const RecipeDefaults& defaults) {
+  const Args given(argv, {"help"}, kTrainOptions);
+  char smoothing[32];
+  std::snprintf(smoothing, sizeof smoothing, "%g", defaults.label_smoothing);
+  const std::pair<const char*, std::string> options[] = {
+      {"config", defaults.config},   {"epochs", std::to_string(defaults.epochs)},
+      {"batch", std::to_string(defaults.batch)}, {"label-smoothing", smoothing},
+      {"augment", defaults.augment}, {"tta", defaults.tta},
+      {"init", defaults.init},       {"precision", defaults.precision}};
+  for (const auto& [name, value] : options)
+    if (!given.has(name)) argv.insert(argv.end(), {std::string("--") + name, value});
+  return argv;
+}
 
 TrainSettings read_train_settings(const Args& args) {
   TrainSettings s;
@@ -299,12 +327,17 @@ std::vector<std::string> command_line_from_json(const std::string& text, const s
 }
 
 /// The command line a checkpoint keeps ("train.args"), read as `vhmn train`
-/// reads one. A line it refuses (an option it does not know, a value out of
-/// range) is the checkpoint's fault, not the user's: an Error naming the file
-/// (exit code 1), not a UsageError about an option the user never typed.
-Args saved_command_line(const std::string& train_args, const std::string& ckpt) {
-  const std::vector<std::string> saved = command_line_from_json(train_args, ckpt);
+/// reads one; `defaults_saved`: the checkpoint has kRecipeDefaultsKey, else
+/// the defaults it was trained with are added. A line it refuses (an option it
+/// does not know, a value out of range) is the checkpoint's fault, not the
+/// user's: an Error naming the file (exit code 1), not a UsageError about an
+/// option the user never typed.
+Args saved_command_line(const std::string& train_args, const std::string& ckpt, bool defaults_saved) {
+  std::vector<std::string> saved = command_line_from_json(train_args, ckpt);
   try {
+    if (!defaults_saved)
+      saved = with_recipe_defaults(
+          saved, RecipeDefaults::before_one_hour_recipe(Args(saved, {"help"}, kTrainOptions).str("data", "")));
     Args args(saved, {"help"}, kTrainOptions);
     (void)read_train_settings(args);
     return args;
@@ -477,7 +510,7 @@ int train_rank(const std::vector<std::string>& argv_in, const std::shared_ptr<tr
     const io::SafetensorsFile file = io::read_safetensors(ckpt);
     auto it = file.metadata.find("train.args");
     VHMN_CHECK(it != file.metadata.end(), ckpt << ": has no 'train.args' metadata; it was not written by vhmn train");
-    Args merged = saved_command_line(it->second, ckpt);
+    Args merged = saved_command_line(it->second, ckpt, file.metadata.count(kRecipeDefaultsKey) > 0);
     merged.overlay(args);  // the options given now replace the saved ones
     args = merged;
   }
@@ -532,12 +565,17 @@ int train_rank(const std::vector<std::string>& argv_in, const std::shared_ptr<tr
   if (rec.promoted_best || trainer.recovery().promoted_best)
     std::printf("%s/%s was newer than %s (a kill came between the two): it is now the last checkpoint\n",
                 opt.run_dir.c_str(), train::kBestCheckpoint, train::kLastCheckpoint);
-  if (!resuming) trainer.extra_metadata()["train.args"] = command_line_json(argv_in);
-  else {
+  if (!resuming) {
+    trainer.extra_metadata()["train.args"] = command_line_json(with_recipe_defaults(argv_in, RecipeDefaults::for_data(kind)));
+    trainer.extra_metadata()[kRecipeDefaultsKey] = "in train.args";
+  } else {
     // keep the original command line (minus overrides) for the next resume
     const std::string ckpt = (std::filesystem::path(opt.run_dir) / "last.safetensors").string();
     trainer.resume(ckpt);
-    trainer.extra_metadata()["train.args"] = io::read_safetensors(ckpt).metadata.at("train.args");
+    const io::SafetensorsFile file = io::read_safetensors(ckpt);
+    trainer.extra_metadata()["train.args"] = file.metadata.at("train.args");
+    if (file.metadata.count(kRecipeDefaultsKey))
+      trainer.extra_metadata()[kRecipeDefaultsKey] = file.metadata.at(kRecipeDefaultsKey);
     if (trainer.epochs_done() >= opt.epochs) {
       std::printf("vhmn train: %s is already complete (epoch %lld of %lld); nothing to train. To train it "
                   "longer: vhmn train --resume %s --epochs N (N > %lld)\n",
