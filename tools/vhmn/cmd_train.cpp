@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iterator>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -487,6 +488,8 @@ int train_rank(const std::vector<std::string>& argv_in, const std::shared_ptr<tr
   }
   args.no_positional();
   const bool resuming = args.has("resume");
+  // a resumed run's checkpoint metadata, read once: train.args and the recipe mark go into its next checkpoints
+  std::map<std::string, std::string> resumed_metadata;
   if (resuming) {
     const std::string run = args.required("resume");
     VHMN_CHECK(std::filesystem::is_directory(run), "--resume " << run << ": no such run directory");
@@ -507,10 +510,10 @@ int train_rank(const std::vector<std::string>& argv_in, const std::shared_ptr<tr
                                             << ") to resume: the run stopped before its first epoch ended; "
                                                "start it again with its original command (--out "
                                             << run << ")");
-    const io::SafetensorsFile file = io::read_safetensors(ckpt);
-    auto it = file.metadata.find("train.args");
-    VHMN_CHECK(it != file.metadata.end(), ckpt << ": has no 'train.args' metadata; it was not written by vhmn train");
-    Args merged = saved_command_line(it->second, ckpt, file.metadata.count(kRecipeDefaultsKey) > 0);
+    resumed_metadata = io::read_safetensors(ckpt).metadata;
+    auto it = resumed_metadata.find("train.args");
+    VHMN_CHECK(it != resumed_metadata.end(), ckpt << ": has no 'train.args' metadata; it was not written by vhmn train");
+    Args merged = saved_command_line(it->second, ckpt, resumed_metadata.count(kRecipeDefaultsKey) > 0);
     merged.overlay(args);  // the options given now replace the saved ones
     args = merged;
   }
@@ -572,10 +575,9 @@ int train_rank(const std::vector<std::string>& argv_in, const std::shared_ptr<tr
     // keep the original command line (minus overrides) for the next resume
     const std::string ckpt = (std::filesystem::path(opt.run_dir) / "last.safetensors").string();
     trainer.resume(ckpt);
-    const io::SafetensorsFile file = io::read_safetensors(ckpt);
-    trainer.extra_metadata()["train.args"] = file.metadata.at("train.args");
-    if (file.metadata.count(kRecipeDefaultsKey))
-      trainer.extra_metadata()[kRecipeDefaultsKey] = file.metadata.at(kRecipeDefaultsKey);
+    trainer.extra_metadata()["train.args"] = resumed_metadata.at("train.args");
+    if (resumed_metadata.count(kRecipeDefaultsKey))
+      trainer.extra_metadata()[kRecipeDefaultsKey] = resumed_metadata.at(kRecipeDefaultsKey);
     if (trainer.epochs_done() >= opt.epochs) {
       std::printf("vhmn train: %s is already complete (epoch %lld of %lld); nothing to train. To train it "
                   "longer: vhmn train --resume %s --epochs N (N > %lld)\n",
