@@ -16,6 +16,7 @@
 #include "vhmn/core/rng.hpp"
 #include "vhmn/core/threads.hpp"
 #include "vhmn/ops/gemm_bf16.hpp"
+#include "vhmn/ops/retrieval.hpp"
 
 using namespace vhmn;
 using ops::Bf16Backend;
@@ -408,6 +409,71 @@ TEST_CASE("gemm_bf16: operands given as bf16 give the bits of their floats, ever
             CHECK(same_bits(pb16, pf));
           }
     });
+}
+
+TEST_CASE("gemm_bf16: a row-major bf16 A read in place gives the bits of the converted one") {
+  // Even K and a 4-byte aligned A: full row panels are read where A lies, the last partial panel
+  // (rows % 6) is copied. Odd K or an A at an odd bf16 offset take the copying path: same bits.
+  Rng rng(31);
+  for (Bf16Backend be : backends())
+    with_backend(be, [&] {
+      for (const Dims& s : {Dims{37, 70, 130}, Dims{263, 130, 1156}, Dims{6, 64, 2}, Dims{517, 63, 770}, Dims{5, 3, 131}})
+        for (Trans tb : {Trans::No, Trans::Yes}) {
+          const auto a = random_vector(s.M * s.K, rng), b = random_vector(s.K * s.N, rng);
+          std::vector<bf16> a16(static_cast<std::size_t>(s.M * s.K) + 1);  // a16[1..]: A at an odd offset
+          convert_to_bf16(a16.data(), a.data(), s.M * s.K);
+          const auto c0 = random_vector(s.M * s.N, rng);
+          auto want = c0, in_place = c0, shifted = c0, packed = c0, serial = c0, serial_want = c0;
+          ops::gemm_bf16(want.data(), a.data(), b.data(), s.M, s.N, s.K, Trans::No, tb, 0.5f, true);
+          ops::gemm_bf16(in_place.data(), a16.data(), b.data(), s.M, s.N, s.K, Trans::No, tb, 0.5f, true);
+          ops::gemm_bf16_serial(serial.data(), a16.data(), b.data(), s.M, s.N, s.K, Trans::No, tb, 0.5f, true);
+          ops::gemm_bf16_serial(serial_want.data(), a.data(), b.data(), s.M, s.N, s.K, Trans::No, tb, 0.5f, true);
+          ops::Bf16PackedB pb;
+          pb.pack(b.data(), s.K, s.N, tb);
+          ops::gemm_bf16(packed.data(), a16.data(), pb, s.M, Trans::No, 0.5f, true);
+          std::memmove(a16.data() + 1, a16.data(), static_cast<std::size_t>(s.M * s.K) * sizeof(bf16));
+          ops::gemm_bf16(shifted.data(), a16.data() + 1, b.data(), s.M, s.N, s.K, Trans::No, tb, 0.5f, true);
+          CHECK_MESSAGE(same_bits(in_place, want), "M=" << s.M << " N=" << s.N << " K=" << s.K);
+          CHECK(same_bits(serial, serial_want));  // the emulation's serial tiles may sum in another order
+          CHECK(same_bits(packed, want));
+          CHECK(same_bits(shifted, want));
+        }
+    });
+}
+
+TEST_CASE("retrieval in bf16: weights rounded before the weighted sum give the bits of the float weights") {
+  // With S even, m = a M takes a rounded to bf16 in one pass (read in place by the native
+  // kernel); the reference multiplies the float weights row by row. Native kernel only: its
+  // sums depend on K alone, so one row at a time is the same order as a tile.
+  bool native = false;
+  with_backend(Bf16Backend::Native, [&] { native = ops::bf16_backend() == Bf16Backend::Native; });
+  if (!native) {
+    MESSAGE("no native AVX512-BF16 kernel on this machine/build: skipped");
+    return;
+  }
+  Rng rng(37);
+  with_backend(Bf16Backend::Native, [&] {
+    for (index_t S : {index_t(2), index_t(100), index_t(501), index_t(1250)}) {
+      const index_t R = 300, L = 24;
+      const float tau = 4.9f;
+      const auto z = random_vector(R * L, rng), mem = random_vector(S * L, rng);
+      std::vector<float> mem_hat(static_cast<std::size_t>(S * L));
+      ops::normalize_rows(mem_hat.data(), static_cast<float*>(nullptr), mem.data(), S, L);
+      const ops::SlotView<float> view{mem.data(), mem_hat.data(), S};
+      std::vector<float> m(R * L), m_attn(R * L), attn(R * S), zh(R * L), norm(R), want(R * L), s(S);
+      ops::retrieval_forward(m.data(), static_cast<float*>(nullptr), zh.data(), norm.data(), z.data(), view, tau, R, L,
+                             Precision::BF16);
+      ops::retrieval_forward(m_attn.data(), attn.data(), zh.data(), norm.data(), z.data(), view, tau, R, L,
+                             Precision::BF16);
+      for (index_t r = 0; r < R; ++r) {
+        ops::gemm_bf16_serial(s.data(), zh.data() + r * L, mem_hat.data(), 1, S, L, Trans::No, Trans::Yes, tau);
+        ops::softmax_inplace(s.data(), S);
+        ops::gemm_bf16_serial(want.data() + r * L, s.data(), mem.data(), 1, L, S, Trans::No, Trans::No);
+      }
+      CHECK_MESSAGE(same_bits(m, want), "S=" << S);
+      CHECK_MESSAGE(same_bits(m_attn, want), "S=" << S);
+    }
+  });
 }
 
 TEST_CASE("bf16: convert_to_bf16_fast equals convert_to_bf16, specials and tails included") {
