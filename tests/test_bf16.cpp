@@ -441,10 +441,10 @@ TEST_CASE("gemm_bf16: a row-major bf16 A read in place gives the bits of the con
     });
 }
 
-TEST_CASE("retrieval in bf16: weights rounded before the weighted sum give the bits of the float weights") {
-  // With S even, m = a M takes a rounded to bf16 in one pass (read in place by the native
-  // kernel); the reference multiplies the float weights row by row. Native kernel only: its
-  // sums depend on K alone, so one row at a time is the same order as a tile.
+TEST_CASE("retrieval in bf16: the fused tiles give the bits of the products taken one row at a time") {
+  // Scores, softmax and weighted sum per tile of rows, with and without kept weights, against the
+  // same three steps row by row. Native kernel only: its sums depend on K alone, so one row at a
+  // time is the same order as a tile.
   bool native = false;
   with_backend(Bf16Backend::Native, [&] { native = ops::bf16_backend() == Bf16Backend::Native; });
   if (!native) {

@@ -1692,13 +1692,13 @@ VHMN_BF16_TARGET inline void bf16_pack_panel(std::uint32_t* out, index_t W, cons
     bf16_pack_strided(out, W, x + j0, ld, w, K, p0, p1);
 }
 
-/// C[m x n] (stride ldc) = alpha acc (+ C when load_c), acc = sum over kp
-/// pairs of A's MR rows times the B panel (16 NV lanes).
-/// A's word (pair p, row i) is a[p ps + i is]: a pair panel (ps = MR, is = 1)
-/// or bf16 rows (ps = 1, is = the row length in words).
 /// A 32-bit word of two bf16, read where bf16 elements are stored (may alias them).
 typedef std::uint32_t Bf16Word __attribute__((may_alias));
 
+/// C[m x n] (stride ldc) = alpha acc (+ C when load_c), acc = sum over kp
+/// pairs of A's MR rows times the B panel (16 NV lanes).
+/// A's word (pair p, row i) is a[p ps + i is]: a pair panel (ps = MR, is = 1)
+/// or bf16 rows (ps = 1, is = the row length in words), packed or read in place.
 template <int MR, int NV>
 VHMN_BF16_TARGET inline void bf16_microkernel(index_t kp, const Bf16Word* a, index_t ps, index_t is,
                                               const std::uint32_t* b, float* c, index_t ldc, index_t m, index_t n,
@@ -1797,9 +1797,7 @@ VHMN_BF16_TARGET inline void bf16_native_tile(float* c, const SrcA* a, const Bf1
       const index_t rows_padded = (rows + MR - 1) / MR * MR;
       // A block [i0, i1) x pairs [p0, p1); word (p, i) of row panel t at ap + t a_panel + p ps + i is
       index_t ps, is, a_panel;
-      // A row-major bf16 with K even and 4-byte aligned: its rows already are the kernel's
-      // bf16 rows (pair p of row i is word i K/2 + p), read in place for every full row
-      // panel; only a last, partial panel is copied (zero rows past M).
+      // In-place A (see the top of this section): pair p of row i is word i K/2 + p.
       index_t direct_rows = 0;
       if constexpr (std::is_same_v<SrcA, bf16>) {
         if (ta == Trans::No && K % 2 == 0 && reinterpret_cast<std::uintptr_t>(a) % 4 == 0)
@@ -2625,16 +2623,6 @@ void slot_product(Precision precision, const Bf16PackedB* packed, T* c, const T*
   gemm_serial(precision, c, a, b, n, N, K, Trans::No, tb, alpha);
 }
 
-/// m = a M of one tile in bf16 mode with the weights a rounded to bf16 in
-/// one pass first: with S even the kernel then reads them in place instead
-/// of copying them per K block (same bits; ~20% faster for S = 2500).
-inline bool weights_as_bf16(Precision precision, index_t S) { return precision == Precision::BF16 && S % 2 == 0; }
-inline void weighted_sum_bf16(const Bf16PackedB* packed, float* m, const bf16* a, const float* memory, index_t n,
-                              index_t L, index_t S) {
-  if (packed) return gemm_bf16_serial(m, a, *packed, n, Trans::No);
-  gemm_bf16_serial(m, a, memory, n, L, S, Trans::No, Trans::No);
-}
-
 /// Rows per fused retrieval tile: a shape-only rule (results never depend on
 /// the thread count), small enough that a tile's (rows, S) scores stay in
 /// cache between the two products, large enough to amortise packing the bank.
@@ -2665,13 +2653,6 @@ void retrieval_forward(T* m, T* attn, T* zh, T* norm, const T* z, const SlotView
     detail::slot_product(precision, packs.scores, a, zh + r0 * L, slots.memory_hat, n, S, L, Trans::Yes,
                          tau);  // s = tau zh Mh^T
     for (index_t r = 0; r < n; ++r) softmax_inplace(a + r * S, S);
-    if constexpr (std::is_same_v<T, float>) {
-      if (detail::weights_as_bf16(precision, S)) {
-        bf16* a16 = detail::retrieval_scratch<bf16>(tile * S);
-        convert_to_bf16_fast(a16, a, n * S);
-        return detail::weighted_sum_bf16(packs.values, m + r0 * L, a16, slots.memory, n, L, S);  // m = a M
-      }
-    }
     detail::slot_product(precision, packs.values, m + r0 * L, a, slots.memory, n, L, S, Trans::No);  // m = a M
   });
 }

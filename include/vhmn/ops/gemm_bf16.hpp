@@ -250,13 +250,13 @@ VHMN_BF16_TARGET inline void bf16_pack_panel(std::uint32_t* out, index_t W, cons
     bf16_pack_strided(out, W, x + j0, ld, w, K, p0, p1);
 }
 
-/// C[m x n] (stride ldc) = alpha acc (+ C when load_c), acc = sum over kp
-/// pairs of A's MR rows times the B panel (16 NV lanes).
-/// A's word (pair p, row i) is a[p ps + i is]: a pair panel (ps = MR, is = 1)
-/// or bf16 rows (ps = 1, is = the row length in words).
 /// A 32-bit word of two bf16, read where bf16 elements are stored (may alias them).
 typedef std::uint32_t Bf16Word __attribute__((may_alias));
 
+/// C[m x n] (stride ldc) = alpha acc (+ C when load_c), acc = sum over kp
+/// pairs of A's MR rows times the B panel (16 NV lanes).
+/// A's word (pair p, row i) is a[p ps + i is]: a pair panel (ps = MR, is = 1)
+/// or bf16 rows (ps = 1, is = the row length in words), packed or read in place.
 template <int MR, int NV>
 VHMN_BF16_TARGET inline void bf16_microkernel(index_t kp, const Bf16Word* a, index_t ps, index_t is,
                                               const std::uint32_t* b, float* c, index_t ldc, index_t m, index_t n,
@@ -355,9 +355,7 @@ VHMN_BF16_TARGET inline void bf16_native_tile(float* c, const SrcA* a, const Bf1
       const index_t rows_padded = (rows + MR - 1) / MR * MR;
       // A block [i0, i1) x pairs [p0, p1); word (p, i) of row panel t at ap + t a_panel + p ps + i is
       index_t ps, is, a_panel;
-      // A row-major bf16 with K even and 4-byte aligned: its rows already are the kernel's
-      // bf16 rows (pair p of row i is word i K/2 + p), read in place for every full row
-      // panel; only a last, partial panel is copied (zero rows past M).
+      // In-place A (see the top of this section): pair p of row i is word i K/2 + p.
       index_t direct_rows = 0;
       if constexpr (std::is_same_v<SrcA, bf16>) {
         if (ta == Trans::No && K % 2 == 0 && reinterpret_cast<std::uintptr_t>(a) % 4 == 0)

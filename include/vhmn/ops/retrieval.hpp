@@ -103,16 +103,6 @@ void slot_product(Precision precision, const Bf16PackedB* packed, T* c, const T*
   gemm_serial(precision, c, a, b, n, N, K, Trans::No, tb, alpha);
 }
 
-/// m = a M of one tile in bf16 mode with the weights a rounded to bf16 in
-/// one pass first: with S even the kernel then reads them in place instead
-/// of copying them per K block (same bits; ~20% faster for S = 2500).
-inline bool weights_as_bf16(Precision precision, index_t S) { return precision == Precision::BF16 && S % 2 == 0; }
-inline void weighted_sum_bf16(const Bf16PackedB* packed, float* m, const bf16* a, const float* memory, index_t n,
-                              index_t L, index_t S) {
-  if (packed) return gemm_bf16_serial(m, a, *packed, n, Trans::No);
-  gemm_bf16_serial(m, a, memory, n, L, S, Trans::No, Trans::No);
-}
-
 /// Rows per fused retrieval tile: a shape-only rule (results never depend on
 /// the thread count), small enough that a tile's (rows, S) scores stay in
 /// cache between the two products, large enough to amortise packing the bank.
@@ -143,13 +133,6 @@ void retrieval_forward(T* m, T* attn, T* zh, T* norm, const T* z, const SlotView
     detail::slot_product(precision, packs.scores, a, zh + r0 * L, slots.memory_hat, n, S, L, Trans::Yes,
                          tau);  // s = tau zh Mh^T
     for (index_t r = 0; r < n; ++r) softmax_inplace(a + r * S, S);
-    if constexpr (std::is_same_v<T, float>) {
-      if (detail::weights_as_bf16(precision, S)) {
-        bf16* a16 = detail::retrieval_scratch<bf16>(tile * S);
-        convert_to_bf16_fast(a16, a, n * S);
-        return detail::weighted_sum_bf16(packs.values, m + r0 * L, a16, slots.memory, n, L, S);  // m = a M
-      }
-    }
     detail::slot_product(precision, packs.values, m + r0 * L, a, slots.memory, n, L, S, Trans::No);  // m = a M
   });
 }
